@@ -1,0 +1,1 @@
+//! numcodecs-compatible compressors and filters for tessera.

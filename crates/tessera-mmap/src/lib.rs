@@ -1,0 +1,1 @@
+//! Raw memory-mapped arrays with self-describing metadata.

@@ -1,0 +1,1 @@
+//! Keys, store traits and storage backends for tessera.
