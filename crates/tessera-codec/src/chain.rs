@@ -1,0 +1,263 @@
+//! [`CodecChain`]: the filters and compressor of one Zarr v2 array.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::codec::{Codec, codec_from_json};
+use crate::error::{CodecError, CodecResult};
+
+/// One codec with the exact config it was built from.
+#[derive(Clone, Debug)]
+struct Stage {
+    config: Value,
+    codec: Arc<dyn Codec>,
+}
+
+impl Stage {
+    fn new(config: &Value) -> CodecResult<Stage> {
+        Ok(Stage { config: config.clone(), codec: codec_from_json(config)? })
+    }
+}
+
+/// The filters and compressor of one Zarr v2 array, in `.zarray` order: encoding runs the
+/// filters in order and then the compressor; decoding runs the compressor and then the
+/// filters in reverse.
+///
+/// The chain keeps the JSON configs exactly as read, so a `.zarray` read and written back is
+/// unchanged (fields, their order and values, including ones tessera does not interpret).
+///
+/// It is immutable, cheap to clone (the codecs are shared) and may be used from many threads at
+/// once: tessera encodes and decodes chunks in parallel, one chunk per task.
+///
+/// ```
+/// use tessera_codec::{CodecChain, Value, default_compressor_json};
+/// let filters = [serde_json::json!({"id": "delta", "dtype": "<i8"})];
+/// let chain = CodecChain::from_json(Some(&default_compressor_json()), Some(&filters))?;
+/// let data: Vec<u8> = (0i64..1000).flat_map(|v| v.to_le_bytes()).collect();
+/// let blob = chain.encode(&data, 8)?;
+/// assert!(blob.len() < data.len() / 10);
+/// let mut out = vec![0u8; data.len()];
+/// chain.decode_into(&blob, &mut out, 8)?;
+/// assert_eq!(out, data);
+/// assert_eq!(chain.filters_json(), Some(filters.to_vec()));
+/// # Ok::<(), tessera_codec::CodecError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CodecChain {
+    filters: Option<Vec<Stage>>,
+    compressor: Option<Stage>,
+}
+
+impl CodecChain {
+    /// A chain with no filters and no compressor: chunks are stored as raw bytes.
+    pub fn identity() -> CodecChain {
+        CodecChain { filters: None, compressor: None }
+    }
+
+    /// Builds the chain from `.zarray`'s `compressor` (JSON null or absent: `None`) and
+    /// `filters` (null: `None`; an empty list is kept as an empty list).
+    ///
+    /// # Errors
+    /// [`CodecErrorKind::UnknownCodec`](crate::CodecErrorKind::UnknownCodec) for an unknown id,
+    /// [`CodecErrorKind::InvalidConfig`](crate::CodecErrorKind::InvalidConfig) for a malformed
+    /// config, [`CodecErrorKind::Unsupported`](crate::CodecErrorKind::Unsupported) for a known
+    /// but unimplemented codec or option, or a compressor used as a filter anywhere but last.
+    pub fn from_json(compressor: Option<&Value>, filters: Option<&[Value]>) -> CodecResult<CodecChain> {
+        let compressor = compressor.filter(|c| !c.is_null()).map(Stage::new).transpose()?;
+        let filters = filters.map(|fs| fs.iter().map(Stage::new).collect::<CodecResult<Vec<_>>>()).transpose()?;
+        let chain = CodecChain { filters, compressor };
+        // A codec whose output size depends on the data can only be decoded last, where the
+        // input is the stored blob; anywhere else the stage before it would not know how much
+        // to decode.
+        let stages = chain.filter_stages();
+        for (i, f) in stages.iter().enumerate() {
+            let last = i + 1 == stages.len() && chain.compressor.is_none();
+            if !last && is_compressor(f) {
+                return Err(CodecError::unsupported(
+                    f.codec.id(),
+                    "a compressor in the filter list is supported only as the last codec of the chain",
+                ));
+            }
+        }
+        Ok(chain)
+    }
+
+    /// The compressor config exactly as read (`None` for no compressor).
+    pub fn compressor_json(&self) -> Option<Value> {
+        self.compressor.as_ref().map(|s| s.config.clone())
+    }
+
+    /// The filter configs exactly as read (`None` when `.zarray` had `filters: null`).
+    pub fn filters_json(&self) -> Option<Vec<Value>> {
+        self.filters.as_ref().map(|fs| fs.iter().map(|s| s.config.clone()).collect())
+    }
+
+    /// True when there are no filters and no compressor: a chunk's stored bytes are its raw
+    /// bytes, and the caller may copy them directly.
+    pub fn is_identity(&self) -> bool {
+        self.compressor.is_none() && self.filter_stages().is_empty()
+    }
+
+    fn filter_stages(&self) -> &[Stage] {
+        self.filters.as_deref().unwrap_or_default()
+    }
+
+    /// The itemsize each filter sees, and the compressor's last: `sizes[i]` is the input of
+    /// filter `i`, `sizes[n]` the compressor's.
+    fn itemsizes(&self, itemsize: usize) -> Vec<usize> {
+        let mut sizes = vec![itemsize];
+        for f in self.filter_stages() {
+            let next = f.codec.encoded_itemsize(*sizes.last().expect("non-empty"));
+            sizes.push(next);
+        }
+        sizes
+    }
+
+    /// The element size the compressor sees (blosc's typesize), given the array's itemsize:
+    /// the itemsize after every filter's type change.
+    pub fn compressor_itemsize(&self, itemsize: usize) -> usize {
+        *self.itemsizes(itemsize).last().expect("non-empty")
+    }
+
+    /// Encodes one chunk: `decoded` is the chunk's raw bytes in the array's dtype, `itemsize`
+    /// bytes per element (blosc's typesize unless a filter changes the element type first).
+    ///
+    /// # Errors
+    /// [`CodecErrorKind::InvalidConfig`](crate::CodecErrorKind::InvalidConfig) when a filter's
+    /// dtype does not divide the chunk, or a compression library error.
+    pub fn encode(&self, decoded: &[u8], itemsize: usize) -> CodecResult<Vec<u8>> {
+        let itemsizes = self.itemsizes(itemsize);
+        let mut data: Cow<'_, [u8]> = Cow::Borrowed(decoded);
+        for (f, &isz) in self.filter_stages().iter().zip(&itemsizes) {
+            data = Cow::Owned(f.codec.encode(&data, isz)?);
+        }
+        match &self.compressor {
+            Some(c) => c.codec.encode(&data, *itemsizes.last().expect("non-empty")),
+            None => Ok(data.into_owned()),
+        }
+    }
+
+    /// Decodes one chunk into `out`, whose length is exactly the decoded chunk size.
+    ///
+    /// Every intermediate buffer has the size the filters derive from `out.len()`; nothing is
+    /// allocated from sizes the data claims, so a decompression bomb or a lying header costs
+    /// at most a 64 KiB scratch buffer.
+    ///
+    /// # Errors
+    /// [`CodecErrorKind::SizeMismatch`](crate::CodecErrorKind::SizeMismatch) when the data
+    /// decodes to more or fewer bytes than `out.len()`,
+    /// [`CodecErrorKind::TooLarge`](crate::CodecErrorKind::TooLarge) when it claims or produces
+    /// far more, [`CodecErrorKind::Corrupt`](crate::CodecErrorKind::Corrupt) for truncated or
+    /// garbage input or a checksum mismatch.
+    pub fn decode_into(&self, encoded: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
+        let filters = self.filter_stages();
+        let itemsizes = self.itemsizes(itemsize);
+        // sizes[i]: the decoded length filter i produces; sizes[n]: the compressor's output.
+        let mut sizes: Vec<Option<usize>> = vec![Some(out.len())];
+        for (f, &isz) in filters.iter().zip(&itemsizes) {
+            let next = match sizes.last().copied().flatten() {
+                Some(len) => f.codec.encoded_len(len, isz)?,
+                None => None,
+            };
+            sizes.push(next);
+        }
+        let n = filters.len();
+        // The compressor's output, or the stored blob when there is no compressor.
+        let mut current: Cow<'_, [u8]> = match &self.compressor {
+            None => Cow::Borrowed(encoded),
+            Some(c) if n == 0 => return c.codec.decode_into(encoded, out, itemsizes[n]),
+            Some(c) => {
+                let len = sizes[n].ok_or_else(|| CodecError::internal("chain", "unknown intermediate size"))?;
+                let mut buf = vec![0u8; len];
+                c.codec.decode_into(encoded, &mut buf, itemsizes[n])?;
+                Cow::Owned(buf)
+            }
+        };
+        if n == 0 {
+            if current.len() != out.len() {
+                return Err(CodecError::size("chain", out.len(), current.len() as u64));
+            }
+            out.copy_from_slice(&current);
+            return Ok(());
+        }
+        for i in (0..n).rev() {
+            let f = &filters[i];
+            if let Some(expected) = sizes[i + 1]
+                && current.len() != expected
+            {
+                return Err(CodecError::size(f.codec.id(), expected, current.len() as u64));
+            }
+            if i == 0 {
+                return f.codec.decode_into(&current, out, itemsizes[0]);
+            }
+            let len = sizes[i].ok_or_else(|| CodecError::internal("chain", "unknown intermediate size"))?;
+            let mut buf = vec![0u8; len];
+            f.codec.decode_into(&current, &mut buf, itemsizes[i])?;
+            current = Cow::Owned(buf);
+        }
+        Ok(())
+    }
+
+    /// Decodes one chunk into a new buffer of `decoded_len` bytes; see
+    /// [`decode_into`](Self::decode_into).
+    pub fn decode(&self, encoded: &[u8], decoded_len: usize, itemsize: usize) -> CodecResult<Vec<u8>> {
+        let mut out = vec![0u8; decoded_len];
+        self.decode_into(encoded, &mut out, itemsize)?;
+        Ok(out)
+    }
+}
+
+fn is_compressor(stage: &Stage) -> bool {
+    use crate::compressors::{blosc, bz2, gzip, lz4, lzma, zlib, zstd};
+    [blosc::ID, bz2::ID, gzip::ID, lz4::ID, lzma::ID, zlib::ID, zstd::ID].contains(&stage.codec.id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CodecErrorKind;
+    use serde_json::json;
+
+    #[test]
+    fn keeps_configs_as_read() {
+        let c = json!({"id": "zstd", "level": 1});
+        let chain = CodecChain::from_json(Some(&c), Some(&[])).unwrap();
+        assert_eq!(chain.compressor_json(), Some(c));
+        assert_eq!(chain.filters_json(), Some(vec![]));
+        assert!(!chain.is_identity());
+        let chain = CodecChain::from_json(Some(&Value::Null), None).unwrap();
+        assert!(chain.is_identity());
+        assert_eq!(chain.compressor_json(), None);
+        assert_eq!(chain.filters_json(), None);
+    }
+
+    #[test]
+    fn unknown_and_misplaced_codecs() {
+        let e = CodecChain::from_json(Some(&json!({"id": "nope"})), None).unwrap_err();
+        assert_eq!(e.kind(), CodecErrorKind::UnknownCodec);
+        let e = CodecChain::from_json(Some(&json!({"id": "zstd"})), Some(&[json!({"id": "zlib"})])).unwrap_err();
+        assert_eq!(e.kind(), CodecErrorKind::Unsupported);
+        // A compressor as the only, last codec works.
+        let chain = CodecChain::from_json(None, Some(&[json!({"id": "zlib"})])).unwrap();
+        let blob = chain.encode(b"abc", 1).unwrap();
+        assert_eq!(chain.decode(&blob, 3, 1).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn typesize_follows_filters() {
+        let filters = [json!({"id": "delta", "dtype": "<i8", "astype": "<i2"}), json!({"id": "crc32"})];
+        let chain = CodecChain::from_json(Some(&json!({"id": "blosc"})), Some(&filters)).unwrap();
+        assert_eq!(chain.compressor_itemsize(8), 1);
+        let chain = CodecChain::from_json(Some(&json!({"id": "blosc"})), Some(&filters[..1])).unwrap();
+        assert_eq!(chain.compressor_itemsize(8), 2);
+    }
+
+    #[test]
+    fn identity_checks_size() {
+        let chain = CodecChain::identity();
+        assert_eq!(chain.decode(b"abc", 3, 1).unwrap(), b"abc");
+        assert_eq!(chain.decode(b"abc", 4, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
+    }
+}

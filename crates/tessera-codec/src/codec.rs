@@ -1,0 +1,83 @@
+//! The trait every codec implements, and the table from numcodecs id to implementation.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::compressors::{blosc, bz2, gzip, lz4, lzma, zlib, zstd};
+use crate::error::{CodecError, CodecErrorKind, CodecResult};
+use crate::filters::{astype, bitround, categorize, checksum32, delta, fixedscaleoffset, fletcher32, packbits, quantize, shuffle};
+
+/// One numcodecs codec, built from its JSON config: a compressor or a filter.
+///
+/// Implementations are immutable after construction, so one value can encode and decode
+/// from many threads at once.
+pub trait Codec: Send + Sync + Debug {
+    /// The numcodecs id (`"blosc"`, `"delta"`, ...).
+    fn id(&self) -> &'static str;
+
+    /// Encodes `input`, whose elements are `itemsize` bytes wide (what blosc uses as its
+    /// typesize; filters that read a dtype from their config ignore it).
+    fn encode(&self, input: &[u8], itemsize: usize) -> CodecResult<Vec<u8>>;
+
+    /// Decodes `input` into `out`, which must end up exactly full: data that decodes to more or
+    /// fewer bytes is an error ([`CodecErrorKind::SizeMismatch`] or [`CodecErrorKind::TooLarge`]),
+    /// and nothing is written or allocated beyond `out`'s length plus small scratch space.
+    fn decode_into(&self, input: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()>;
+
+    /// The encoded size of `decoded_len` bytes, when it depends only on that size (filters);
+    /// `None` when it depends on the data (compressors).
+    fn encoded_len(&self, decoded_len: usize, itemsize: usize) -> CodecResult<Option<usize>>;
+
+    /// The element size of the encoded output: the itemsize the next codec in the chain sees
+    /// (numcodecs passes on the output array's dtype, so e.g. `packbits` or `shuffle` yield 1).
+    fn encoded_itemsize(&self, itemsize: usize) -> usize {
+        itemsize
+    }
+}
+
+/// Builds the codec a numcodecs JSON config describes (`{"id": "zstd", "level": 3}`).
+///
+/// # Errors
+/// [`CodecErrorKind::UnknownCodec`] for an id this crate does not know,
+/// [`CodecErrorKind::InvalidConfig`] for a malformed config, [`CodecErrorKind::Unsupported`] for a
+/// known codec or option that is not implemented.
+pub fn codec_from_json(config: &Value) -> CodecResult<Arc<dyn Codec>> {
+    let id = config
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CodecError::invalid("chain", format!("codec config has no string \"id\": {config}")))?;
+    Ok(match id {
+        blosc::ID => Arc::new(blosc::Blosc::from_json(config)?),
+        zstd::ID => Arc::new(zstd::Zstd::from_json(config)?),
+        zlib::ID => Arc::new(zlib::Zlib::from_json(config)?),
+        gzip::ID => Arc::new(gzip::GZip::from_json(config)?),
+        bz2::ID => Arc::new(bz2::Bz2::from_json(config)?),
+        lzma::ID => Arc::new(lzma::Lzma::from_json(config)?),
+        lz4::ID => Arc::new(lz4::Lz4::from_json(config)?),
+        delta::ID => Arc::new(delta::Delta::from_json(config)?),
+        fixedscaleoffset::ID => Arc::new(fixedscaleoffset::FixedScaleOffset::from_json(config)?),
+        quantize::ID => Arc::new(quantize::Quantize::from_json(config)?),
+        shuffle::ID => Arc::new(shuffle::Shuffle::from_json(config)?),
+        packbits::ID => Arc::new(packbits::PackBits::from_json(config)?),
+        astype::ID => Arc::new(astype::AsType::from_json(config)?),
+        categorize::ID => Arc::new(categorize::Categorize::from_json(config)?),
+        bitround::ID => Arc::new(bitround::BitRound::from_json(config)?),
+        checksum32::CRC32_ID | checksum32::ADLER32_ID | checksum32::CRC32C_ID => {
+            Arc::new(checksum32::Checksum32::from_json(config)?)
+        }
+        fletcher32::ID => Arc::new(fletcher32::Fletcher32::from_json(config)?),
+        "vlen-utf8" | "vlen-bytes" | "vlen-array" | "json2" | "msgpack2" | "pickle" | "base64" | "zfpy"
+        | "pcodec" | "jenkins_lookup3" => {
+            return Err(CodecError::new(
+                CodecErrorKind::Unsupported,
+                id,
+                "this numcodecs codec is not implemented by tessera",
+            ));
+        }
+        other => {
+            return Err(CodecError::new(CodecErrorKind::UnknownCodec, other, "no codec with this id"));
+        }
+    })
+}

@@ -1,0 +1,11 @@
+//! Compressors: the `compressor` of a `.zarray`. Their encoded size depends on the data.
+
+pub mod blosc;
+pub mod bz2;
+mod deflate;
+pub mod gzip;
+pub mod lz4;
+pub mod lzma;
+mod stream;
+pub mod zlib;
+pub mod zstd;
