@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# numcodecs reads what tessera-codec writes: tessera encodes every case of the golden fixture
+# manifest (fixtures/codecs), then numcodecs (pinned in fixtures/codecs/requirements.txt)
+# decodes each blob and compares it with the expected chunk. With CI=true a missing Python
+# fails the suite; elsewhere it is skipped with a message.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! command -v python3 >/dev/null 2>&1; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "codec suite: python3 is required in CI" >&2
+    exit 1
+  fi
+  echo "codec suite: python3 not found, skipped"
+  exit 0
+fi
+
+# shellcheck disable=SC1091
+source .ci/venv.sh codec fixtures/codecs/requirements.txt
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+cargo run --quiet -p tessera-codec --example export_blobs -- fixtures/codecs "$out"
+python .ci/codec/check_numcodecs_decode.py fixtures/codecs "$out"
