@@ -196,7 +196,8 @@ def compare(got, exp, what="values"):
         if np.array_equal(got, exp, equal_nan=True):
             bad = np.argwhere(got.view(f"u{exp.dtype.itemsize // (2 if exp.dtype.kind == 'c' else 1)}") !=
                               exp.view(f"u{exp.dtype.itemsize // (2 if exp.dtype.kind == 'c' else 1)}"))
-            return f"{what}: equal as numbers but not bitwise (NaN payload or signed zero), first at {tuple(bad[0])}"
+            return (f"{what}: equal as numbers but not bitwise (NaN payload or signed zero), "
+                    f"first at {tuple(int(i) for i in bad[0])}")
         diff = ~((got == exp) | (np.isnan(got) & np.isnan(exp)))
     elif exp.dtype.kind in "SUV" or exp.dtype.kind in "mM":
         diff = got.view(np.uint8).reshape(got.shape + (-1,)) != exp.view(np.uint8).reshape(exp.shape + (-1,)) \
