@@ -48,12 +48,18 @@ fn zstd_err(kind: CodecErrorKind, what: &str, code: usize) -> CodecError {
 }
 
 /// The sum of the content sizes the frames declare, `None` if any frame does not declare one.
-fn declared_size(mut input: &[u8]) -> CodecResult<Option<u64>> {
+/// Stops with a size error as soon as the declared sizes exceed `expected`.
+fn declared_size(mut input: &[u8], expected: usize) -> CodecResult<Option<u64>> {
     let mut total: u64 = 0;
     let mut all_known = true;
     while !input.is_empty() {
         match zstd_safe::get_frame_content_size(input) {
-            Ok(Some(n)) => total = total.saturating_add(n),
+            Ok(Some(n)) => {
+                total = total.saturating_add(n);
+                if total > expected as u64 {
+                    return Err(CodecError::size(ID, expected, total));
+                }
+            }
             Ok(None) => all_known = false,
             Err(_) => return Err(CodecError::corrupt(ID, "invalid zstd frame header")),
         }
@@ -88,7 +94,7 @@ impl Codec for Zstd {
         if input.is_empty() {
             return Err(CodecError::corrupt(ID, "empty input"));
         }
-        if let Some(declared) = declared_size(input)?
+        if let Some(declared) = declared_size(input, out.len())?
             && declared != out.len() as u64
         {
             return Err(CodecError::size(ID, out.len(), declared));

@@ -1,0 +1,134 @@
+//! Truncated, garbage and wrongly sized input: typed errors, never a panic.
+
+use serde_json::json;
+use tessera_codec::{CodecChain, CodecErrorKind, Value};
+
+fn compressors() -> Vec<Value> {
+    let mut v = vec![
+        json!({"id": "zstd", "level": 3, "checksum": true}),
+        json!({"id": "zstd", "level": 1}),
+        json!({"id": "zlib", "level": 5}),
+        json!({"id": "gzip", "level": 5}),
+        json!({"id": "bz2", "level": 9}),
+        json!({"id": "lzma"}),
+        json!({"id": "lzma", "format": 2, "preset": 1}),
+        json!({"id": "lzma", "format": 3, "filters": [{"id": 33, "preset": 1}]}),
+        json!({"id": "lz4", "acceleration": 1}),
+    ];
+    for cname in ["blosclz", "lz4", "lz4hc", "zlib", "zstd"] {
+        v.push(json!({"id": "blosc", "cname": cname, "clevel": 5, "shuffle": 1, "blocksize": 0}));
+    }
+    v
+}
+
+fn data() -> Vec<u8> {
+    (0..3000u32).flat_map(|i| (((i as f32) * 0.01).sin() * 100.0).to_le_bytes()).collect()
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    let data = data();
+    for config in compressors() {
+        let chain = CodecChain::from_json(Some(&config), None).unwrap();
+        let blob = chain.encode(&data, 4).unwrap();
+        // Every prefix for short blobs, a spread of them for long ones.
+        let step = (blob.len() / 300).max(1);
+        for cut in (0..blob.len()).step_by(step) {
+            let err = chain.decode(&blob[..cut], data.len(), 4).expect_err(&format!("{config} cut at {cut}"));
+            assert!(
+                matches!(err.kind(), CodecErrorKind::Corrupt | CodecErrorKind::SizeMismatch),
+                "{config} cut at {cut}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn wrong_expected_size_is_a_size_mismatch() {
+    let data = data();
+    for config in compressors() {
+        let chain = CodecChain::from_json(Some(&config), None).unwrap();
+        let blob = chain.encode(&data, 4).unwrap();
+        for len in [data.len() - 1, data.len() + 1, data.len() - 4, data.len() + 4096] {
+            let err = chain.decode(&blob, len, 4).expect_err(&format!("{config} len {len}"));
+            assert_eq!(err.kind(), CodecErrorKind::SizeMismatch, "{config} len {len}: {err}");
+        }
+        // More than SIZE_SLACK beyond the expected size is a bomb, not a mismatch.
+        let big = vec![0u8; tessera_codec::SIZE_SLACK + 10];
+        let blob = chain.encode(&big, 4).unwrap();
+        let err = chain.decode(&blob, 4, 4).expect_err(&format!("{config} big"));
+        assert_eq!(err.kind(), CodecErrorKind::TooLarge, "{config}: {err}");
+    }
+}
+
+#[test]
+fn garbage_and_bit_flips_never_panic() {
+    let data = data();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for config in compressors() {
+        let chain = CodecChain::from_json(Some(&config), None).unwrap();
+        let blob = chain.encode(&data, 4).unwrap();
+        for _ in 0..200 {
+            let mut bad = blob.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() as usize) % bad.len();
+                bad[i] ^= 1 << (next() % 8);
+            }
+            // Either an error or (for flips in unchecked payload bytes) some output: no panic.
+            let _ = chain.decode(&bad, data.len(), 4);
+        }
+        for len in [0usize, 1, 3, 16, 17, 100, 5000] {
+            let garbage: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if let Ok(out) = chain.decode(&garbage, data.len(), 4) {
+                assert_eq!(out.len(), data.len());
+            }
+        }
+    }
+}
+
+#[test]
+fn checksums_and_filters_reject_bad_sizes() {
+    for id in ["crc32", "adler32", "crc32c", "fletcher32"] {
+        let chain = CodecChain::from_json(None, Some(&[json!({"id": id})])).unwrap();
+        let blob = chain.encode(b"some chunk", 1).unwrap();
+        // A stored blob of the wrong length cannot decode to the chunk's size.
+        assert_eq!(chain.decode(&blob[..3], 10, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch, "{id}");
+        assert_eq!(chain.decode(&blob, 11, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch, "{id}");
+        let mut bad = blob.clone();
+        bad[5] ^= 0x40;
+        assert_eq!(chain.decode(&bad, 10, 1).unwrap_err().kind(), CodecErrorKind::Corrupt, "{id}");
+    }
+    let delta = CodecChain::from_json(None, Some(&[json!({"id": "delta", "dtype": "<i4"})])).unwrap();
+    assert_eq!(delta.encode(&[0u8; 7], 4).unwrap_err().kind(), CodecErrorKind::InvalidConfig);
+    assert_eq!(delta.decode(&[0u8; 8], 12, 4).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
+    let packbits = CodecChain::from_json(None, Some(&[json!({"id": "packbits"})])).unwrap();
+    assert_eq!(packbits.decode(&[7, 0xff], 8, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
+}
+
+#[test]
+fn invalid_configs_are_typed() {
+    let cases = [
+        (json!({"id": "blosc", "clevel": 12}), CodecErrorKind::InvalidConfig),
+        (json!({"id": "blosc", "shuffle": "yes"}), CodecErrorKind::InvalidConfig),
+        (json!({"id": "zlib", "level": 10}), CodecErrorKind::InvalidConfig),
+        (json!({"id": "bz2", "level": 0}), CodecErrorKind::InvalidConfig),
+        (json!({"id": "delta"}), CodecErrorKind::InvalidConfig),
+        (json!({"id": "delta", "dtype": "<M8[s]"}), CodecErrorKind::Unsupported),
+        (json!({"id": "quantize", "digits": 2, "dtype": "<i4"}), CodecErrorKind::InvalidConfig),
+        (json!({"id": "categorize", "labels": ["a"], "dtype": "|O"}), CodecErrorKind::Unsupported),
+        (json!({"id": "vlen-utf8"}), CodecErrorKind::Unsupported),
+        (json!({"id": "no-such-codec"}), CodecErrorKind::UnknownCodec),
+        (json!({"level": 1}), CodecErrorKind::InvalidConfig),
+        (json!("zstd"), CodecErrorKind::InvalidConfig),
+    ];
+    for (config, kind) in cases {
+        let err = CodecChain::from_json(Some(&config), None).expect_err(&config.to_string());
+        assert_eq!(err.kind(), kind, "{config}: {err}");
+    }
+}
