@@ -1,0 +1,609 @@
+//! A store in a directory of the local filesystem.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+
+use crate::error::{StoreError, StoreErrorKind, StoreResult};
+use crate::key::{StoreKey, StorePrefix};
+use crate::range::ByteRange;
+use crate::traits::{ListableStore, ReadableStore, WritableStore};
+
+/// Marks the temporary files of in-progress writes; listings skip names holding it.
+const TEMP_MARK: &str = ".tessera-tmp.";
+
+/// Makes temporary file names unique within this process; the pid makes them unique across
+/// processes writing the same store.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A store whose values are files under a root directory.
+///
+/// The key `a/b/c` is the file `ROOT/a/b/c`: Zarr's nested chunk keys (`0/0/1`) become
+/// directories, flat ones (`0.0.1`) plain file names, and both layouts work side by side.
+///
+/// # Writes are atomic
+/// [`set`](WritableStore::set) writes the value to a temporary file in the key's directory
+/// (`.NAME.tessera-tmp.PID.N`), optionally `fsync`s it, then renames it over the key, and with
+/// `fsync` on also syncs the directory. Readers and crashes see the old value or the new one,
+/// never a torn one. Listings skip the temporary files; a crash may leave one behind.
+/// Missing parent directories are created.
+///
+/// # Keys never leave the root
+/// [`StoreKey`]'s rules already stop `..` and absolute keys. Symlinks inside the root are
+/// followed only while they resolve inside the root: a key that reaches outside through a symlink
+/// (to a file or through a symlinked directory) is refused with
+/// [`StoreErrorKind::PermissionDenied`], because the key itself is well-formed: it is the store's
+/// contents that would lead the access elsewhere. Recursive listings skip such links and do not
+/// descend into symlinked directories (this avoids cycles); a prefix naming a symlinked
+/// directory inside the root lists and erases like any other (erasing removes the link). The check resolves the
+/// path before the access; it protects against links present in the store, not against another
+/// process swapping a link in between the check and the access.
+///
+/// # Concurrency
+/// Writes to different keys may run in parallel from threads or processes; two concurrent
+/// writes to the same key leave one of the two values.
+///
+/// ```
+/// use tessera_store::{FilesystemStore, ReadableStore, StoreKey, WritableStore};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = FilesystemStore::open(dir.path()).unwrap();
+/// let key = StoreKey::new("array/0.0").unwrap();
+/// store.set(&key, "chunk".into()).unwrap();
+/// assert_eq!(std::fs::read(dir.path().join("array/0.0")).unwrap(), b"chunk");
+/// assert_eq!(store.get(&key).unwrap().unwrap(), "chunk");
+/// ```
+#[derive(Debug, Clone)]
+pub struct FilesystemStore {
+    root: PathBuf,
+    fsync: bool,
+    concurrency: usize,
+}
+
+/// Options for opening a [`FilesystemStore`].
+///
+/// ```
+/// use tessera_store::FilesystemStoreBuilder;
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = FilesystemStoreBuilder::new(dir.path().join("new/store"))
+///     .create(true)
+///     .fsync(true)
+///     .concurrency(4)
+///     .build()
+///     .unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct FilesystemStoreBuilder {
+    path: PathBuf,
+    create: bool,
+    fsync: bool,
+    concurrency: Option<usize>,
+}
+
+impl FilesystemStoreBuilder {
+    /// Options for the store rooted at `path`: not created when missing, no fsync, default
+    /// concurrency.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FilesystemStoreBuilder {
+            path: path.into(),
+            create: false,
+            fsync: false,
+            concurrency: None,
+        }
+    }
+
+    /// Create the root directory (and its parents) when it does not exist. Default: off.
+    pub fn create(&mut self, yes: bool) -> &mut Self {
+        self.create = yes;
+        self
+    }
+
+    /// `fsync` every written file and its directory before a write returns, so the value
+    /// survives a power loss. Default: off (the write is still atomic).
+    pub fn fsync(&mut self, yes: bool) -> &mut Self {
+        self.fsync = yes;
+        self
+    }
+
+    /// How many reads [`get_many`](ReadableStore::get_many) runs in parallel at most. Default:
+    /// the number of threads in the current rayon pool.
+    pub fn concurrency(&mut self, n: usize) -> &mut Self {
+        self.concurrency = Some(n.max(1));
+        self
+    }
+
+    /// Opens the store.
+    ///
+    /// # Errors
+    /// [`NotFound`](StoreErrorKind::NotFound) when the root does not exist and `create` is off;
+    /// [`InvalidUrl`](StoreErrorKind::InvalidUrl) when it is not a directory; the I/O error's
+    /// kind when it cannot be created or resolved.
+    pub fn build(&self) -> StoreResult<FilesystemStore> {
+        let shown = self.path.display().to_string();
+        if self.create {
+            fs::create_dir_all(&self.path)
+                .map_err(|e| StoreError::io(e, &shown, "creating the store's root directory"))?;
+        }
+        let root = fs::canonicalize(&self.path)
+            .map_err(|e| StoreError::io(e, &shown, "opening the store's root directory"))?;
+        let meta = fs::metadata(&root)
+            .map_err(|e| StoreError::io(e, &shown, "opening the store's root directory"))?;
+        if !meta.is_dir() {
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidUrl,
+                "the store's root is not a directory",
+            )
+            .with_key(shown));
+        }
+        Ok(FilesystemStore {
+            root,
+            fsync: self.fsync,
+            concurrency: self.concurrency.unwrap_or_else(rayon::current_num_threads),
+        })
+    }
+}
+
+impl FilesystemStore {
+    /// Opens the store rooted at the existing directory `path`.
+    ///
+    /// # Errors
+    /// As [`FilesystemStoreBuilder::build`].
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        FilesystemStoreBuilder::new(path.as_ref()).build()
+    }
+
+    /// Opens the store rooted at `path`, creating the directory and its parents when missing.
+    ///
+    /// # Errors
+    /// As [`FilesystemStoreBuilder::build`].
+    pub fn create(path: impl AsRef<Path>) -> StoreResult<Self> {
+        FilesystemStoreBuilder::new(path.as_ref())
+            .create(true)
+            .build()
+    }
+
+    /// Options for opening a store rooted at `path`.
+    pub fn builder(path: impl Into<PathBuf>) -> FilesystemStoreBuilder {
+        FilesystemStoreBuilder::new(path)
+    }
+
+    /// The root directory, resolved to an absolute path without symlinks.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path `key` names, before symlinks are resolved.
+    pub fn path_of(&self, key: &StoreKey) -> PathBuf {
+        self.root.join(key.as_str())
+    }
+
+    /// Refuses `path` when, with symlinks resolved, it lies outside the root.
+    /// Returns `Ok(false)` when it does not exist.
+    fn check_inside(&self, path: &Path, key: &str) -> StoreResult<bool> {
+        match fs::canonicalize(path) {
+            Ok(real) if real.starts_with(&self.root) => Ok(true),
+            Ok(_) => Err(StoreError::new(
+                StoreErrorKind::PermissionDenied,
+                "the key resolves outside the store's root through a symlink",
+            )
+            .with_key(key)),
+            Err(e) if is_missing(&e) => Ok(false),
+            Err(e) => Err(StoreError::io(e, key, "resolving the key's path")),
+        }
+    }
+
+    /// Opens the file of `key` for reading, or `None` when there is no value.
+    fn open_value(&self, key: &StoreKey) -> StoreResult<Option<(File, u64)>> {
+        let path = self.path_of(key);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(StoreError::io(e, key.as_str(), "opening the value's file")),
+        };
+        if !self.check_inside(&path, key.as_str())? {
+            return Ok(None);
+        }
+        let meta = file
+            .metadata()
+            .map_err(|e| StoreError::io(e, key.as_str(), "reading the value's metadata"))?;
+        if meta.is_dir() {
+            // A directory holds other keys; it is not a value.
+            return Ok(None);
+        }
+        Ok(Some((file, meta.len())))
+    }
+
+    /// Makes sure the directories holding `key` exist inside the root, creating missing ones and
+    /// refusing symlinks that lead outside. Returns the directory.
+    fn prepare_parent(&self, key: &StoreKey) -> StoreResult<PathBuf> {
+        let mut dir = self.root.clone();
+        let segments: Vec<&str> = key.as_str().split('/').collect();
+        for segment in &segments[..segments.len() - 1] {
+            dir.push(segment);
+            match fs::symlink_metadata(&dir) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(meta) if meta.is_symlink() => {
+                    self.check_inside(&dir, key.as_str())?;
+                }
+                Ok(_) => {
+                    return Err(StoreError::new(
+                        StoreErrorKind::AlreadyExists,
+                        format!(
+                            "cannot create the directory {:?}: a value is stored there",
+                            dir.strip_prefix(&self.root).unwrap_or(&dir)
+                        ),
+                    )
+                    .with_key(key.as_str()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(StoreError::io(
+                            e,
+                            key.as_str(),
+                            "creating the key's directory",
+                        ));
+                    }
+                },
+                Err(e) => {
+                    return Err(StoreError::io(
+                        e,
+                        key.as_str(),
+                        "inspecting the key's directory",
+                    ));
+                }
+            }
+        }
+        Ok(dir)
+    }
+
+    fn write_atomically(&self, dir: &Path, key: &StoreKey, value: &[u8]) -> io::Result<()> {
+        let name = key.name();
+        let target = dir.join(name);
+        // Keep the temporary name within NAME_MAX even for long key names.
+        let mut short = name.len().min(96);
+        while !name.is_char_boundary(short) {
+            short -= 1;
+        }
+        let temp = dir.join(format!(
+            ".{}{}{}.{}",
+            &name[..short],
+            TEMP_MARK,
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            file.write_all(value)?;
+            if self.fsync {
+                file.sync_all()?;
+            }
+            drop(file);
+            fs::rename(&temp, &target)?;
+            if self.fsync {
+                File::open(dir)?.sync_all()?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+
+    /// Walks `dir` (the directory of `prefix`), calling `found` for every key file below it.
+    fn walk(
+        &self,
+        dir: &Path,
+        prefix: &str,
+        found: &mut dyn FnMut(StoreKey, &fs::Metadata),
+    ) -> StoreResult<()> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if is_missing(&e) => return Ok(()),
+            Err(e) => return Err(StoreError::io(e, prefix, "listing a directory")),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io(e, prefix, "listing a directory"))?;
+            let Some(child) = self.listed_entry(&entry, prefix)? else {
+                continue;
+            };
+            match child {
+                Listed::Key(key, meta) => found(key, &meta),
+                Listed::Dir(sub) => self.walk(&entry.path(), sub.as_str(), found)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// What a directory entry holds for listings, or `None` for entries listings skip.
+    fn listed_entry(&self, entry: &fs::DirEntry, prefix: &str) -> StoreResult<Option<Listed>> {
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            return Ok(None); // Not UTF-8: cannot be a key.
+        };
+        if name.starts_with('.') && name.contains(TEMP_MARK) {
+            return Ok(None);
+        }
+        let Ok(key) = StoreKey::new(format!("{prefix}{name}")) else {
+            return Ok(None);
+        };
+        let file_type = entry
+            .file_type()
+            .map_err(|e| StoreError::io(e, key.as_str(), "inspecting a directory entry"))?;
+        if file_type.is_dir() {
+            return Ok(Some(Listed::Dir(StorePrefix::from_key(&key))));
+        }
+        let path = entry.path();
+        if file_type.is_symlink() {
+            match fs::canonicalize(&path) {
+                Ok(real) if real.starts_with(&self.root) => {}
+                _ => return Ok(None),
+            }
+        }
+        let meta = match fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) => return Ok(None),
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => {
+                return Err(StoreError::io(
+                    e,
+                    key.as_str(),
+                    "inspecting a directory entry",
+                ));
+            }
+        };
+        Ok(Some(Listed::Key(key, meta)))
+    }
+
+    /// Whether the directory `dir` holds at least one key at any depth.
+    fn holds_keys(&self, dir: &Path, prefix: &str) -> StoreResult<bool> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if is_missing(&e) => return Ok(false),
+            Err(e) => return Err(StoreError::io(e, prefix, "listing a directory")),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io(e, prefix, "listing a directory"))?;
+            match self.listed_entry(&entry, prefix)? {
+                Some(Listed::Key(..)) => return Ok(true),
+                Some(Listed::Dir(sub)) if self.holds_keys(&entry.path(), sub.as_str())? => {
+                    return Ok(true);
+                }
+                _ => {}
+            }
+        }
+        Ok(false)
+    }
+
+    /// The directory of `prefix` (without a trailing `/`, so a symlink is itself, not its
+    /// target), or `None` when there is no directory there. Refuses prefixes leading outside the
+    /// root; a symlinked directory inside the root is a prefix like any other.
+    fn prefix_dir(&self, prefix: &StorePrefix) -> StoreResult<Option<PathBuf>> {
+        let Some(as_key) = prefix.as_key() else {
+            return Ok(Some(self.root.clone()));
+        };
+        let dir = self.path_of(&as_key);
+        match fs::metadata(&dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Ok(None),
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(StoreError::io(e, prefix.as_str(), "inspecting a directory")),
+        }
+        if self.check_inside(&dir, prefix.as_str())? {
+            Ok(Some(dir))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+enum Listed {
+    Key(StoreKey, fs::Metadata),
+    Dir(StorePrefix),
+}
+
+/// Errors that mean "nothing stored there": the path or one of its parents is missing, or a
+/// parent is a file.
+fn is_missing(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
+impl ReadableStore for FilesystemStore {
+    fn get(&self, key: &StoreKey) -> StoreResult<Option<Bytes>> {
+        let Some((mut file, len)) = self.open_value(key)? else {
+            return Ok(None);
+        };
+        let mut buf = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut buf)
+            .map_err(|e| StoreError::io(e, key.as_str(), "reading the value's file"))?;
+        Ok(Some(Bytes::from(buf)))
+    }
+
+    fn get_range(&self, key: &StoreKey, range: ByteRange) -> StoreResult<Option<Bytes>> {
+        let Some((mut file, len)) = self.open_value(key)? else {
+            return Ok(None);
+        };
+        let r = range.resolve(len).map_err(|e| e.with_key(key.as_str()))?;
+        let mut buf = vec![0; (r.end - r.start) as usize];
+        file.seek(SeekFrom::Start(r.start))
+            .and_then(|_| file.read_exact(&mut buf))
+            .map_err(|e| StoreError::io(e, key.as_str(), "reading a range of the value's file"))?;
+        Ok(Some(Bytes::from(buf)))
+    }
+
+    fn size(&self, key: &StoreKey) -> StoreResult<Option<u64>> {
+        let path = self.path_of(key);
+        let meta = match fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => {
+                return Err(StoreError::io(
+                    e,
+                    key.as_str(),
+                    "reading the value's metadata",
+                ));
+            }
+        };
+        if !self.check_inside(&path, key.as_str())? || meta.is_dir() {
+            return Ok(None);
+        }
+        Ok(Some(meta.len()))
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+}
+
+impl WritableStore for FilesystemStore {
+    fn set(&self, key: &StoreKey, value: Bytes) -> StoreResult<()> {
+        let dir = self.prepare_parent(key)?;
+        let target = dir.join(key.name());
+        match fs::symlink_metadata(&target) {
+            // A directory left empty by erased keys gives way; one holding keys does not.
+            Ok(meta) if meta.is_dir() && fs::remove_dir(&target).is_err() => {
+                return Err(StoreError::new(
+                    StoreErrorKind::AlreadyExists,
+                    "a directory of other keys is in the way of this key",
+                )
+                .with_key(key.as_str()));
+            }
+            Ok(meta) if meta.is_symlink() => {
+                // The rename would replace the link itself, but a link leading outside is
+                // refused here as everywhere else.
+                self.check_inside(&target, key.as_str())?;
+            }
+            _ => {}
+        }
+        self.write_atomically(&dir, key, &value)
+            .map_err(|e| StoreError::io(e, key.as_str(), "writing the value's file"))
+    }
+
+    fn erase(&self, key: &StoreKey) -> StoreResult<()> {
+        let path = self.path_of(key);
+        let parent = path.parent().unwrap_or(&self.root);
+        if !self.check_inside(parent, key.as_str())? {
+            return Ok(());
+        }
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => match fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if is_missing(&e) => Ok(()),
+                Err(e) => Err(StoreError::io(e, key.as_str(), "removing the value's file")),
+            },
+            Err(e) if is_missing(&e) => Ok(()),
+            Err(e) => Err(StoreError::io(
+                e,
+                key.as_str(),
+                "inspecting the value's file",
+            )),
+        }
+    }
+
+    fn erase_prefix(&self, prefix: &StorePrefix) -> StoreResult<()> {
+        let Some(dir) = self.prefix_dir(prefix)? else {
+            return Ok(());
+        };
+        if !prefix.is_root() {
+            // A symlinked directory (inside the root, or `prefix_dir` refused it): remove the
+            // link, not the keys it shares with its target.
+            let is_link = fs::symlink_metadata(&dir).is_ok_and(|m| m.is_symlink());
+            // `remove_dir_all` removes symlinks below without following them.
+            let removed = if is_link {
+                fs::remove_file(&dir)
+            } else {
+                fs::remove_dir_all(&dir)
+            };
+            return match removed {
+                Ok(()) => Ok(()),
+                Err(e) if is_missing(&e) => Ok(()),
+                Err(e) => Err(StoreError::io(e, prefix.as_str(), "removing a directory")),
+            };
+        }
+        // The root itself stays.
+        let entries =
+            fs::read_dir(&dir).map_err(|e| StoreError::io(e, "", "listing the root directory"))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io(e, "", "listing the root directory"))?;
+            let path = entry.path();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            let removed = if is_dir {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            match removed {
+                Ok(()) => {}
+                Err(e) if is_missing(&e) => {}
+                Err(e) => {
+                    return Err(StoreError::io(
+                        e,
+                        entry.file_name().to_string_lossy(),
+                        "removing an entry of the root directory",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ListableStore for FilesystemStore {
+    fn list_prefix(&self, prefix: &StorePrefix) -> StoreResult<Vec<StoreKey>> {
+        let mut keys = Vec::new();
+        if let Some(dir) = self.prefix_dir(prefix)? {
+            self.walk(&dir, prefix.as_str(), &mut |key, _| keys.push(key))?;
+        }
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
+    fn list_dir(&self, prefix: &StorePrefix) -> StoreResult<(Vec<StoreKey>, Vec<StorePrefix>)> {
+        let mut keys = Vec::new();
+        let mut prefixes = Vec::new();
+        let Some(dir) = self.prefix_dir(prefix)? else {
+            return Ok((keys, prefixes));
+        };
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if is_missing(&e) => return Ok((keys, prefixes)),
+            Err(e) => return Err(StoreError::io(e, prefix.as_str(), "listing a directory")),
+        };
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| StoreError::io(e, prefix.as_str(), "listing a directory"))?;
+            match self.listed_entry(&entry, prefix.as_str())? {
+                Some(Listed::Key(key, _)) => keys.push(key),
+                // Directories left empty by erased keys are not prefixes of any key.
+                Some(Listed::Dir(sub)) if self.holds_keys(&entry.path(), sub.as_str())? => {
+                    prefixes.push(sub);
+                }
+                _ => {}
+            }
+        }
+        keys.sort_unstable();
+        prefixes.sort_unstable();
+        Ok((keys, prefixes))
+    }
+
+    fn list_prefix_sizes(&self, prefix: &StorePrefix) -> StoreResult<Vec<(StoreKey, u64)>> {
+        let mut sizes = Vec::new();
+        if let Some(dir) = self.prefix_dir(prefix)? {
+            self.walk(&dir, prefix.as_str(), &mut |key, meta| {
+                sizes.push((key, meta.len()));
+            })?;
+        }
+        sizes.sort_unstable();
+        Ok(sizes)
+    }
+}

@@ -1,0 +1,121 @@
+//! A store held in memory.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use bytes::Bytes;
+
+use crate::error::StoreResult;
+use crate::key::{StoreKey, StorePrefix};
+use crate::range::ByteRange;
+use crate::traits::{ListableStore, ReadableStore, WritableStore};
+
+/// A store that keeps its values in memory, sorted by key; for tests and scratch arrays.
+///
+/// Every operation is atomic: readers see a value before or after a `set`, never during. Reads
+/// share the values without copying them ([`Bytes`] is reference-counted).
+///
+/// ```
+/// use tessera_store::{MemoryStore, ReadableStore, StoreKey, WritableStore};
+/// let store = MemoryStore::new();
+/// let key = StoreKey::new("a/0.0").unwrap();
+/// store.set(&key, "chunk".into()).unwrap();
+/// assert_eq!(store.get(&key).unwrap().unwrap(), "chunk");
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    values: RwLock<BTreeMap<StoreKey, Bytes>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// How many values the store holds.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether the store holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    // A panic while holding the lock cannot leave the map half-updated (every update is a
+    // single map operation), so a poisoned lock is still consistent.
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<StoreKey, Bytes>> {
+        self.values.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<StoreKey, Bytes>> {
+        self.values.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn under<'a>(
+        map: &'a BTreeMap<StoreKey, Bytes>,
+        prefix: &'a StorePrefix,
+    ) -> impl Iterator<Item = (&'a StoreKey, &'a Bytes)> + 'a {
+        // Keys sort as strings, so everything under a prefix is one contiguous run.
+        map.range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .take_while(move |(k, _)| prefix.contains(k))
+    }
+}
+
+impl ReadableStore for MemoryStore {
+    fn get(&self, key: &StoreKey) -> StoreResult<Option<Bytes>> {
+        Ok(self.read().get(key).cloned())
+    }
+
+    fn get_range(&self, key: &StoreKey, range: ByteRange) -> StoreResult<Option<Bytes>> {
+        let Some(value) = self.get(key)? else {
+            return Ok(None);
+        };
+        let r = range
+            .resolve(value.len() as u64)
+            .map_err(|e| e.with_key(key.as_str()))?;
+        Ok(Some(value.slice(r.start as usize..r.end as usize)))
+    }
+
+    fn size(&self, key: &StoreKey) -> StoreResult<Option<u64>> {
+        Ok(self.read().get(key).map(|v| v.len() as u64))
+    }
+}
+
+impl WritableStore for MemoryStore {
+    fn set(&self, key: &StoreKey, value: Bytes) -> StoreResult<()> {
+        self.write().insert(key.clone(), value);
+        Ok(())
+    }
+
+    fn erase(&self, key: &StoreKey) -> StoreResult<()> {
+        self.write().remove(key);
+        Ok(())
+    }
+
+    fn erase_prefix(&self, prefix: &StorePrefix) -> StoreResult<()> {
+        self.write().retain(|k, _| !prefix.contains(k));
+        Ok(())
+    }
+
+    fn set_many(&self, items: Vec<(StoreKey, Bytes)>) -> StoreResult<()> {
+        self.write().extend(items);
+        Ok(())
+    }
+}
+
+impl ListableStore for MemoryStore {
+    fn list_prefix(&self, prefix: &StorePrefix) -> StoreResult<Vec<StoreKey>> {
+        Ok(Self::under(&self.read(), prefix)
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
+
+    fn list_prefix_sizes(&self, prefix: &StorePrefix) -> StoreResult<Vec<(StoreKey, u64)>> {
+        Ok(Self::under(&self.read(), prefix)
+            .map(|(k, v)| (k.clone(), v.len() as u64))
+            .collect())
+    }
+}

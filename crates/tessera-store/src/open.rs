@@ -1,0 +1,196 @@
+//! Opening a store from a location string: a path or a URL.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use object_store::ClientOptions;
+use object_store::aws::AmazonS3Builder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::http::HttpBuilder;
+use object_store::path::Path;
+use url::Url;
+
+use crate::error::{StoreError, StoreErrorKind, StoreResult};
+use crate::filesystem::FilesystemStore;
+use crate::memory::MemoryStore;
+use crate::object::{ObjectStoreBackend, install_crypto_provider};
+use crate::traits::Store;
+
+/// Where a location string points.
+enum Location {
+    Local(PathBuf),
+    Memory,
+    Remote(Url),
+}
+
+fn parse(location: &str) -> StoreResult<Location> {
+    let invalid = |message: &str| {
+        StoreError::new(StoreErrorKind::InvalidUrl, message.to_owned()).with_key(location)
+    };
+    if location.is_empty() {
+        return Err(invalid("the location is empty"));
+    }
+    let Some((scheme, _)) = location.split_once("://") else {
+        return Ok(Location::Local(PathBuf::from(location)));
+    };
+    let url = Url::parse(location).map_err(|e| invalid("cannot parse the URL").with_source(e))?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "file" => url
+            .to_file_path()
+            .map(Location::Local)
+            .map_err(|()| invalid("a file:// URL must hold an absolute local path")),
+        "memory" => Ok(Location::Memory),
+        "s3" | "s3a" | "gs" | "http" | "https" => Ok(Location::Remote(url)),
+        _ => Err(invalid(
+            "unsupported scheme (expected a path, file://, memory://, s3://, gs://, http:// or https://)",
+        )),
+    }
+}
+
+/// Opens the store at `location`: a local path, `file://`, `memory://`, `s3://bucket/prefix`,
+/// `gs://bucket/prefix`, `http://...` or `https://...`.
+///
+/// - A path or `file://` URL opens a [`FilesystemStore`] on an existing directory (see
+///   [`create_store`] to create it).
+/// - `memory://` opens a new, empty [`MemoryStore`] (each call a different one).
+/// - `s3://` reads its configuration from the environment as `object_store` does:
+///   `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` (or
+///   `AWS_DEFAULT_REGION`), `AWS_ENDPOINT` (for S3-compatible servers), `AWS_ALLOW_HTTP`, ...
+/// - `gs://` likewise: `GOOGLE_SERVICE_ACCOUNT` (a key file path), `GOOGLE_SERVICE_ACCOUNT_KEY`
+///   (the key JSON itself), `GOOGLE_APPLICATION_CREDENTIALS`, ... A key JSON holding
+///   `"gcs_base_url"` and `"disable_oauth": true` points the client at an emulator.
+/// - `http(s)://` reads objects below the URL (writes need a WebDAV server). Plain `http://`
+///   is allowed because the URL asks for it.
+///
+/// The remote stores are [`ObjectStoreBackend`]s keeping up to 64 requests in flight.
+///
+/// ```
+/// let store = tessera_store::open_store("memory://").unwrap();
+/// let key = tessera_store::StoreKey::new(".zgroup").unwrap();
+/// store.set(&key, r#"{"zarr_format": 2}"#.into()).unwrap();
+/// assert!(store.get(&key).unwrap().is_some());
+/// ```
+///
+/// # Errors
+/// [`InvalidUrl`](StoreErrorKind::InvalidUrl) for a location that cannot be parsed or has an
+/// unsupported scheme; [`NotFound`](StoreErrorKind::NotFound) for a local directory that does
+/// not exist; [`InvalidConfig`](StoreErrorKind::InvalidConfig) when a remote store's
+/// configuration is incomplete (for instance a bucket without a region).
+pub fn open_store(location: &str) -> StoreResult<Arc<dyn Store>> {
+    match parse(location)? {
+        Location::Local(path) => Ok(Arc::new(FilesystemStore::open(path)?)),
+        Location::Memory => Ok(Arc::new(MemoryStore::new())),
+        Location::Remote(url) => Ok(Arc::new(remote(&url, location)?)),
+    }
+}
+
+/// As [`open_store`], but a local directory is created (with its parents) when missing.
+///
+/// # Errors
+/// As [`open_store`], and the I/O error's kind when the directory cannot be created.
+pub fn create_store(location: &str) -> StoreResult<Arc<dyn Store>> {
+    match parse(location)? {
+        Location::Local(path) => Ok(Arc::new(FilesystemStore::create(path)?)),
+        Location::Memory => Ok(Arc::new(MemoryStore::new())),
+        Location::Remote(url) => Ok(Arc::new(remote(&url, location)?)),
+    }
+}
+
+impl ObjectStoreBackend {
+    /// Opens an `s3://`, `gs://` or `http(s)://` URL, configured from the environment as
+    /// [`open_store`] describes.
+    ///
+    /// # Errors
+    /// As [`open_store`].
+    pub fn from_url(location: &str) -> StoreResult<Self> {
+        match parse(location)? {
+            Location::Remote(url) => remote(&url, location),
+            _ => Err(StoreError::new(
+                StoreErrorKind::InvalidUrl,
+                "expected an s3://, gs://, http:// or https:// URL",
+            )
+            .with_key(location)),
+        }
+    }
+}
+
+fn remote(url: &Url, location: &str) -> StoreResult<ObjectStoreBackend> {
+    install_crypto_provider();
+    let config_error = |e: object_store::Error| {
+        StoreError::new(
+            StoreErrorKind::InvalidConfig,
+            "cannot configure the remote store",
+        )
+        .with_key(location)
+        .with_source(e)
+    };
+    let bucket_path = || {
+        Path::from_url_path(url.path()).map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::InvalidUrl,
+                "the URL's path is not a valid object path",
+            )
+            .with_key(location)
+            .with_source(e)
+        })
+    };
+    let backend = match url.scheme() {
+        "s3" | "s3a" => {
+            let store = AmazonS3Builder::from_env()
+                .with_url(url.as_str())
+                .build()
+                .map_err(config_error)?;
+            ObjectStoreBackend::new(Arc::new(store), bucket_path()?)
+        }
+        "gs" => {
+            let store = GoogleCloudStorageBuilder::from_env()
+                .with_url(url.as_str())
+                .build()
+                .map_err(config_error)?;
+            ObjectStoreBackend::new(Arc::new(store), bucket_path()?)
+        }
+        _ => {
+            // The base URL carries the path; keys are appended to it.
+            let store = HttpBuilder::new()
+                .with_url(url.as_str())
+                .with_client_options(ClientOptions::new().with_allow_http(url.scheme() == "http"))
+                .build()
+                .map_err(config_error)?;
+            ObjectStoreBackend::new(Arc::new(store), Path::default())
+        }
+    };
+    Ok(backend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_unknown_schemes_and_empty_locations() {
+        for bad in ["", "ftp://host/x", "nope://"] {
+            let err = open_store(bad).err().expect(bad);
+            assert_eq!(err.kind(), StoreErrorKind::InvalidUrl, "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn missing_local_directory_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let err = open_store(missing.to_str().unwrap()).err().unwrap();
+        assert_eq!(err.kind(), StoreErrorKind::NotFound);
+        let url = format!("file://{}", missing.display());
+        assert!(create_store(&url).is_ok());
+        assert!(missing.is_dir());
+        assert!(open_store(&url).is_ok());
+    }
+
+    #[test]
+    fn remote_urls_build_backends() {
+        // Building a client sends no request.
+        let http = ObjectStoreBackend::from_url("http://127.0.0.1:9/data/").unwrap();
+        assert_eq!(http.root().as_ref(), "");
+        assert!(ObjectStoreBackend::from_url("memory://").is_err());
+    }
+}

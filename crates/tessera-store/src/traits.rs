@@ -1,0 +1,215 @@
+//! The capability traits every backend implements: read, write, list.
+
+use std::fmt;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use rayon::prelude::*;
+
+use crate::error::{StoreError, StoreErrorKind, StoreResult};
+use crate::key::{StoreKey, StorePrefix};
+use crate::range::ByteRange;
+
+/// Reading values by key.
+///
+/// A backend must implement [`get`](Self::get); the other methods have shared implementations
+/// that backends override when they can do better (a ranged read from disk, a remote batch with
+/// many requests in flight).
+pub trait ReadableStore: Send + Sync + fmt::Debug {
+    /// The value stored under `key`, or `Ok(None)` when there is none.
+    ///
+    /// # Errors
+    /// The value exists but cannot be read: [`PermissionDenied`](crate::StoreErrorKind::PermissionDenied),
+    /// [`Io`](crate::StoreErrorKind::Io), [`Remote`](crate::StoreErrorKind::Remote).
+    fn get(&self, key: &StoreKey) -> StoreResult<Option<Bytes>>;
+
+    /// Part of the value under `key`, or `Ok(None)` when there is no value.
+    ///
+    /// # Errors
+    /// [`InvalidRange`](crate::StoreErrorKind::InvalidRange) when `range` does not lie within the
+    /// value (see [`ByteRange`]); otherwise as [`get`](Self::get).
+    fn get_range(&self, key: &StoreKey, range: ByteRange) -> StoreResult<Option<Bytes>> {
+        let Some(value) = self.get(key)? else {
+            return Ok(None);
+        };
+        let r = range
+            .resolve(value.len() as u64)
+            .map_err(|e| e.with_key(key.as_str()))?;
+        Ok(Some(value.slice(r.start as usize..r.end as usize)))
+    }
+
+    /// The size in bytes of the value under `key`, or `Ok(None)` when there is none.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    fn size(&self, key: &StoreKey) -> StoreResult<Option<u64>> {
+        Ok(self.get(key)?.map(|v| v.len() as u64))
+    }
+
+    /// Reads every key in `keys`, calling `on_result(index_in_keys, result)` once per key as each
+    /// result arrives, in no particular order.
+    ///
+    /// `on_result` is called from several threads at once (it is where the caller decodes, so
+    /// running it in parallel is the point). Up to [`concurrency`](Self::concurrency) reads are
+    /// in flight at a time. Returns once every callback has returned. A panic in `on_result` is
+    /// propagated after the callbacks already running have finished.
+    ///
+    /// It may be called from inside a rayon worker, and `on_result` may itself use rayon.
+    ///
+    /// The shared implementation reads and calls back inside rayon's pool, in at most
+    /// `concurrency()` parallel runs of keys: for local storage the read and the caller's
+    /// decoding run together.
+    fn get_many(
+        &self,
+        keys: &[StoreKey],
+        on_result: &(dyn Fn(usize, StoreResult<Option<Bytes>>) + Sync),
+    ) {
+        let min_len = keys.len().div_ceil(self.concurrency().max(1)).max(1);
+        keys.par_iter()
+            .enumerate()
+            .with_min_len(min_len)
+            .for_each(|(index, key)| on_result(index, self.get(key)));
+    }
+
+    /// How many reads [`get_many`](Self::get_many) keeps in flight at most.
+    fn concurrency(&self) -> usize {
+        rayon::current_num_threads()
+    }
+}
+
+/// Writing and erasing values.
+///
+/// Concurrency contract: writes to different keys may run in parallel from any number of threads.
+/// Each [`set`](Self::set) replaces a value atomically where the backend allows it (the
+/// filesystem store and the memory store always do; object stores do per request): a reader sees
+/// the old value or the new one, never a mixture.
+pub trait WritableStore: ReadableStore {
+    /// Stores `value` under `key`, replacing any value there.
+    ///
+    /// # Errors
+    /// [`PermissionDenied`](crate::StoreErrorKind::PermissionDenied),
+    /// [`Io`](crate::StoreErrorKind::Io), [`Remote`](crate::StoreErrorKind::Remote),
+    /// [`NotSupported`](crate::StoreErrorKind::NotSupported) for read-only backends.
+    fn set(&self, key: &StoreKey, value: Bytes) -> StoreResult<()>;
+
+    /// Removes the value under `key`; a missing key is not an error.
+    ///
+    /// # Errors
+    /// As [`set`](Self::set).
+    fn erase(&self, key: &StoreKey) -> StoreResult<()>;
+
+    /// Removes every value under `prefix` (at any depth); the root prefix empties the store.
+    ///
+    /// # Errors
+    /// As [`set`](Self::set).
+    fn erase_prefix(&self, prefix: &StorePrefix) -> StoreResult<()>;
+
+    /// Stores many values, with several writes in flight at once.
+    ///
+    /// Every item is attempted; the first error met is returned. The shared implementation
+    /// writes from rayon's pool.
+    ///
+    /// # Errors
+    /// As [`set`](Self::set).
+    fn set_many(&self, items: Vec<(StoreKey, Bytes)>) -> StoreResult<()> {
+        let first_error = Mutex::new(None);
+        items.into_par_iter().for_each(|(key, value)| {
+            if let Err(err) = self.set(&key, value) {
+                first_error
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .get_or_insert(err);
+            }
+        });
+        match first_error
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Listing keys.
+pub trait ListableStore: Send + Sync {
+    /// Every key under `prefix`, at any depth, sorted.
+    ///
+    /// # Errors
+    /// [`PermissionDenied`](crate::StoreErrorKind::PermissionDenied),
+    /// [`Io`](crate::StoreErrorKind::Io), [`Remote`](crate::StoreErrorKind::Remote).
+    fn list_prefix(&self, prefix: &StorePrefix) -> StoreResult<Vec<StoreKey>>;
+
+    /// The direct children of `prefix`: the keys right under it and the prefixes one level
+    /// down that hold keys, each sorted. The shared implementation derives them from
+    /// [`list_prefix`](Self::list_prefix).
+    ///
+    /// # Errors
+    /// As [`list_prefix`](Self::list_prefix).
+    fn list_dir(&self, prefix: &StorePrefix) -> StoreResult<(Vec<StoreKey>, Vec<StorePrefix>)> {
+        let mut keys = Vec::new();
+        let mut prefixes: Vec<StorePrefix> = Vec::new();
+        for key in self.list_prefix(prefix)? {
+            let rest = &key.as_str()[prefix.as_str().len()..];
+            match rest.find('/') {
+                None => keys.push(key),
+                Some(i) => {
+                    let child = &key.as_str()[..=i + prefix.as_str().len()];
+                    if prefixes.last().is_none_or(|p| p.as_str() != child) {
+                        prefixes.push(StorePrefix::new(child)?);
+                    }
+                }
+            }
+        }
+        prefixes.dedup();
+        Ok((keys, prefixes))
+    }
+
+    /// Every key under `prefix` with the size of its stored value in bytes, sorted by key.
+    ///
+    /// # Errors
+    /// As [`list_prefix`](Self::list_prefix).
+    fn list_prefix_sizes(&self, prefix: &StorePrefix) -> StoreResult<Vec<(StoreKey, u64)>>;
+}
+
+/// A store that can read, write and list: what arrays and groups are opened on.
+pub trait Store: WritableStore + ListableStore {}
+
+impl<T: WritableStore + ListableStore + ?Sized> Store for T {}
+
+/// Conveniences for every [`ReadableStore`], built on its required methods.
+pub trait ReadableStoreExt: ReadableStore {
+    /// Whether a value is stored under `key`.
+    ///
+    /// # Errors
+    /// As [`ReadableStore::size`].
+    fn exists(&self, key: &StoreKey) -> StoreResult<bool> {
+        Ok(self.size(key)?.is_some())
+    }
+
+    /// [`get_many`](ReadableStore::get_many), collecting the results in the order of `keys`.
+    fn get_many_vec(&self, keys: &[StoreKey]) -> Vec<StoreResult<Option<Bytes>>> {
+        let slots: Vec<Mutex<Option<StoreResult<Option<Bytes>>>>> =
+            keys.iter().map(|_| Mutex::new(None)).collect();
+        self.get_many(keys, &|index, result| {
+            *slots[index]
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(result);
+        });
+        slots
+            .into_iter()
+            .map(|slot| {
+                slot.into_inner()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .unwrap_or_else(|| {
+                        Err(StoreError::new(
+                            StoreErrorKind::Io,
+                            "the store delivered no result for this key",
+                        ))
+                    })
+            })
+            .collect()
+    }
+}
+
+impl<T: ReadableStore + ?Sized> ReadableStoreExt for T {}

@@ -1,0 +1,105 @@
+//! S3 through `ObjectStoreBackend`, against the in-process server.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use object_store::path::Path;
+use object_store::throttle::{ThrottleConfig, ThrottledStore};
+use tessera_store::{
+    Bytes, ObjectStoreBackend, ReadableStore, StoreErrorKind, StoreKey, StorePrefix, WritableStore,
+};
+
+use crate::s3_server::S3Server;
+use crate::suite;
+
+#[test]
+fn s3_store_passes_the_shared_suite() {
+    let server = S3Server::start();
+    let store = ObjectStoreBackend::new(server.client(), Path::from("some/root"));
+    suite::check_store(&store, &StorePrefix::new("run/").unwrap());
+    suite::check_store(&store, &StorePrefix::root());
+    // The keys lived under the backend's root path in the bucket.
+    let top = ObjectStoreBackend::new(server.client(), Path::default());
+    let key = StoreKey::new("x/0.0").unwrap();
+    store.set(&key, Bytes::from_static(b"under root")).unwrap();
+    let seen = top.get(&StoreKey::new("some/root/x/0.0").unwrap()).unwrap();
+    assert_eq!(seen.as_deref(), Some(&b"under root"[..]));
+}
+
+#[test]
+fn s3_requests_with_a_wrong_secret_are_refused() {
+    let server = S3Server::start();
+    let good = ObjectStoreBackend::new(server.client(), Path::default());
+    let key = StoreKey::new("signed").unwrap();
+    good.set(&key, Bytes::from_static(b"v")).unwrap();
+
+    let bad = ObjectStoreBackend::new(server.client_with_secret("wrong-secret"), Path::default());
+    let err = bad.get(&key).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::PermissionDenied, "{err}");
+    assert_eq!(err.key(), Some("signed"));
+    // The object_store error is the source, not flattened into the message.
+    let source = std::error::Error::source(&err).expect("source kept");
+    assert!(
+        source.downcast_ref::<object_store::Error>().is_some(),
+        "{source:?}"
+    );
+    let err = bad.set(&key, Bytes::from_static(b"x")).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::PermissionDenied, "{err}");
+    assert_eq!(good.get(&key).unwrap().as_deref(), Some(&b"v"[..]));
+}
+
+#[test]
+fn s3_batch_reads_keep_requests_in_flight() {
+    const KEYS: usize = 256;
+    const LATENCY: Duration = Duration::from_millis(20);
+    let server = S3Server::start();
+    let writer = ObjectStoreBackend::new(server.client(), Path::from("ratio"));
+    let keys: Vec<StoreKey> = (0..KEYS)
+        .map(|i| StoreKey::new(format!("c/{}.{}", i / 16, i % 16)).unwrap())
+        .collect();
+    writer
+        .set_many(
+            keys.iter()
+                .map(|k| (k.clone(), Bytes::from(vec![7u8; 1024])))
+                .collect(),
+        )
+        .unwrap();
+
+    // Every GET waits 20 ms before it is sent, as a distant region would.
+    let config = ThrottleConfig {
+        wait_get_per_call: LATENCY,
+        ..ThrottleConfig::default()
+    };
+    let throttled = Arc::new(ThrottledStore::new(server.client(), config));
+    let store = ObjectStoreBackend::new(throttled, Path::from("ratio"));
+
+    let start = Instant::now();
+    for key in &keys {
+        assert_eq!(store.get(key).unwrap().unwrap().len(), 1024);
+    }
+    let sequential = start.elapsed();
+    assert!(
+        sequential >= LATENCY * KEYS as u32,
+        "the latency was injected"
+    );
+
+    let start = Instant::now();
+    let received = std::sync::atomic::AtomicUsize::new(0);
+    store.get_many(&keys, &|_, result| {
+        assert_eq!(result.unwrap().unwrap().len(), 1024);
+        received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    let batch = start.elapsed();
+    assert_eq!(received.into_inner(), KEYS);
+
+    let ratio = sequential.as_secs_f64() / batch.as_secs_f64();
+    println!(
+        "{KEYS} GETs with {LATENCY:?} latency: sequential {sequential:?}, get_many {batch:?} \
+         (concurrency {}): {ratio:.1}x faster",
+        store.concurrency()
+    );
+    assert!(
+        ratio >= 20.0,
+        "get_many only {ratio:.1}x faster than sequential gets"
+    );
+}

@@ -1,0 +1,471 @@
+//! The shared suite: every backend runs these same checks.
+//!
+//! `check_reads` needs only reading and runs against stores seeded by other means (GCS through
+//! its JSON API, HTTP through the served directory); `check_store` writes, lists and erases,
+//! then runs the reads on what it wrote. Each run works under its own prefix, so a server shared
+//! by several runs never mixes their keys.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rayon::prelude::*;
+use tessera_store::{
+    ByteRange, Bytes, ReadableStore, ReadableStoreExt, Store, StoreErrorKind, StoreKey, StorePrefix,
+};
+
+/// Size of the large seeded value the range checks read from.
+pub const BIG_LEN: usize = 70_000;
+
+/// The values every read check expects, by key relative to the run's prefix: metadata, flat
+/// (`0.1`) and nested (`0/1`) chunk keys side by side, an empty value and a large one.
+pub fn seed_values() -> BTreeMap<String, Vec<u8>> {
+    let mut values = BTreeMap::new();
+    values.insert(".zgroup".to_owned(), br#"{"zarr_format": 2}"#.to_vec());
+    values.insert(
+        "flat/.zarray".to_owned(),
+        br#"{"chunks": [4, 4], "dimension_separator": "."}"#.to_vec(),
+    );
+    values.insert(
+        "nested/.zarray".to_owned(),
+        br#"{"chunks": [4, 4], "dimension_separator": "/"}"#.to_vec(),
+    );
+    for i in 0..6 {
+        for j in 0..4 {
+            values.insert(format!("flat/{i}.{j}"), chunk_bytes(i, j));
+            values.insert(format!("nested/{i}/{j}"), chunk_bytes(i + 100, j));
+        }
+    }
+    values.insert("empty".to_owned(), Vec::new());
+    values.insert("big.bin".to_owned(), big_value());
+    values
+}
+
+fn chunk_bytes(i: usize, j: usize) -> Vec<u8> {
+    (0..(40 + 7 * i + j))
+        .map(|n| (n * 31 + i * 7 + j) as u8)
+        .collect()
+}
+
+fn big_value() -> Vec<u8> {
+    (0..BIG_LEN).map(|n| (n % 251) as u8).collect()
+}
+
+pub fn key(prefix: &StorePrefix, name: &str) -> StoreKey {
+    prefix.key(name).unwrap()
+}
+
+/// Writes the seed values under `prefix` (all at once through `set_many`).
+pub fn seed(store: &dyn Store, prefix: &StorePrefix) {
+    let items = seed_values()
+        .into_iter()
+        .map(|(name, value)| (key(prefix, &name), Bytes::from(value)))
+        .collect();
+    store.set_many(items).unwrap();
+}
+
+/// A unique prefix for one run against a shared server.
+pub fn run_prefix(label: &str) -> StorePrefix {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    StorePrefix::new(format!("{label}-{}-{nanos}/", std::process::id())).unwrap()
+}
+
+/// Runs `f`, aborting the whole test process if it has not returned after `secs` seconds:
+/// a deadlocked batch read must fail the run, not hang it.
+pub fn within<T: Send>(secs: u64, what: &str, f: impl FnOnce() -> T + Send) -> T {
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let watchdog = scope.spawn(move || {
+            if done_rx.recv_timeout(Duration::from_secs(secs)).is_err() {
+                eprintln!("{what} did not finish within {secs} s (deadlock?)");
+                std::process::abort();
+            }
+        });
+        let result = f();
+        // Either side may have gone already; both are fine.
+        let _ = done_tx.send(());
+        let _ = watchdog.join();
+        result
+    })
+}
+
+/// Every read check, on values seeded under `prefix`.
+pub fn check_reads(store: &dyn ReadableStore, prefix: &StorePrefix) {
+    let values = seed_values();
+    check_gets(store, prefix, &values);
+    check_ranges(store, prefix);
+    check_batches(store, prefix, &values);
+}
+
+fn check_gets(store: &dyn ReadableStore, prefix: &StorePrefix, values: &BTreeMap<String, Vec<u8>>) {
+    for (name, value) in values {
+        let k = key(prefix, name);
+        let got = store.get(&k).unwrap_or_else(|e| panic!("get {k}: {e}"));
+        assert_eq!(got.as_deref(), Some(&value[..]), "get {k}");
+        assert_eq!(
+            store.size(&k).unwrap(),
+            Some(value.len() as u64),
+            "size {k}"
+        );
+        assert!(store.exists(&k).unwrap());
+    }
+    for missing in [
+        "missing",
+        "flat/9.9",
+        "nested/9/9",
+        "no/such/dir/key",
+        "big.bin/x",
+    ] {
+        let k = key(prefix, missing);
+        assert_eq!(store.get(&k).unwrap(), None, "get {k}");
+        assert_eq!(store.size(&k).unwrap(), None, "size {k}");
+        assert!(!store.exists(&k).unwrap());
+        assert_eq!(store.get_range(&k, ByteRange::Suffix(1)).unwrap(), None);
+    }
+}
+
+fn check_ranges(store: &dyn ReadableStore, prefix: &StorePrefix) {
+    let big = big_value();
+    let k = key(prefix, "big.bin");
+    let len = BIG_LEN as u64;
+    let ok = |range: ByteRange, want: &[u8]| {
+        let got = store
+            .get_range(&k, range)
+            .unwrap_or_else(|e| panic!("range {range:?}: {e}"))
+            .expect("value exists");
+        assert_eq!(got.len(), want.len(), "range {range:?}");
+        assert!(got == want, "range {range:?}: wrong bytes");
+    };
+    ok(
+        ByteRange::FromStart {
+            offset: 0,
+            length: Some(10),
+        },
+        &big[..10],
+    );
+    ok(
+        ByteRange::FromStart {
+            offset: 1234,
+            length: Some(5000),
+        },
+        &big[1234..6234],
+    );
+    ok(
+        ByteRange::FromStart {
+            offset: 60_000,
+            length: None,
+        },
+        &big[60_000..],
+    );
+    ok(
+        ByteRange::FromStart {
+            offset: len - 1,
+            length: Some(1),
+        },
+        &big[BIG_LEN - 1..],
+    );
+    ok(
+        ByteRange::FromStart {
+            offset: len,
+            length: None,
+        },
+        &[],
+    );
+    ok(
+        ByteRange::FromStart {
+            offset: 5,
+            length: Some(0),
+        },
+        &[],
+    );
+    ok(ByteRange::Suffix(100), &big[BIG_LEN - 100..]);
+    ok(ByteRange::Suffix(len), &big);
+    ok(ByteRange::Suffix(0), &[]);
+    ok(ByteRange::ALL, &big);
+    ok(ByteRange::from_range(10..20), &big[10..20]);
+
+    let past_end = [
+        ByteRange::FromStart {
+            offset: len - 10,
+            length: Some(11),
+        },
+        ByteRange::FromStart {
+            offset: len + 1,
+            length: None,
+        },
+        ByteRange::FromStart {
+            offset: len + 5,
+            length: Some(3),
+        },
+        ByteRange::FromStart {
+            offset: 0,
+            length: Some(u64::MAX),
+        },
+        ByteRange::FromStart {
+            offset: len + 1,
+            length: Some(0),
+        },
+        ByteRange::Suffix(len + 1),
+    ];
+    for range in past_end {
+        let err = store.get_range(&k, range).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::InvalidRange, "{range:?}: {err}");
+        assert_eq!(err.key(), Some(k.as_str()), "{range:?}: {err}");
+        assert!(err.to_string().contains("does not lie within"), "{err}");
+    }
+
+    let empty = key(prefix, "empty");
+    assert_eq!(
+        store
+            .get_range(&empty, ByteRange::ALL)
+            .unwrap()
+            .unwrap()
+            .len(),
+        0
+    );
+    let err = store.get_range(&empty, ByteRange::Suffix(1)).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::InvalidRange);
+}
+
+fn check_batches(
+    store: &dyn ReadableStore,
+    prefix: &StorePrefix,
+    values: &BTreeMap<String, Vec<u8>>,
+) {
+    // Every seeded key, with missing keys in between, some keys twice.
+    let mut names: Vec<&str> = values.keys().map(String::as_str).collect();
+    names.extend([
+        "missing/1",
+        "flat/7.7",
+        "nested/0/0",
+        "flat/0.0",
+        "missing/2",
+    ]);
+    let keys: Vec<StoreKey> = names.iter().map(|n| key(prefix, n)).collect();
+
+    let calls = Mutex::new(vec![0usize; keys.len()]);
+    within(120, "get_many", || {
+        store.get_many(&keys, &|index, result| {
+            let value = result.unwrap_or_else(|e| panic!("get_many {}: {e}", keys[index]));
+            assert_eq!(
+                value.as_deref(),
+                values.get(names[index]).map(Vec::as_slice),
+                "{}",
+                keys[index]
+            );
+            calls.lock().unwrap()[index] += 1;
+        });
+    });
+    assert!(
+        calls.into_inner().unwrap().iter().all(|&n| n == 1),
+        "one call per key"
+    );
+
+    // The collected form keeps the order of the keys.
+    let collected = store.get_many_vec(&keys);
+    for (name, result) in names.iter().zip(collected) {
+        assert_eq!(
+            result.unwrap().as_deref(),
+            values.get(*name).map(Vec::as_slice)
+        );
+    }
+
+    // Nothing asked, nothing called.
+    store.get_many(&[], &|_, _| panic!("called for no key"));
+
+    // From inside a one-thread rayon pool, with a callback that uses rayon itself: must not
+    // deadlock.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let total = AtomicUsize::new(0);
+    within(120, "get_many inside a one-thread rayon pool", || {
+        pool.install(|| {
+            store.get_many(&keys, &|_, result| {
+                if let Some(value) = result.unwrap() {
+                    let sum: usize = value.par_iter().map(|&b| b as usize).sum();
+                    total.fetch_add(sum, Ordering::Relaxed);
+                }
+            });
+        });
+    });
+    let want: usize = names
+        .iter()
+        .filter_map(|n| values.get(*n))
+        .flat_map(|v| v.iter().map(|&b| b as usize))
+        .sum();
+    assert_eq!(total.into_inner(), want);
+}
+
+/// The full suite: writes, overwrites, lists, erases, then every read check.
+pub fn check_store(store: &dyn Store, prefix: &StorePrefix) {
+    seed(store, prefix);
+    check_reads(store, prefix);
+    check_listing(store, prefix);
+    check_overwrite(store, prefix);
+    check_erase(store, prefix);
+    check_keys_are_checked();
+    check_erase_prefix(store, prefix);
+}
+
+fn check_listing(store: &dyn Store, prefix: &StorePrefix) {
+    let values = seed_values();
+    let want: Vec<StoreKey> = values.keys().map(|n| key(prefix, n)).collect();
+    assert_eq!(store.list_prefix(prefix).unwrap(), want, "list_prefix");
+
+    let sizes = store.list_prefix_sizes(prefix).unwrap();
+    let want_sizes: Vec<(StoreKey, u64)> = values
+        .iter()
+        .map(|(n, v)| (key(prefix, n), v.len() as u64))
+        .collect();
+    assert_eq!(sizes, want_sizes, "list_prefix_sizes");
+
+    let (keys, dirs) = store.list_dir(prefix).unwrap();
+    assert_eq!(
+        keys,
+        vec![
+            key(prefix, ".zgroup"),
+            key(prefix, "big.bin"),
+            key(prefix, "empty")
+        ]
+    );
+    assert_eq!(
+        dirs,
+        vec![
+            prefix.child("flat").unwrap(),
+            prefix.child("nested").unwrap()
+        ],
+        "list_dir prefixes"
+    );
+
+    let nested = prefix.child("nested").unwrap();
+    let (keys, dirs) = store.list_dir(&nested).unwrap();
+    assert_eq!(keys, vec![key(prefix, "nested/.zarray")]);
+    assert_eq!(dirs.len(), 6);
+    assert_eq!(dirs[0], nested.child("0").unwrap());
+    let (keys, dirs) = store.list_dir(&nested.child("5").unwrap()).unwrap();
+    assert_eq!(keys.len(), 4);
+    assert!(dirs.is_empty());
+
+    let flat = prefix.child("flat").unwrap();
+    let listed = store.list_prefix(&flat).unwrap();
+    assert_eq!(listed.len(), 25);
+    assert!(listed.windows(2).all(|w| w[0] < w[1]), "sorted");
+    assert!(listed.iter().all(|k| flat.contains(k)));
+
+    // A prefix matches whole segments only, and a missing prefix lists nothing.
+    assert!(
+        store
+            .list_prefix(&prefix.child("fla").unwrap())
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.list_dir(&prefix.child("none").unwrap()).unwrap(),
+        (vec![], vec![])
+    );
+}
+
+fn check_overwrite(store: &dyn Store, prefix: &StorePrefix) {
+    let k = key(prefix, "over/0.0");
+    let a = Bytes::from(vec![b'a'; 3000]);
+    let b = Bytes::from(vec![b'b'; 5000]);
+    store.set(&k, a.clone()).unwrap();
+    store.set(&k, b.clone()).unwrap();
+    assert_eq!(store.get(&k).unwrap(), Some(b.clone()));
+    assert_eq!(store.size(&k).unwrap(), Some(5000));
+
+    // Readers racing a writer see one whole value or the other, never a mixture.
+    let rounds = 30;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..rounds {
+                let v = if i % 2 == 0 { a.clone() } else { b.clone() };
+                store.set(&k, v).unwrap();
+            }
+        });
+        for _ in 0..rounds {
+            let got = store
+                .get(&k)
+                .unwrap()
+                .expect("never missing during overwrites");
+            assert!(got == a || got == b, "torn read of {} bytes", got.len());
+        }
+    });
+    store.erase(&k).unwrap();
+
+    // Many values at once, read back as a batch.
+    let items: Vec<(StoreKey, Bytes)> = (0..100)
+        .map(|i| {
+            (
+                key(prefix, &format!("many/{i}")),
+                Bytes::from(format!("value {i}")),
+            )
+        })
+        .collect();
+    store.set_many(items.clone()).unwrap();
+    let keys: Vec<StoreKey> = items.iter().map(|(k, _)| k.clone()).collect();
+    for ((_, want), got) in items.iter().zip(store.get_many_vec(&keys)) {
+        assert_eq!(got.unwrap().as_ref(), Some(want));
+    }
+    store.erase_prefix(&prefix.child("many").unwrap()).unwrap();
+    assert!(
+        store
+            .list_prefix(&prefix.child("many").unwrap())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn check_erase(store: &dyn Store, prefix: &StorePrefix) {
+    let k = key(prefix, "flat/0.0");
+    store.erase(&k).unwrap();
+    assert_eq!(store.get(&k).unwrap(), None);
+    // Erasing what is not there is not an error.
+    store.erase(&k).unwrap();
+    store.erase(&key(prefix, "never/was/here")).unwrap();
+    // Put it back for the checks after.
+    store
+        .set(&k, Bytes::from(seed_values()["flat/0.0"].clone()))
+        .unwrap();
+}
+
+fn check_keys_are_checked() {
+    for bad in [
+        "", "..", "../x", "a/../b", "/abs", "a\\b", "a\0b", "a//b", "a/", "./a",
+    ] {
+        let err = StoreKey::new(bad).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::InvalidKey, "{bad:?}");
+    }
+    assert!(StorePrefix::root().key("../etc").is_err());
+}
+
+fn check_erase_prefix(store: &dyn Store, prefix: &StorePrefix) {
+    // `nested/` goes, `nestedx` (a sibling with the same leading text) stays.
+    let sibling = key(prefix, "nestedx");
+    store.set(&sibling, Bytes::from_static(b"stay")).unwrap();
+    store
+        .erase_prefix(&prefix.child("nested").unwrap())
+        .unwrap();
+    assert!(
+        store
+            .list_prefix(&prefix.child("nested").unwrap())
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.get(&key(prefix, "nested/0/0")).unwrap(), None);
+    assert_eq!(store.get(&sibling).unwrap().as_deref(), Some(&b"stay"[..]));
+    let (_, dirs) = store.list_dir(prefix).unwrap();
+    assert_eq!(dirs, vec![prefix.child("flat").unwrap()]);
+
+    // A missing prefix is not an error; the run's whole prefix empties.
+    store.erase_prefix(&prefix.child("none").unwrap()).unwrap();
+    store.erase_prefix(prefix).unwrap();
+    assert!(store.list_prefix(prefix).unwrap().is_empty());
+    assert_eq!(store.get(&key(prefix, ".zgroup")).unwrap(), None);
+}
