@@ -1,0 +1,110 @@
+//! The error type of the array layer.
+
+use tessera_codec::CodecError;
+use tessera_store::StoreError;
+use thiserror::Error;
+
+/// Result alias of the array layer.
+pub type ArrayResult<T> = Result<T, ArrayError>;
+
+/// Everything that can go wrong reading or writing Zarr arrays and groups.
+///
+/// Each variant names what went wrong so callers can match on it; sources (store and codec errors) are
+/// kept, never flattened into strings.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ArrayError {
+    /// A metadata document (`.zarray`, `.zgroup`, `.zattrs`, `.zmetadata`) is invalid; `field` names the
+    /// offending field (or the document when it is not valid JSON at all).
+    #[error("invalid metadata: {field}: {message}")]
+    Metadata {
+        /// The field at fault, e.g. `shape`, `dtype`, `fill_value`, or the document key.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A selection does not fit the array: bad syntax, wrong rank, index out of bounds, step not positive.
+    #[error("invalid selection: {0}")]
+    Selection(String),
+    /// The element type asked for does not match the array's stored data type.
+    #[error("data type mismatch: the array stores {stored}, but {requested} was requested")]
+    DataTypeMismatch {
+        /// The stored dtype, as a numpy type string.
+        stored: String,
+        /// The Rust or numpy type that was asked for.
+        requested: String,
+    },
+    /// Data handed to a write has the wrong shape or size.
+    #[error("shape mismatch: expected {expected:?}, got {found:?}")]
+    ShapeMismatch {
+        /// The shape the selection needs.
+        expected: Vec<u64>,
+        /// The shape that was supplied.
+        found: Vec<u64>,
+    },
+    /// A chunk could not be decoded or encoded.
+    #[error("chunk {key}: {source}")]
+    Codec {
+        /// The store key of the chunk.
+        key: String,
+        /// What the codec reported.
+        #[source]
+        source: CodecError,
+    },
+    /// The codec configuration of an array is unusable.
+    #[error("array codecs: {0}")]
+    CodecConfig(#[source] CodecError),
+    /// A stored chunk has the wrong size for an array without compressor.
+    #[error("chunk {key}: holds {found} bytes, expected {expected}")]
+    ChunkSize {
+        /// The store key of the chunk.
+        key: String,
+        /// The decoded chunk size from the metadata.
+        expected: usize,
+        /// The size found in the store.
+        found: usize,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No array or group exists at this path.
+    #[error("no {kind} at {path:?}")]
+    NotFound {
+        /// `array`, `group` or `node`.
+        kind: &'static str,
+        /// The path inside the store.
+        path: String,
+    },
+    /// An array or group already exists where one was to be created.
+    #[error("{path:?} already holds {kind}")]
+    AlreadyExists {
+        /// What is there.
+        kind: &'static str,
+        /// The path inside the store.
+        path: String,
+    },
+    /// A node path is not valid (empty segments, `..`, ...).
+    #[error("invalid node path {path:?}: {message}")]
+    InvalidPath {
+        /// The path as given.
+        path: String,
+        /// Why it was refused.
+        message: String,
+    },
+    /// The operation would need more memory than the array layer allows for one buffer.
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+impl ArrayError {
+    pub(crate) fn metadata(field: impl Into<String>, message: impl Into<String>) -> ArrayError {
+        ArrayError::Metadata {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn selection(message: impl Into<String>) -> ArrayError {
+        ArrayError::Selection(message.into())
+    }
+}
