@@ -11,7 +11,8 @@ use crate::error::{StoreError, StoreResult};
 /// - it is relative: it does not start with `/`;
 /// - no segment is empty (no leading, trailing or doubled `/`);
 /// - no segment is `.` or `..`;
-/// - it contains no backslash `\` and no NUL byte.
+/// - it contains no backslash `\`, no NUL byte and no other ASCII control character (tab,
+///   newline, ...: object stores cannot name them).
 ///
 /// These rules make it impossible for a key to name anything above the store's root on any
 /// backend (the filesystem store additionally refuses keys that reach outside the root through a
@@ -29,7 +30,7 @@ use crate::error::{StoreError, StoreResult};
 /// Refused keys, each with [`StoreErrorKind::InvalidKey`](crate::StoreErrorKind::InvalidKey):
 /// ```
 /// use tessera_store::{StoreErrorKind, StoreKey};
-/// for bad in ["", "/abs", "a//b", "a/", "./a", "a/../b", "..", "a\\b", "a\0b"] {
+/// for bad in ["", "/abs", "a//b", "a/", "./a", "a/../b", "..", "a\\b", "a\0b", "a\nb"] {
 ///     let err = StoreKey::new(bad).unwrap_err();
 ///     assert_eq!(err.kind(), StoreErrorKind::InvalidKey, "{bad:?}");
 /// }
@@ -53,6 +54,10 @@ fn key_problem(key: &str) -> Option<&'static str> {
     }
     if key.contains('\0') {
         return Some("a key must not contain a NUL byte");
+    }
+    if key.chars().any(|c| c.is_ascii_control()) {
+        // Object stores cannot name them; refusing them everywhere keeps backends alike.
+        return Some("a key must not contain an ASCII control character");
     }
     for segment in key.split('/') {
         match segment {

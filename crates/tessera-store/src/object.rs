@@ -245,10 +245,22 @@ impl ObjectStoreBackend {
         &self.root
     }
 
+    /// The object path of a key (or prefix) under the root, its characters as they are: a key
+    /// `a~b` is the object `a~b`, as other tools name it, not a percent-encoded `a%7Eb`.
     fn path_of(&self, key: &str) -> Path {
-        key.split('/')
-            .filter(|s| !s.is_empty())
-            .fold(self.root.clone(), |path, segment| path.join(segment))
+        let key = key.trim_end_matches('/');
+        let joined = match (self.root.as_ref(), key) {
+            (root, "") => root.to_owned(),
+            ("", key) => key.to_owned(),
+            (root, key) => format!("{root}/{key}"),
+        };
+        // `StoreKey` refuses everything `Path::parse` refuses (empty, `.`, `..` segments and
+        // control characters), so the fallback, which percent-encodes, is never taken.
+        Path::parse(&joined).unwrap_or_else(|_| {
+            key.split('/')
+                .filter(|s| !s.is_empty())
+                .fold(self.root.clone(), |path, segment| path.join(segment))
+        })
     }
 
     fn prefix_path(&self, prefix: &StorePrefix) -> Path {

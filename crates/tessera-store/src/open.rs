@@ -169,7 +169,7 @@ mod tests {
     #[test]
     fn refuses_unknown_schemes_and_empty_locations() {
         for bad in ["", "ftp://host/x", "nope://"] {
-            let err = open_store(bad).err().expect(bad);
+            let err = open_store(bad).expect_err(bad);
             assert_eq!(err.kind(), StoreErrorKind::InvalidUrl, "{bad}: {err}");
         }
     }
@@ -178,7 +178,7 @@ mod tests {
     fn missing_local_directory_is_not_found() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing");
-        let err = open_store(missing.to_str().unwrap()).err().unwrap();
+        let err = open_store(missing.to_str().unwrap()).unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::NotFound);
         let url = format!("file://{}", missing.display());
         assert!(create_store(&url).is_ok());

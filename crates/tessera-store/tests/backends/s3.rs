@@ -103,3 +103,29 @@ fn s3_batch_reads_keep_requests_in_flight() {
         "get_many only {ratio:.1}x faster than sequential gets"
     );
 }
+
+#[test]
+fn s3_batch_read_survives_a_panicking_callback() {
+    let server = S3Server::start();
+    let store = ObjectStoreBackend::new(server.client(), Path::from("panics")).with_concurrency(4);
+    let keys: Vec<StoreKey> = (0..32)
+        .map(|i| StoreKey::new(format!("k{i}")).unwrap())
+        .collect();
+    store
+        .set_many(
+            keys.iter()
+                .map(|k| (k.clone(), Bytes::from_static(b"v")))
+                .collect(),
+        )
+        .unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        suite::within(60, "get_many with a panicking callback", || {
+            store.get_many(&keys, &|index, _| {
+                assert_ne!(index, 3, "the caller's decoding failed");
+            });
+        })
+    }));
+    assert!(outcome.is_err(), "the callback's panic reaches the caller");
+    // The backend still works afterwards.
+    assert_eq!(store.get(&keys[3]).unwrap().as_deref(), Some(&b"v"[..]));
+}
