@@ -26,7 +26,9 @@ pub enum MmapError {
         message: String,
     },
     /// A sidecar declares a format version this library does not know.
-    #[error("sidecar {path}: format version {found} is not supported (this library reads version {supported})")]
+    #[error(
+        "sidecar {path}: format version {found} is not supported (this library reads version {supported})"
+    )]
     SidecarVersion {
         /// The sidecar file.
         path: PathBuf,
@@ -89,15 +91,27 @@ impl MmapError {
     pub(crate) fn io(path: &Path, doing: &str, source: std::io::Error) -> MmapError {
         match source.kind() {
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-                MmapError::PermissionDenied { path: path.to_path_buf(), message: doing.to_string(), source: Some(source) }
+                MmapError::PermissionDenied {
+                    path: path.to_path_buf(),
+                    message: doing.to_string(),
+                    source: Some(source),
+                }
             }
-            std::io::ErrorKind::AlreadyExists => MmapError::AlreadyExists { path: path.to_path_buf() },
-            _ => MmapError::Io { path: path.to_path_buf(), source },
+            std::io::ErrorKind::AlreadyExists => MmapError::AlreadyExists {
+                path: path.to_path_buf(),
+            },
+            _ => MmapError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
         }
     }
 
     pub(crate) fn sidecar(path: &Path, message: impl Into<String>) -> MmapError {
-        MmapError::Sidecar { path: path.to_path_buf(), message: message.into() }
+        MmapError::Sidecar {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
     }
 }
 
@@ -115,7 +129,9 @@ impl From<MmapError> for tessera_array::ArrayError {
         };
         match err {
             MmapError::Array(inner) => inner,
-            other => tessera_array::ArrayError::Store(StoreError::new(kind, other.to_string()).with_source(other)),
+            other => tessera_array::ArrayError::Store(
+                StoreError::new(kind, other.to_string()).with_source(other),
+            ),
         }
     }
 }

@@ -46,7 +46,13 @@ pub struct NpyHeader {
 impl NpyHeader {
     /// A header for new data; `data_offset` and `version` are filled in by [`to_bytes`](Self::to_bytes).
     pub fn new(dtype: DataType, shape: Vec<u64>, fortran_order: bool) -> NpyHeader {
-        let mut h = NpyHeader { dtype, shape, fortran_order, data_offset: 0, version: (1, 0) };
+        let mut h = NpyHeader {
+            dtype,
+            shape,
+            fortran_order,
+            data_offset: 0,
+            version: (1, 0),
+        };
         let len = h.to_bytes().len();
         h.data_offset = len;
         h.version = version_for(&h.dict());
@@ -55,13 +61,22 @@ impl NpyHeader {
 
     /// Number of data bytes the header announces, or `None` on overflow.
     pub fn data_len(&self) -> Option<u64> {
-        self.shape.iter().try_fold(self.dtype.itemsize() as u64, |a, &d| a.checked_mul(d))
+        self.shape
+            .iter()
+            .try_fold(self.dtype.itemsize() as u64, |a, &d| a.checked_mul(d))
     }
 
     fn dict(&self) -> String {
         let shape = match self.shape.len() {
             1 => format!("({},)", self.shape[0]),
-            _ => format!("({})", self.shape.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
+            _ => format!(
+                "({})",
+                self.shape
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
         format!(
             "{{'descr': {}, 'fortran_order': {}, 'shape': {}, }}",
@@ -164,7 +179,10 @@ pub fn parse_header(bytes: &[u8]) -> MmapResult<NpyHeader> {
             if bytes.len() < 12 {
                 return Err(bad("truncated header".into()));
             }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
         }
         v => return Err(bad(format!("unsupported .npy version {v}.{}", version.1))),
     };
@@ -173,13 +191,22 @@ pub fn parse_header(bytes: &[u8]) -> MmapResult<NpyHeader> {
     }
     let end = start + len;
     if bytes.len() < end {
-        return Err(bad(format!("truncated header: {} of {end} bytes present", bytes.len())));
+        return Err(bad(format!(
+            "truncated header: {} of {end} bytes present",
+            bytes.len()
+        )));
     }
-    let text = std::str::from_utf8(&bytes[start..end]).map_err(|_| bad("header is not UTF-8".into()))?;
+    let text =
+        std::str::from_utf8(&bytes[start..end]).map_err(|_| bad("header is not UTF-8".into()))?;
     if version.0 < 3 && !text.is_ascii() {
         return Err(bad("a version 1/2 header must be ASCII".into()));
     }
-    let value = PyParser { s: text.as_bytes(), pos: 0, depth: 0 }.parse_top()?;
+    let value = PyParser {
+        s: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+    }
+    .parse_top()?;
     let PyValue::Dict(entries) = value else {
         return Err(bad("header is not a dict".into()));
     };
@@ -199,7 +226,13 @@ pub fn parse_header(bytes: &[u8]) -> MmapResult<NpyHeader> {
             .collect::<MmapResult<Vec<_>>>()?,
         _ => return Err(bad("header has no tuple 'shape'".into())),
     };
-    Ok(NpyHeader { dtype, shape, fortran_order, data_offset: end, version })
+    Ok(NpyHeader {
+        dtype,
+        shape,
+        fortran_order,
+        data_offset: end,
+        version,
+    })
 }
 
 fn py_to_dtype(v: &PyValue) -> MmapResult<DataType> {
@@ -216,7 +249,11 @@ fn py_to_dtype(v: &PyValue) -> MmapResult<DataType> {
                     Some(PyValue::Str(s)) => s.clone(),
                     _ => return Err(bad("a field name must be a string".into())),
                 };
-                let dtype = py_to_dtype(parts.get(1).ok_or_else(|| bad(format!("field {name:?} has no type")))?)?;
+                let dtype = py_to_dtype(
+                    parts
+                        .get(1)
+                        .ok_or_else(|| bad(format!("field {name:?} has no type")))?,
+                )?;
                 let shape = match parts.get(2) {
                     None => Vec::new(),
                     Some(PyValue::Tuple(dims)) => dims
@@ -327,7 +364,11 @@ impl PyParser<'_> {
                         _ => return Err(self.err("expected ',' or a closing bracket")),
                     }
                 }
-                if open == b'(' { PyValue::Tuple(items) } else { PyValue::List(items) }
+                if open == b'(' {
+                    PyValue::Tuple(items)
+                } else {
+                    PyValue::List(items)
+                }
             }
             b'T' | b'F' => {
                 let rest = &self.s[self.pos..];
@@ -348,7 +389,8 @@ impl PyParser<'_> {
                     self.pos += 1;
                 }
                 // numpy on some platforms writes `3L` for longs.
-                let text = std::str::from_utf8(&self.s[start..self.pos]).map_err(|_| self.err("bad number"))?;
+                let text = std::str::from_utf8(&self.s[start..self.pos])
+                    .map_err(|_| self.err("bad number"))?;
                 let n = text.parse::<i64>().map_err(|_| self.err("bad integer"))?;
                 if self.s.get(self.pos) == Some(&b'L') {
                     self.pos += 1;
@@ -369,7 +411,10 @@ impl PyParser<'_> {
             self.pos += 1;
             match c {
                 b'\\' => {
-                    let e = *self.s.get(self.pos).ok_or_else(|| self.err("unterminated string"))?;
+                    let e = *self
+                        .s
+                        .get(self.pos)
+                        .ok_or_else(|| self.err("unterminated string"))?;
                     self.pos += 1;
                     out.push(match e {
                         b'n' => b'\n',
@@ -401,7 +446,10 @@ mod tests {
         let h = parse_header(&raw).unwrap();
         assert!(h.fortran_order);
         assert_eq!(h.shape, vec![4]);
-        assert_eq!(h.dtype.to_json(), json!([["id", "<u2"], ["pos", "<f8", [3]], ["n", [["a", "|i1"]]]]));
+        assert_eq!(
+            h.dtype.to_json(),
+            json!([["id", "<u2"], ["pos", "<f8", [3]], ["n", [["a", "|i1"]]]])
+        );
         let again = NpyHeader::new(h.dtype.clone(), vec![4], true);
         assert_eq!(parse_header(&again.to_bytes()).unwrap().dtype, h.dtype);
     }
@@ -409,14 +457,19 @@ mod tests {
     #[test]
     fn zero_d_and_empty_shapes() {
         for shape in [vec![], vec![0], vec![2, 0, 3]] {
-            let h = NpyHeader::new(DataType::parse_typestr("<U3").unwrap(), shape.clone(), false);
+            let h = NpyHeader::new(
+                DataType::parse_typestr("<U3").unwrap(),
+                shape.clone(),
+                false,
+            );
             assert_eq!(parse_header(&h.to_bytes()).unwrap().shape, shape);
         }
     }
 
     #[test]
     fn malformed_headers_are_errors() {
-        let good = NpyHeader::new(DataType::parse_typestr("<i4").unwrap(), vec![3], false).to_bytes();
+        let good =
+            NpyHeader::new(DataType::parse_typestr("<i4").unwrap(), vec![3], false).to_bytes();
         for cut in [0, 5, 9, 20, good.len() - 1] {
             assert!(parse_header(&good[..cut]).is_err(), "cut at {cut}");
         }
