@@ -83,14 +83,21 @@ fn s3_batch_reads_keep_requests_in_flight() {
         "the latency was injected"
     );
 
-    let start = Instant::now();
-    let received = std::sync::atomic::AtomicUsize::new(0);
-    store.get_many(&keys, &|_, result| {
-        assert_eq!(result.unwrap().unwrap().len(), 1024);
-        received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    });
-    let batch = start.elapsed();
-    assert_eq!(received.into_inner(), KEYS);
+    // The best of three batches: the other tests of this binary share the two cores, and a
+    // batch is short enough for their bursts to matter; 256 sequential sleeps are not.
+    let batch = (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            let received = std::sync::atomic::AtomicUsize::new(0);
+            store.get_many(&keys, &|_, result| {
+                assert_eq!(result.unwrap().unwrap().len(), 1024);
+                received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+            assert_eq!(received.into_inner(), KEYS);
+            start.elapsed()
+        })
+        .min()
+        .unwrap();
 
     let ratio = sequential.as_secs_f64() / batch.as_secs_f64();
     println!(
