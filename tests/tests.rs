@@ -4,3 +4,4 @@
 mod fixtures;
 mod npy;
 mod selection_props;
+mod zarrs_interop;

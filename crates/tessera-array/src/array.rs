@@ -186,7 +186,8 @@ impl Array {
     }
 
     /// Whether chunks equal to the fill value everywhere are stored (`true`) or removed (`false`, the
-    /// default, as zarr-python 3's `write_empty_chunks=False`).
+    /// default, as zarr-python 3's `write_empty_chunks=False`). Arrays whose fill value is `null` always
+    /// store every chunk written: readers disagree on what a missing chunk holds there.
     pub fn set_write_empty_chunks(&mut self, yes: bool) -> &mut Self {
         self.write_empty_chunks = yes;
         self
@@ -586,7 +587,10 @@ impl Array {
 
     /// Encodes and stores one chunk, or removes it when it holds only the fill value.
     fn store_chunk(&self, key: &StoreKey, decoded: &[u8]) -> ArrayResult<()> {
-        if !self.write_empty_chunks && self.meta.fill_value.matches_chunk(decoded) {
+        // With a `null` fill value a missing chunk has no defined content (zarr-python 2 returns
+        // uninitialised memory), so chunks are always stored.
+        let fill = &self.meta.fill_value;
+        if !self.write_empty_chunks && !fill.is_null() && fill.matches_chunk(decoded) {
             self.store.erase(key)?;
             return Ok(());
         }
