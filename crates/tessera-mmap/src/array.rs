@@ -662,7 +662,11 @@ impl MmapArray {
         // SAFETY: `check_view` proved `T` is the plain-data type of the stored elements, in native order,
         // aligned, valid bit patterns; the mapping holds `n` of them and lives as long as `self`; the read
         // lock keeps writers of this array out while the view lives.
-        let data: &[T] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(self.ptr as *const T, n) } };
+        let data: &[T] = if n == 0 {
+            &[]
+        } else {
+            unsafe { std::slice::from_raw_parts(self.ptr as *const T, n) }
+        };
         let view = ArrayViewD::from_shape(shape, data).expect("the mapping holds the whole shape");
         Ok(f(view))
     }
@@ -681,7 +685,11 @@ impl MmapArray {
         let n = self.len / std::mem::size_of::<T>().max(1);
         // SAFETY: as in `view`; the mapping is writable (not read-only, checked by `write_lock`) and the
         // write lock makes this the only access of this array while the view lives.
-        let data: &mut [T] = if n == 0 { &mut [] } else { unsafe { std::slice::from_raw_parts_mut(self.ptr as *mut T, n) } };
+        let data: &mut [T] = if n == 0 {
+            &mut []
+        } else {
+            unsafe { std::slice::from_raw_parts_mut(self.ptr as *mut T, n) }
+        };
         let view =
             ArrayViewMutD::from_shape(shape, data).expect("the mapping holds the whole shape");
         Ok(f(view))

@@ -22,7 +22,10 @@ pub fn bytes(n: usize, seed: u64) -> Vec<u8> {
 pub fn indices(shape: &[u64]) -> Vec<Vec<u64>> {
     let mut out = vec![vec![]];
     for &d in shape {
-        out = out.into_iter().flat_map(|p: Vec<u64>| (0..d).map(move |i| [p.clone(), vec![i]].concat())).collect();
+        out = out
+            .into_iter()
+            .flat_map(|p: Vec<u64>| (0..d).map(move |i| [p.clone(), vec![i]].concat()))
+            .collect();
     }
     out
 }
@@ -47,7 +50,11 @@ pub fn select(data: &[u8], shape: &[u64], itemsize: usize, sel: &str) -> Vec<u8>
     let r = sel.parse::<Selection>().unwrap().resolve(shape).unwrap();
     let mut out = Vec::new();
     for idx in indices(&r.full_shape()) {
-        let pos: Vec<u64> = idx.iter().zip(r.axes()).map(|(&i, a)| a.start + i * a.step).collect();
+        let pos: Vec<u64> = idx
+            .iter()
+            .zip(r.axes())
+            .map(|(&i, a)| a.start + i * a.step)
+            .collect();
         let o = offset(&pos, shape, itemsize, Order::C);
         out.extend_from_slice(&data[o..o + itemsize]);
     }

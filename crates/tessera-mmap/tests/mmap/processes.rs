@@ -21,13 +21,17 @@ const ROWS: usize = 256;
 const COLS: usize = 1024;
 
 fn pattern(seed: u32) -> Array2<u32> {
-    Array2::from_shape_fn((ROWS, COLS), |(i, j)| (i as u32).wrapping_mul(1_000_003) ^ (j as u32) ^ seed.wrapping_mul(0x9E37_79B9))
+    Array2::from_shape_fn((ROWS, COLS), |(i, j)| {
+        (i as u32).wrapping_mul(1_000_003) ^ (j as u32) ^ seed.wrapping_mul(0x9E37_79B9)
+    })
 }
 
 /// The child's side: does nothing unless started by [`spawn`].
 #[test]
 fn child_role() {
-    let Ok(role) = std::env::var(ROLE) else { return };
+    let Ok(role) = std::env::var(ROLE) else {
+        return;
+    };
     let path = std::env::var(PATH).unwrap();
     let seed: u32 = std::env::var(SEED).unwrap().parse().unwrap();
     let path = Path::new(&path);
@@ -36,7 +40,11 @@ fn child_role() {
             let a = open(path, Mode::ReadOnly).unwrap();
             let expected = pattern(seed);
             for round in 0..20 {
-                assert_eq!(a.read::<u32>(()).unwrap(), expected.clone().into_dyn(), "round {round}");
+                assert_eq!(
+                    a.read::<u32>(()).unwrap(),
+                    expected.clone().into_dyn(),
+                    "round {round}"
+                );
                 let r = round % 7;
                 let got = a.read::<u32>(format!("{r}::7, {r}::13").as_str()).unwrap();
                 assert_eq!(got, expected.slice(ndarray::s![r..;7, r..;13]).into_dyn());
@@ -54,7 +62,12 @@ fn child_role() {
 
 fn spawn(role: &str, path: &Path, seed: u32) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["processes::child_role", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "processes::child_role",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(ROLE, role)
         .env(PATH, path)
         .env(SEED, seed.to_string())
@@ -93,7 +106,13 @@ fn processes_share_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.npy");
     // SAFETY: a private temporary directory; the children only read it while nobody writes.
-    let a = unsafe { tessera_mmap::MmapArray::create(&path, &RawLayout::new(dt("<u4"), vec![ROWS as u64, COLS as u64])) }.unwrap();
+    let a = unsafe {
+        tessera_mmap::MmapArray::create(
+            &path,
+            &RawLayout::new(dt("<u4"), vec![ROWS as u64, COLS as u64]),
+        )
+    }
+    .unwrap();
     a.write((), &pattern(1)).unwrap();
     a.flush().unwrap();
     drop(a);
@@ -106,5 +125,11 @@ fn processes_share_a_file() {
     // One process writes and flushes, then exits; a new process sees the new data, and so do we.
     finish(spawn("write", &path, 2), "writer");
     finish(spawn("read", &path, 2), "reader after the write");
-    assert_eq!(open(&path, Mode::ReadOnly).unwrap().read::<u32>(()).unwrap(), pattern(2).into_dyn());
+    assert_eq!(
+        open(&path, Mode::ReadOnly)
+            .unwrap()
+            .read::<u32>(())
+            .unwrap(),
+        pattern(2).into_dyn()
+    );
 }

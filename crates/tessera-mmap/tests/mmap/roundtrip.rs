@@ -11,15 +11,51 @@ use tessera_mmap::{Format, Mode, RawLayout};
 use crate::common::{bytes, create_with, dt, indices, offset, open, select, to_order};
 
 const PRIMITIVES: &[&str] = &[
-    "|b1", "|i1", "<i2", ">i2", "<i4", ">i4", "<i8", ">i8", "|u1", "<u2", ">u2", "<u4", ">u4", "<u8", ">u8", "<f2",
-    ">f2", "<f4", ">f4", "<f8", ">f8", "<c8", ">c8", "<c16", ">c16", "<M8[ns]", ">M8[D]", "<m8[s]", ">m8[10ms]",
-    "|S1", "|S7", "<U1", "<U3", ">U2", "|V5",
+    "|b1",
+    "|i1",
+    "<i2",
+    ">i2",
+    "<i4",
+    ">i4",
+    "<i8",
+    ">i8",
+    "|u1",
+    "<u2",
+    ">u2",
+    "<u4",
+    ">u4",
+    "<u8",
+    ">u8",
+    "<f2",
+    ">f2",
+    "<f4",
+    ">f4",
+    "<f8",
+    ">f8",
+    "<c8",
+    ">c8",
+    "<c16",
+    ">c16",
+    "<M8[ns]",
+    ">M8[D]",
+    "<m8[s]",
+    ">m8[10ms]",
+    "|S1",
+    "|S7",
+    "<U1",
+    "<U3",
+    ">U2",
+    "|V5",
 ];
 
 fn structured() -> Vec<DataType> {
     [
         json!([["id", "<u2"], ["pos", ">f8", [3]], ["name", "|S3"]]),
-        json!([["a", "|i1"], ["n", [["b", ">i4"], ["c", "<U2", [2, 1]]]], ["flag", "|b1"]]),
+        json!([
+            ["a", "|i1"],
+            ["n", [["b", ">i4"], ["c", "<U2", [2, 1]]]],
+            ["flag", "|b1"]
+        ]),
     ]
     .iter()
     .map(|v| DataType::from_json(v).unwrap())
@@ -28,7 +64,17 @@ fn structured() -> Vec<DataType> {
 
 const SHAPE: [u64; 3] = [5, 4, 3];
 const SELECTIONS: &[&str] = &[
-    "", "1", "::2", "1:4, 2", "4, :, 2", "1:5:2, ::3, ::2", "..., 0", "0:0", "-1, -1, -1", ":, 1:3, :", "2:4",
+    "",
+    "1",
+    "::2",
+    "1:4, 2",
+    "4, :, 2",
+    "1:5:2, ::3, ::2",
+    "..., 0",
+    "0:0",
+    "-1, -1, -1",
+    ":, 1:3, :",
+    "2:4",
 ];
 
 /// Writes, reopens and reads back one dtype in one order and format; checks the bytes on disk too.
@@ -51,10 +97,18 @@ fn round_trip(dtype: &DataType, order: Order, npy: bool, seed: u64) {
     let on_disk = std::fs::read(&path).unwrap();
     let start = a.layout().offset as usize;
     assert_eq!(on_disk.len(), start + data.len(), "{what}");
-    assert_eq!(&on_disk[start..], to_order(&data, &SHAPE, itemsize, order), "{what}");
+    assert_eq!(
+        &on_disk[start..],
+        to_order(&data, &SHAPE, itemsize, order),
+        "{what}"
+    );
     for sel in SELECTIONS {
         let raw = a.read_raw(*sel).unwrap();
-        assert_eq!(raw.bytes, select(&data, &SHAPE, itemsize, sel), "{what} [{sel}]");
+        assert_eq!(
+            raw.bytes,
+            select(&data, &SHAPE, itemsize, sel),
+            "{what} [{sel}]"
+        );
         assert_eq!(raw.dtype, *dtype);
     }
     drop(a);
@@ -67,7 +121,11 @@ fn round_trip(dtype: &DataType, order: Order, npy: bool, seed: u64) {
         let new = bytes(r.num_elements() as usize * itemsize, seed + 100 + k as u64);
         a.write_raw(*sel, &new).unwrap();
         for (j, idx) in indices(&r.full_shape()).iter().enumerate() {
-            let pos: Vec<u64> = idx.iter().zip(r.axes()).map(|(&i, ax)| ax.start + i * ax.step).collect();
+            let pos: Vec<u64> = idx
+                .iter()
+                .zip(r.axes())
+                .map(|(&i, ax)| ax.start + i * ax.step)
+                .collect();
             let o = offset(&pos, &SHAPE, itemsize, Order::C);
             expected[o..o + itemsize].copy_from_slice(&new[j * itemsize..(j + 1) * itemsize]);
         }
@@ -75,7 +133,11 @@ fn round_trip(dtype: &DataType, order: Order, npy: bool, seed: u64) {
     a.flush().unwrap();
     drop(a);
     let a = open(&path, Mode::ReadOnly).unwrap();
-    assert_eq!(a.read_raw(()).unwrap().bytes, expected, "{what} after writes");
+    assert_eq!(
+        a.read_raw(()).unwrap().bytes,
+        expected,
+        "{what} after writes"
+    );
 }
 
 #[test]
@@ -105,11 +167,20 @@ fn zero_d_and_empty_arrays() {
     let dir = tempfile::tempdir().unwrap();
     for (i, shape) in [vec![], vec![0], vec![3, 0, 2]].into_iter().enumerate() {
         for npy in [true, false] {
-            let path = dir.path().join(format!("z{i}.{}", if npy { "npy" } else { "raw" }));
+            let path = dir
+                .path()
+                .join(format!("z{i}.{}", if npy { "npy" } else { "raw" }));
             let layout = RawLayout::new(dt("<f8"), shape.clone());
             let n = layout.num_elements().unwrap() as usize;
             let a = create_with(&path, &layout, &bytes(n * 8, 5));
-            a.write((), &ArrayD::from_elem(IxDyn(&shape.iter().map(|&d| d as usize).collect::<Vec<_>>()), 2.5f64)).unwrap();
+            a.write(
+                (),
+                &ArrayD::from_elem(
+                    IxDyn(&shape.iter().map(|&d| d as usize).collect::<Vec<_>>()),
+                    2.5f64,
+                ),
+            )
+            .unwrap();
             drop(a);
             let a = open(&path, Mode::ReadOnly).unwrap();
             assert_eq!(a.shape(), shape.as_slice());
@@ -138,9 +209,14 @@ fn typed<T: Element + PartialEq + std::fmt::Debug>(typestr_le: &str, make: impl 
             drop(a);
             let a = open(&path, Mode::ReadOnly).unwrap();
             assert_eq!(a.read::<T>(()).unwrap(), values, "{s} {order:?}");
-            assert_eq!(a.read::<T>("1:, ::2").unwrap(), values.slice(ndarray::s![1.., ..;2]).into_dyn(), "{s} {order:?}");
+            assert_eq!(
+                a.read::<T>("1:, ::2").unwrap(),
+                values.slice(ndarray::s![1.., ..;2]).into_dyn(),
+                "{s} {order:?}"
+            );
             // The first element on disk is in the stored byte order.
-            let first = &std::fs::read(&path).unwrap()[a.layout().offset as usize..][..dt(s).itemsize()];
+            let first =
+                &std::fs::read(&path).unwrap()[a.layout().offset as usize..][..dt(s).itemsize()];
             let mut native = T::as_bytes(&[values[[0, 0]]]).to_vec();
             dt(s).swap_to_native(&mut native);
             assert_eq!(first, native.as_slice(), "{s}");
@@ -188,19 +264,48 @@ fn views_follow_the_file_order_and_write_through() {
         assert!(v.t().is_standard_layout());
     })
     .unwrap();
-    a.view_mut::<f64, _>(|mut v| v.slice_mut(ndarray::s![.., 5]).fill(-1.0)).unwrap();
-    assert_eq!(a.read::<f64>(":, 5").unwrap().iter().copied().collect::<Vec<_>>(), vec![-1.0; 4]);
+    a.view_mut::<f64, _>(|mut v| v.slice_mut(ndarray::s![.., 5]).fill(-1.0))
+        .unwrap();
+    assert_eq!(
+        a.read::<f64>(":, 5")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![-1.0; 4]
+    );
     // A raw file whose data starts at an odd offset cannot be viewed as f64, but reads fine.
     let raw = dir.path().join("odd.raw");
     let layout = RawLayout::new(dt("<f8"), vec![3]).with_offset(3);
-    let a = create_with(&raw, &layout, &[1.0f64, 2.0, 3.0].iter().flat_map(|v| v.to_ne_bytes()).collect::<Vec<_>>());
+    let a = create_with(
+        &raw,
+        &layout,
+        &[1.0f64, 2.0, 3.0]
+            .iter()
+            .flat_map(|v| v.to_ne_bytes())
+            .collect::<Vec<_>>(),
+    );
     assert!(a.view::<f64, _>(|_| ()).is_err());
-    assert_eq!(a.read::<f64>("1:").unwrap().iter().copied().collect::<Vec<_>>(), vec![2.0, 3.0]);
+    assert_eq!(
+        a.read::<f64>("1:")
+            .unwrap()
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![2.0, 3.0]
+    );
     // Views of bools refuse bytes that are not 0 or 1; reads normalise them as numpy does.
     let b = dir.path().join("b.raw");
     let a = create_with(&b, &RawLayout::new(dt("|b1"), vec![3]), &[0, 1, 7]);
     assert!(a.view::<bool, _>(|_| ()).is_err());
-    assert_eq!(a.read::<bool>(()).unwrap().iter().copied().collect::<Vec<_>>(), vec![false, true, true]);
+    assert_eq!(
+        a.read::<bool>(())
+            .unwrap()
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![false, true, true]
+    );
 }
 
 #[test]
@@ -218,6 +323,10 @@ fn large_arrays_copy_in_parallel_exactly() {
         let got = a.read::<u32>(()).unwrap();
         assert_eq!(got, values.clone().into_dyn(), "{order:?}");
         let cols = a.read::<u32>(":, 100:1400:3").unwrap();
-        assert_eq!(cols, values.slice(ndarray::s![.., 100..1400;3]).into_dyn(), "{order:?}");
+        assert_eq!(
+            cols,
+            values.slice(ndarray::s![.., 100..1400;3]).into_dyn(),
+            "{order:?}"
+        );
     }
 }
