@@ -1,0 +1,187 @@
+//! The command line as clap parses it: plain strings and flags, validated later by each command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const STORES: &str = "\
+STORE arguments accept a local path or a URL: file:///abs/path, memory://, s3://bucket/prefix,
+gs://bucket/prefix, http(s)://host/path. Credentials and endpoints come from the usual environment
+variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT, AWS_ALLOW_HTTP,
+GOOGLE_SERVICE_ACCOUNT, GOOGLE_SERVICE_ACCOUNT_KEY, ...).
+
+Exit codes: 0 success, 1 the work failed, 2 invalid arguments, 101 internal error.";
+
+/// tessera: inspect, export, import and copy Zarr v2 arrays in local and cloud stores.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, after_help = STORES)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands. (`bench` joins them with the benchmark harness.)
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the hierarchy: groups, arrays, dtypes, chunking, codecs, stored chunks and sizes.
+    Info(InfoArgs),
+    /// Write an array, or a selection of it, to a .npy file.
+    Export(ExportArgs),
+    /// Import a .npy file, or a raw file with a JSON sidecar, into a Zarr array.
+    Import(ImportArgs),
+    /// Copy an array or a whole hierarchy between stores, optionally rechunking and recompressing.
+    Copy(CopyArgs),
+}
+
+/// `tessera info`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tessera info data.zarr
+  tessera info s3://bucket/data.zarr --array temperature/2024
+  tessera info data.zarr --json | jq '.nodes[] | select(.kind == \"array\") | .path'
+
+The tree lists, for every array: shape, chunks, dtype, order, compressor, filters, fill value,
+attributes, chunks stored out of the chunk grid's total, stored bytes and the compression ratio
+(decoded size of the stored chunks / their stored size). Stored chunks are counted by listing the
+store, never by visiting the chunk grid, so huge sparse arrays are fast. Consolidated metadata
+(.zmetadata) is used when present.")]
+pub struct InfoArgs {
+    /// The store (path or URL).
+    pub store: String,
+    /// Describe only this array or group (a path inside the store).
+    #[arg(long, value_name = "PATH")]
+    pub array: Option<String>,
+    /// Print a machine-readable JSON document instead of the tree.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tessera export`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tessera export data.zarr --array temperature -o temperature.npy
+  tessera export s3://bucket/data.zarr --array t --select '0:100, :, 5' -o slab.npy
+  tessera export data.zarr --array t --select '::10,-1' -o - | python -c 'import numpy,sys; print(numpy.load(sys.stdin.buffer))'
+
+SPEC is comma-separated per axis: start:stop:step (positive steps) or a single index, with numpy
+semantics (negative positions count from the end, slice bounds are clamped, an index drops the
+axis); missing trailing axes are taken whole. The .npy keeps the stored dtype exactly: byte order,
+strings, datetimes and structured types with their full descr. The data is streamed in slabs, so
+memory stays within --memory-limit whatever the size of the selection.")]
+pub struct ExportArgs {
+    /// The store (path or URL).
+    pub store: String,
+    /// The array inside the store (default: the store root).
+    #[arg(long, value_name = "PATH")]
+    pub array: Option<String>,
+    /// The selection to export (default: everything).
+    #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
+    pub select: Option<String>,
+    /// The .npy file to write (`-` for standard output).
+    #[arg(short = 'o', long = "output", value_name = "OUT.npy")]
+    pub output: PathBuf,
+    /// Memory to use at most, e.g. 512M, 4G (default: a quarter of RAM).
+    #[arg(long, value_name = "BYTES")]
+    pub memory_limit: Option<String>,
+}
+
+/// Element order inside chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderArg {
+    /// Row-major.
+    C,
+    /// Column-major.
+    F,
+}
+
+/// `tessera import`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tessera import field.npy data.zarr --array fields/t --chunks 100,100
+  tessera import field.npy s3://bucket/data.zarr --array t --chunks 256,256 \\
+      --compressor '{\"id\":\"zstd\",\"level\":3}' --filters '[{\"id\":\"delta\",\"dtype\":\"<f8\"}]' \\
+      --fill-value '\"NaN\"' --order F --separator /
+  tessera import volume.raw data.zarr --array v --chunks 64,64,64 --compressor none
+
+IN is a .npy file (C or Fortran order, any numpy dtype Zarr v2 allows) or a raw file described by
+a JSON sidecar next to it (IN.json, or IN with its extension replaced by .json) holding
+{\"dtype\": \"<f4\", \"shape\": [...], \"order\": \"C\"}. The compressor defaults to zarr-python's
+blosc-lz4; --fill-value is a value in .zarray's JSON encoding (null, 0, \"NaN\", base64 for bytes).
+Missing parent groups are created. The data is streamed in chunk-aligned slabs within
+--memory-limit.")]
+pub struct ImportArgs {
+    /// The .npy or raw input file.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// The store to write into (path or URL; a local directory is created when missing).
+    pub store: String,
+    /// Where to put the array inside the store (default: the store root).
+    #[arg(long, value_name = "PATH")]
+    pub array: Option<String>,
+    /// The chunk shape, one size per axis: C0,C1,...
+    #[arg(long, value_name = "C0,C1,...")]
+    pub chunks: String,
+    /// The compressor as a numcodecs JSON config, or `none`.
+    #[arg(long, value_name = "JSON|none")]
+    pub compressor: Option<String>,
+    /// The filters as a JSON list of numcodecs configs.
+    #[arg(long, value_name = "JSON")]
+    pub filters: Option<String>,
+    /// Element order inside the chunks.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub order: Option<OrderArg>,
+    /// The fill value in .zarray's JSON encoding.
+    #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
+    pub fill_value: Option<String>,
+    /// The chunk key separator: `.` (flat keys) or `/` (nested).
+    #[arg(long, value_name = ".|/")]
+    pub separator: Option<String>,
+    /// Replace an array or group already at the destination path.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Memory to use at most, e.g. 512M, 4G (default: a quarter of RAM).
+    #[arg(long, value_name = "BYTES")]
+    pub memory_limit: Option<String>,
+}
+
+/// `tessera copy`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tessera copy data.zarr s3://bucket/data.zarr
+  tessera copy data.zarr rechunked.zarr --array t --chunks 1000,1 --memory-limit 2G
+  tessera copy s3://bucket/raw.zarr small.zarr --compressor '{\"id\":\"zstd\",\"level\":9}'
+
+Without --array the whole hierarchy is copied: groups, arrays and their attributes (and
+consolidated metadata, rewritten for the copy). Chunks are copied as stored when neither chunks nor
+codecs change; otherwise they are decoded and re-encoded in parallel. Rechunking plans its work as
+blocks of the destination chunk grid that fit --memory-limit, so arrays far larger than memory can
+be rechunked in any direction.")]
+pub struct CopyArgs {
+    /// The source store (path or URL).
+    pub src: String,
+    /// The destination store (path or URL; a local directory is created when missing).
+    pub dst: String,
+    /// Copy only this array or group (a path inside the store; kept at the same path).
+    #[arg(long, value_name = "PATH")]
+    pub array: Option<String>,
+    /// New chunk shape for every array copied: C0,C1,...
+    #[arg(long, value_name = "C0,C1,...")]
+    pub chunks: Option<String>,
+    /// New compressor for every array copied, as a numcodecs JSON config, or `none`.
+    #[arg(long, value_name = "JSON|none")]
+    pub compressor: Option<String>,
+    /// New filters for every array copied, as a JSON list of numcodecs configs (`[]` for none).
+    #[arg(long, value_name = "JSON")]
+    pub filters: Option<String>,
+    /// Memory to use at most, e.g. 512M, 4G (default: a quarter of RAM).
+    #[arg(long, value_name = "BYTES")]
+    pub memory_limit: Option<String>,
+    /// Replace arrays or groups already at the destination.
+    #[arg(long)]
+    pub overwrite: bool,
+}

@@ -1,0 +1,168 @@
+//! `tessera export`: a selection of an array to a `.npy` file, streamed in slabs.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use tessera_array::{Array, ArrayAccess, NodeKind, ResolvedSelection, Selection};
+use tessera_mmap::npy::NpyHeader;
+
+use crate::bounded_store::BoundedStore;
+use crate::cli::ExportArgs;
+use crate::error::{CliError, CliResult, Context};
+use crate::hierarchy::Hierarchy;
+use crate::memory::{memory_limit, plan_work, pool};
+use crate::options::{node_path, open_existing};
+use crate::progress;
+use crate::slabs::Slabs;
+
+/// Runs `tessera export`.
+pub fn run(args: &ExportArgs) -> CliResult<()> {
+    let limit = memory_limit(args.memory_limit.as_deref())?;
+    let target = node_path(args.array.as_deref())?;
+    let spec = args.select.as_deref().unwrap_or("");
+    let selection: Selection = spec
+        .parse()
+        .map_err(|e| CliError::usage(format!("--select {spec:?}")).with_source(e))?;
+    let store = open_existing(&args.store)?;
+    let array = open_array(&Hierarchy::open(store.clone(), &target)?, &target)?;
+    let resolved = selection.resolve(array.shape()).map_err(|e| {
+        CliError::usage(format!(
+            "--select {spec:?} does not fit {} of shape {:?}",
+            target,
+            array.shape()
+        ))
+        .with_source(e)
+    })?;
+
+    let meta = array.metadata().clone();
+    let itemsize = meta.dtype.itemsize();
+    let plan = plan_work(limit, meta.chunk_bytes() as u64);
+    let array = Array::from_metadata(
+        BoundedStore::wrap(store, plan.in_flight),
+        array.path().clone(),
+        meta.clone(),
+    )
+    .with_context(|| format!("opening {target}"))?;
+    let slabs = Slabs::new(resolved.axes(), &meta.chunks, itemsize, plan.buffer);
+    let header = NpyHeader::new(meta.dtype.clone(), resolved.shape(), false).to_bytes();
+    let total = resolved.num_elements().saturating_mul(itemsize as u64);
+
+    let mut output = Output::open(&args.output)?;
+    output
+        .write_all(&header)
+        .context("writing the .npy header")?;
+    let bar = progress::bar(total, "export", true);
+    let mut buffer =
+        vec![0u8; usize::try_from(slabs.max_bytes(itemsize).min(total)).unwrap_or(usize::MAX)];
+    pool(plan.threads)?.install(|| -> CliResult<()> {
+        for slab in slabs {
+            let sel =
+                ResolvedSelection::from_axes(slab, array.shape()).context("planning the export")?;
+            let len = usize::try_from(sel.num_elements())
+                .unwrap_or(usize::MAX)
+                .saturating_mul(itemsize);
+            if buffer.len() < len {
+                buffer.resize(len, 0);
+            }
+            array
+                .read_into(&sel, &mut buffer[..len])
+                .with_context(|| format!("reading {target}"))?;
+            output
+                .write_all(&buffer[..len])
+                .context("writing the .npy data")?;
+            bar.inc(len as u64);
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    output.finish()
+}
+
+/// Opens the array at `target`, with a clear message when something else is there.
+pub fn open_array(hierarchy: &Hierarchy, target: &tessera_array::NodePath) -> CliResult<Array> {
+    match hierarchy.kind(target)? {
+        Some(NodeKind::Array) => hierarchy.array(target),
+        Some(NodeKind::Group) => Err(CliError::usage(format!(
+            "{target} is a group; name an array inside it with --array"
+        ))),
+        None => Err(CliError::new(format!("no array at {target}"))),
+    }
+}
+
+/// Where the `.npy` goes: standard output, or a file written under a temporary name and renamed into
+/// place at the end, so a failed export never leaves a truncated file behind.
+enum Output {
+    Stdout(BufWriter<std::io::Stdout>),
+    File {
+        writer: BufWriter<File>,
+        temp: TempFile,
+        path: PathBuf,
+    },
+}
+
+/// A temporary file removed on drop unless it was moved into place.
+struct TempFile(Option<PathBuf>);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl Output {
+    fn open(path: &Path) -> CliResult<Output> {
+        if path.as_os_str() == "-" {
+            return Ok(Output::Stdout(BufWriter::with_capacity(
+                1 << 20,
+                std::io::stdout(),
+            )));
+        }
+        let name = path
+            .file_name()
+            .ok_or_else(|| CliError::usage(format!("-o {}: not a file name", path.display())))?;
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".tessera-{}.tmp", std::process::id()));
+        let temp = path.with_file_name(temp_name);
+        let file =
+            File::create(&temp).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Output::File {
+            writer: BufWriter::with_capacity(1 << 20, file),
+            temp: TempFile(Some(temp)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(w) => w.write_all(bytes),
+            Output::File { writer, .. } => writer.write_all(bytes),
+        }
+    }
+
+    fn finish(self) -> CliResult<()> {
+        match self {
+            Output::Stdout(mut w) => w.flush().context("writing the .npy data"),
+            Output::File {
+                writer,
+                mut temp,
+                path,
+            } => {
+                let file = writer.into_inner().map_err(|e| {
+                    CliError::new("writing the .npy data").with_source(e.into_error())
+                })?;
+                file.sync_all().context("writing the .npy data")?;
+                drop(file);
+                let from = temp.0.clone().unwrap_or_default();
+                std::fs::rename(&from, &path).with_context(|| {
+                    format!("cannot move the export into place at {}", path.display())
+                })?;
+                temp.0 = None;
+                Ok(())
+            }
+        }
+    }
+}

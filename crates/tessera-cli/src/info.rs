@@ -1,0 +1,390 @@
+//! `tessera info`: the hierarchy as a tree, or as a JSON document.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use serde_json::{Map, Value, json};
+use tessera_array::{Array, NodeKind, NodePath, Order};
+
+use crate::cli::InfoArgs;
+use crate::error::{CliResult, Context};
+use crate::hierarchy::Hierarchy;
+use crate::memory::human_bytes;
+use crate::options::{node_path, open_existing};
+
+/// Version of the `--json` document layout; bumped only on incompatible changes.
+pub const JSON_FORMAT: u64 = 1;
+
+/// One node of the report.
+struct NodeReport {
+    path: NodePath,
+    kind: NodeKind,
+    attributes: Map<String, Value>,
+    array: Option<ArrayReport>,
+}
+
+struct ArrayReport {
+    array: Array,
+    stored_chunks: u64,
+    stored_bytes: u64,
+}
+
+impl ArrayReport {
+    fn total_chunks(&self) -> u128 {
+        self.array
+            .metadata()
+            .grid_shape()
+            .iter()
+            .map(|&g| u128::from(g))
+            .product()
+    }
+
+    /// Bytes the array holds when every element is materialised.
+    fn nbytes(&self) -> u128 {
+        self.array
+            .shape()
+            .iter()
+            .map(|&s| u128::from(s))
+            .product::<u128>()
+            * self.array.dtype().itemsize() as u128
+    }
+
+    /// Decoded size of the stored chunks divided by their stored size.
+    fn ratio(&self) -> Option<f64> {
+        let decoded = self.stored_chunks as f64 * self.array.metadata().chunk_bytes() as f64;
+        (self.stored_bytes > 0).then(|| decoded / self.stored_bytes as f64)
+    }
+}
+
+/// Runs `tessera info`.
+pub fn run(args: &InfoArgs) -> CliResult<()> {
+    let target = node_path(args.array.as_deref())?;
+    let store = open_existing(&args.store)?;
+    let hierarchy = Hierarchy::open(store.clone(), &target)?;
+    let nodes = hierarchy.nodes(&target)?;
+
+    let mut reports = Vec::with_capacity(nodes.len());
+    let mut arrays: HashMap<String, usize> = HashMap::new();
+    for (path, kind) in nodes {
+        let attributes = hierarchy.attributes(&path)?;
+        let array = match kind {
+            NodeKind::Array => {
+                arrays.insert(path.as_str().to_string(), reports.len());
+                Some(ArrayReport {
+                    array: hierarchy.array(&path)?,
+                    stored_chunks: 0,
+                    stored_bytes: 0,
+                })
+            }
+            NodeKind::Group => None,
+        };
+        reports.push(NodeReport {
+            path,
+            kind,
+            attributes,
+            array,
+        });
+    }
+    count_stored_chunks(&hierarchy, &target, &mut reports, &arrays)?;
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.json {
+        let doc = json_document(&args.store, &target, hierarchy.is_consolidated(), &reports);
+        serde_json::to_writer_pretty(&mut out, &doc).context("writing the report")?;
+        writeln!(out).context("writing the report")?;
+    } else {
+        write_tree(&mut out, &args.store, hierarchy.is_consolidated(), &reports)
+            .context("writing the report")?;
+    }
+    out.flush().context("writing the report")
+}
+
+/// Counts every array's stored chunks and bytes with one listing of the target's prefix: the cost
+/// follows the number of stored keys, never the size of the chunk grid.
+fn count_stored_chunks(
+    hierarchy: &Hierarchy,
+    target: &NodePath,
+    reports: &mut [NodeReport],
+    arrays: &HashMap<String, usize>,
+) -> CliResult<()> {
+    if arrays.is_empty() {
+        return Ok(());
+    }
+    let listing = hierarchy
+        .store()
+        .list_prefix_sizes(&target.prefix())
+        .with_context(|| format!("listing the keys under {target}"))?;
+    for (key, size) in listing {
+        // The array owning a chunk key is the longest array path that prefixes it.
+        let key = key.as_str();
+        let mut owner = None;
+        let mut end = key.len();
+        while let Some(slash) = key[..end].rfind('/') {
+            if let Some(&i) = arrays.get(&key[..slash]) {
+                owner = Some((i, &key[slash + 1..]));
+                break;
+            }
+            end = slash;
+        }
+        if owner.is_none() {
+            if let Some(&i) = arrays.get("") {
+                owner = Some((i, key));
+            }
+        }
+        let Some((i, name)) = owner else { continue };
+        let Some(report) = reports[i].array.as_mut() else {
+            continue;
+        };
+        let grid = report.array.metadata().grid_shape();
+        if report
+            .array
+            .parse_chunk_name(name)
+            .is_some_and(|c| c.iter().zip(&grid).all(|(i, g)| i < g))
+        {
+            report.stored_chunks += 1;
+            report.stored_bytes += size;
+        }
+    }
+    Ok(())
+}
+
+fn order_name(order: Order) -> &'static str {
+    match order {
+        Order::C => "C",
+        Order::F => "F",
+    }
+}
+
+fn json_document(
+    store: &str,
+    target: &NodePath,
+    consolidated: bool,
+    reports: &[NodeReport],
+) -> Value {
+    let nodes: Vec<Value> = reports
+        .iter()
+        .map(|r| {
+            let mut node = Map::new();
+            node.insert("path".into(), Value::from(r.path.as_str()));
+            node.insert(
+                "kind".into(),
+                Value::from(if r.kind == NodeKind::Array {
+                    "array"
+                } else {
+                    "group"
+                }),
+            );
+            if let Some(a) = &r.array {
+                let meta = a.array.metadata();
+                node.insert("shape".into(), json!(meta.shape));
+                node.insert("chunks".into(), json!(meta.chunks));
+                node.insert("dtype".into(), meta.dtype.to_json());
+                node.insert("itemsize".into(), json!(meta.dtype.itemsize()));
+                node.insert("order".into(), json!(order_name(meta.order)));
+                node.insert(
+                    "dimension_separator".into(),
+                    json!(meta.separator.as_char().to_string()),
+                );
+                node.insert(
+                    "compressor".into(),
+                    meta.compressor.clone().unwrap_or(Value::Null),
+                );
+                node.insert(
+                    "filters".into(),
+                    meta.filters.clone().map_or(Value::Null, Value::from),
+                );
+                node.insert("fill_value".into(), meta.fill_value.to_json());
+                node.insert("chunk_grid".into(), json!(meta.grid_shape()));
+                node.insert("chunks_total".into(), big_number(a.total_chunks()));
+                node.insert("chunks_stored".into(), json!(a.stored_chunks));
+                node.insert("stored_bytes".into(), json!(a.stored_bytes));
+                node.insert("nbytes".into(), big_number(a.nbytes()));
+                node.insert(
+                    "compression_ratio".into(),
+                    a.ratio()
+                        .map_or(Value::Null, |r| json!((r * 1000.0).round() / 1000.0)),
+                );
+            }
+            node.insert("attributes".into(), Value::Object(r.attributes.clone()));
+            Value::Object(node)
+        })
+        .collect();
+    json!({
+        "format": "tessera-info",
+        "version": JSON_FORMAT,
+        "store": store,
+        "path": target.as_str(),
+        "consolidated": consolidated,
+        "nodes": nodes,
+    })
+}
+
+/// A count as a JSON number when it fits in u64 (every realistic case), else as a decimal string.
+fn big_number(n: u128) -> Value {
+    u64::try_from(n).map_or_else(|_| Value::from(n.to_string()), Value::from)
+}
+
+fn compact(value: &Value, max: usize) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= max {
+        text
+    } else {
+        let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+fn codec_text(config: Option<&Value>) -> String {
+    let Some(Value::Object(obj)) = config else {
+        return "none".into();
+    };
+    let id = obj.get("id").and_then(Value::as_str).unwrap_or("?");
+    let params: Vec<String> = obj
+        .iter()
+        .filter(|(k, _)| k.as_str() != "id")
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.as_str().map_or_else(|| v.to_string(), str::to_string)
+            )
+        })
+        .collect();
+    if params.is_empty() {
+        id.to_string()
+    } else {
+        format!("{id}({})", params.join(", "))
+    }
+}
+
+fn dims(values: &[u64]) -> String {
+    format!(
+        "[{}]",
+        values
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn write_tree(
+    out: &mut impl Write,
+    store: &str,
+    consolidated: bool,
+    reports: &[NodeReport],
+) -> std::io::Result<()> {
+    // Children of each node, in the (sorted, depth-first) order of the walk.
+    let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, r) in reports.iter().enumerate().skip(1) {
+        children
+            .entry(r.path.parent().as_str().to_string())
+            .or_default()
+            .push(i);
+    }
+    let Some(top) = reports.first() else {
+        return Ok(());
+    };
+    let title = if top.path.is_root() {
+        store.to_string()
+    } else {
+        format!("{store} {}", top.path)
+    };
+    write_node(out, reports, &children, 0, &title, consolidated, "", "")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_node(
+    out: &mut impl Write,
+    reports: &[NodeReport],
+    children: &HashMap<String, Vec<usize>>,
+    index: usize,
+    name: &str,
+    consolidated: bool,
+    lead: &str,
+    body: &str,
+) -> std::io::Result<()> {
+    let r = &reports[index];
+    let kids = children.get(r.path.as_str()).map_or(&[][..], Vec::as_slice);
+    let kind = match (&r.kind, index == 0 && consolidated) {
+        (NodeKind::Group, true) => "group, consolidated metadata",
+        (NodeKind::Group, false) => "group",
+        (NodeKind::Array, _) => "array",
+    };
+    writeln!(out, "{lead}{name}  ({kind})")?;
+    // Detail lines hang under the node, beside the branch that continues to its children.
+    let detail = if kids.is_empty() {
+        format!("{body}    ")
+    } else {
+        format!("{body}│   ")
+    };
+    if let Some(a) = &r.array {
+        let meta = a.array.metadata();
+        let grid = meta.grid_shape();
+        writeln!(out, "{detail}shape       {}", dims(&meta.shape))?;
+        writeln!(
+            out,
+            "{detail}chunks      {}  (grid {})",
+            dims(&meta.chunks),
+            dims(&grid)
+        )?;
+        writeln!(out, "{detail}dtype       {}", meta.dtype)?;
+        writeln!(
+            out,
+            "{detail}order       {}   separator {}",
+            order_name(meta.order),
+            meta.separator.as_char()
+        )?;
+        writeln!(
+            out,
+            "{detail}compressor  {}",
+            codec_text(meta.compressor.as_ref())
+        )?;
+        let filters = match &meta.filters {
+            None => "none".to_string(),
+            Some(list) => list
+                .iter()
+                .map(|f| codec_text(Some(f)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        writeln!(out, "{detail}filters     {filters}")?;
+        writeln!(out, "{detail}fill value  {}", meta.fill_value.to_json())?;
+        let ratio = a
+            .ratio()
+            .map_or_else(String::new, |r| format!(", ratio {r:.2}x"));
+        let decoded = u128::from(a.stored_chunks) * meta.chunk_bytes() as u128;
+        writeln!(
+            out,
+            "{detail}stored      {} of {} chunks, {} ({} decoded{ratio})",
+            a.stored_chunks,
+            a.total_chunks(),
+            human_bytes(a.stored_bytes),
+            human_bytes(u64::try_from(decoded).unwrap_or(u64::MAX)),
+        )?;
+    }
+    for (k, v) in &r.attributes {
+        writeln!(out, "{detail}@{k} = {}", compact(v, 100))?;
+    }
+    for (pos, &child) in kids.iter().enumerate() {
+        let last = pos + 1 == kids.len();
+        let (branch, next) = if last {
+            ("└── ", "    ")
+        } else {
+            ("├── ", "│   ")
+        };
+        let child_lead = format!("{body}{branch}");
+        let child_body = format!("{body}{next}");
+        write_node(
+            out,
+            reports,
+            children,
+            child,
+            reports[child].path.name(),
+            false,
+            &child_lead,
+            &child_body,
+        )?;
+    }
+    Ok(())
+}
