@@ -612,9 +612,15 @@ impl MmapArray {
                 if a.count > 0 {
                     offset += a.start as usize * file_strides[k];
                 }
+                // With fewer than two positions the step is never taken (and may be huge).
+                let src = if a.count > 1 {
+                    a.step as usize * file_strides[k]
+                } else {
+                    file_strides[k]
+                };
                 Dim {
                     count: a.count as usize,
-                    src: a.step as usize * file_strides[k],
+                    src,
                     dst: out_strides[k],
                 }
             })

@@ -161,7 +161,7 @@ unsafe fn copy_dims(src: *const u8, dst: *mut u8, dims: &[Dim], itemsize: usize)
             let mover: unsafe fn(*const u8, *mut u8) = $mover;
             match outer.split_last() {
                 // Two strided axes: copy in tiles so both sides stay in cache.
-                Some((&mid, outer2)) if outer2.len() < dims.len() => {
+                Some((&mid, outer2)) => {
                     odometer(outer2, src, dst, |s, d| {
                         for i0 in (0..mid.count).step_by(TILE) {
                             for j0 in (0..inner.count).step_by(TILE) {

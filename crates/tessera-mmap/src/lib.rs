@@ -10,7 +10,7 @@
 //!
 //! Mapping a file is `unsafe`: the call that maps ([`MmapArray::open`], [`MmapArray::create`],
 //! [`MmapOptions`]) is an `unsafe fn` whose `# Safety` section says what the caller guarantees (nobody
-//! truncates the file or writes it behind our back); everything after that is safe. See [`array`] for
+//! truncates the file or writes it behind our back); everything after that is safe. See [`array`](mod@array) for
 //! the reasoning.
 //!
 //! ```
@@ -42,7 +42,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules: [`array`] (the mapped array, modes, the safety design), [`layout`] (dtype, shape, order,
+//! Modules: [`array`](mod@array) (the mapped array, modes, the safety design), [`layout`] (dtype, shape, order,
 //! offset and the sidecar format), [`npy`] (the `.npy` header), [`transfer`] (streaming import into and
 //! export from Zarr arrays with bounded memory), [`error`].
 

@@ -60,7 +60,7 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 64 << 20;
 #[derive(Clone, Copy)]
 pub struct TransferOptions<'a> {
     memory_limit: usize,
-    progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    progress: Option<&'a dyn Fn(u64, u64)>,
     overwrite: bool,
 }
 
@@ -91,7 +91,7 @@ impl<'a> TransferOptions<'a> {
     }
 
     /// Calls `report(bytes_done, bytes_total)` after each block (and once at the start with 0).
-    pub fn progress(mut self, report: &'a (dyn Fn(u64, u64) + Sync)) -> Self {
+    pub fn progress(mut self, report: &'a dyn Fn(u64, u64)) -> Self {
         self.progress = Some(report);
         self
     }

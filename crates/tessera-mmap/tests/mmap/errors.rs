@@ -265,6 +265,14 @@ fn bad_selections_and_buffers_are_errors() {
             "{sel}"
         );
     }
+    // A step far larger than the axis selects one position, and overflows nothing.
+    let huge = format!("0:3:{}, ::{}", i64::MAX, i64::MAX);
+    assert_eq!(a.read_raw(huge.as_str()).unwrap().shape, vec![1, 1]);
+    a.write_raw(huge.as_str(), &[1, 2]).unwrap();
+    assert_eq!(
+        a.read::<i16>("0, 0").unwrap().sum(),
+        i16::from_le_bytes([1, 2])
+    );
     // A selection resolved against another, larger shape never reads past the mapping.
     let elsewhere = "5:7"
         .parse::<tessera_array::Selection>()
