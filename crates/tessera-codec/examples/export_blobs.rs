@@ -31,14 +31,21 @@ fn run(fixtures: PathBuf, out: PathBuf) -> Result<usize, Box<dyn std::error::Err
     let manifest: Value = serde_json::from_slice(&std::fs::read(fixtures.join("manifest.json"))?)?;
     std::fs::create_dir_all(out.join("blobs"))?;
     let mut written = Vec::new();
-    for case in manifest["cases"].as_array().ok_or("manifest has no cases")? {
+    for case in manifest["cases"]
+        .as_array()
+        .ok_or("manifest has no cases")?
+    {
         let name = case["name"].as_str().ok_or("case without name")?;
         let input_name = case["input"].as_str().ok_or("case without input")?;
-        let itemsize = manifest["inputs"][input_name]["itemsize"].as_u64().ok_or("input without itemsize")? as usize;
+        let itemsize = manifest["inputs"][input_name]["itemsize"]
+            .as_u64()
+            .ok_or("input without itemsize")? as usize;
         let filters = case["filters"].as_array().cloned();
         let chain = CodecChain::from_json(Some(&case["compressor"]), filters.as_deref())?;
         let input = std::fs::read(fixtures.join("inputs").join(format!("{input_name}.bin")))?;
-        let blob = chain.encode(&input, itemsize).map_err(|e| format!("{name}: {e}"))?;
+        let blob = chain
+            .encode(&input, itemsize)
+            .map_err(|e| format!("{name}: {e}"))?;
         std::fs::write(out.join("blobs").join(format!("{name}.bin")), blob)?;
         written.push(case.clone());
     }
@@ -46,6 +53,9 @@ fn run(fixtures: PathBuf, out: PathBuf) -> Result<usize, Box<dyn std::error::Err
     let mut out_manifest = manifest.clone();
     out_manifest["cases"] = Value::Array(written);
     out_manifest["encoder"] = Value::from("tessera-codec");
-    std::fs::write(out.join("manifest.json"), serde_json::to_vec_pretty(&out_manifest)?)?;
+    std::fs::write(
+        out.join("manifest.json"),
+        serde_json::to_vec_pretty(&out_manifest)?,
+    )?;
     Ok(n)
 }

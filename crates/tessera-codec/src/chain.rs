@@ -17,7 +17,10 @@ struct Stage {
 
 impl Stage {
     fn new(config: &Value) -> CodecResult<Stage> {
-        Ok(Stage { config: config.clone(), codec: codec_from_json(config)? })
+        Ok(Stage {
+            config: config.clone(),
+            codec: codec_from_json(config)?,
+        })
     }
 }
 
@@ -53,7 +56,10 @@ pub struct CodecChain {
 impl CodecChain {
     /// A chain with no filters and no compressor: chunks are stored as raw bytes.
     pub fn identity() -> CodecChain {
-        CodecChain { filters: None, compressor: None }
+        CodecChain {
+            filters: None,
+            compressor: None,
+        }
     }
 
     /// Builds the chain from `.zarray`'s `compressor` (JSON null or absent: `None`) and
@@ -64,10 +70,21 @@ impl CodecChain {
     /// [`CodecErrorKind::InvalidConfig`](crate::CodecErrorKind::InvalidConfig) for a malformed
     /// config, [`CodecErrorKind::Unsupported`](crate::CodecErrorKind::Unsupported) for a known
     /// but unimplemented codec or option, or a compressor used as a filter anywhere but last.
-    pub fn from_json(compressor: Option<&Value>, filters: Option<&[Value]>) -> CodecResult<CodecChain> {
-        let compressor = compressor.filter(|c| !c.is_null()).map(Stage::new).transpose()?;
-        let filters = filters.map(|fs| fs.iter().map(Stage::new).collect::<CodecResult<Vec<_>>>()).transpose()?;
-        let chain = CodecChain { filters, compressor };
+    pub fn from_json(
+        compressor: Option<&Value>,
+        filters: Option<&[Value]>,
+    ) -> CodecResult<CodecChain> {
+        let compressor = compressor
+            .filter(|c| !c.is_null())
+            .map(Stage::new)
+            .transpose()?;
+        let filters = filters
+            .map(|fs| fs.iter().map(Stage::new).collect::<CodecResult<Vec<_>>>())
+            .transpose()?;
+        let chain = CodecChain {
+            filters,
+            compressor,
+        };
         // A codec whose output size depends on the data can only be decoded last, where the
         // input is the stored blob; anywhere else the stage before it would not know how much
         // to decode.
@@ -91,7 +108,9 @@ impl CodecChain {
 
     /// The filter configs exactly as read (`None` when `.zarray` had `filters: null`).
     pub fn filters_json(&self) -> Option<Vec<Value>> {
-        self.filters.as_ref().map(|fs| fs.iter().map(|s| s.config.clone()).collect())
+        self.filters
+            .as_ref()
+            .map(|fs| fs.iter().map(|s| s.config.clone()).collect())
     }
 
     /// True when there are no filters and no compressor: a chunk's stored bytes are its raw
@@ -169,7 +188,8 @@ impl CodecChain {
             None => Cow::Borrowed(encoded),
             Some(c) if n == 0 => return c.codec.decode_into(encoded, out, itemsizes[n]),
             Some(c) => {
-                let len = sizes[n].ok_or_else(|| CodecError::internal("chain", "unknown intermediate size"))?;
+                let len = sizes[n]
+                    .ok_or_else(|| CodecError::internal("chain", "unknown intermediate size"))?;
                 let mut buf = vec![0u8; len];
                 c.codec.decode_into(encoded, &mut buf, itemsizes[n])?;
                 Cow::Owned(buf)
@@ -187,12 +207,17 @@ impl CodecChain {
             if let Some(expected) = sizes[i + 1]
                 && current.len() != expected
             {
-                return Err(CodecError::size(f.codec.id(), expected, current.len() as u64));
+                return Err(CodecError::size(
+                    f.codec.id(),
+                    expected,
+                    current.len() as u64,
+                ));
             }
             if i == 0 {
                 return f.codec.decode_into(&current, out, itemsizes[0]);
             }
-            let len = sizes[i].ok_or_else(|| CodecError::internal("chain", "unknown intermediate size"))?;
+            let len = sizes[i]
+                .ok_or_else(|| CodecError::internal("chain", "unknown intermediate size"))?;
             let mut buf = vec![0u8; len];
             f.codec.decode_into(&current, &mut buf, itemsizes[i])?;
             current = Cow::Owned(buf);
@@ -202,7 +227,12 @@ impl CodecChain {
 
     /// Decodes one chunk into a new buffer of `decoded_len` bytes; see
     /// [`decode_into`](Self::decode_into).
-    pub fn decode(&self, encoded: &[u8], decoded_len: usize, itemsize: usize) -> CodecResult<Vec<u8>> {
+    pub fn decode(
+        &self,
+        encoded: &[u8],
+        decoded_len: usize,
+        itemsize: usize,
+    ) -> CodecResult<Vec<u8>> {
         let mut out = vec![0u8; decoded_len];
         self.decode_into(encoded, &mut out, itemsize)?;
         Ok(out)
@@ -211,7 +241,16 @@ impl CodecChain {
 
 fn is_compressor(stage: &Stage) -> bool {
     use crate::compressors::{blosc, bz2, gzip, lz4, lzma, zlib, zstd};
-    [blosc::ID, bz2::ID, gzip::ID, lz4::ID, lzma::ID, zlib::ID, zstd::ID].contains(&stage.codec.id())
+    [
+        blosc::ID,
+        bz2::ID,
+        gzip::ID,
+        lz4::ID,
+        lzma::ID,
+        zlib::ID,
+        zstd::ID,
+    ]
+    .contains(&stage.codec.id())
 }
 
 #[cfg(test)]
@@ -237,7 +276,8 @@ mod tests {
     fn unknown_and_misplaced_codecs() {
         let e = CodecChain::from_json(Some(&json!({"id": "nope"})), None).unwrap_err();
         assert_eq!(e.kind(), CodecErrorKind::UnknownCodec);
-        let e = CodecChain::from_json(Some(&json!({"id": "zstd"})), Some(&[json!({"id": "zlib"})])).unwrap_err();
+        let e = CodecChain::from_json(Some(&json!({"id": "zstd"})), Some(&[json!({"id": "zlib"})]))
+            .unwrap_err();
         assert_eq!(e.kind(), CodecErrorKind::Unsupported);
         // A compressor as the only, last codec works.
         let chain = CodecChain::from_json(None, Some(&[json!({"id": "zlib"})])).unwrap();
@@ -247,17 +287,43 @@ mod tests {
 
     #[test]
     fn typesize_follows_filters() {
-        let filters = [json!({"id": "delta", "dtype": "<i8", "astype": "<i2"}), json!({"id": "crc32"})];
+        let filters = [
+            json!({"id": "delta", "dtype": "<i8", "astype": "<i2"}),
+            json!({"id": "crc32"}),
+        ];
         let chain = CodecChain::from_json(Some(&json!({"id": "blosc"})), Some(&filters)).unwrap();
         assert_eq!(chain.compressor_itemsize(8), 1);
-        let chain = CodecChain::from_json(Some(&json!({"id": "blosc"})), Some(&filters[..1])).unwrap();
+        let chain =
+            CodecChain::from_json(Some(&json!({"id": "blosc"})), Some(&filters[..1])).unwrap();
         assert_eq!(chain.compressor_itemsize(8), 2);
+    }
+
+    #[test]
+    fn chain_is_shareable_across_threads() {
+        fn check<T: Send + Sync + Clone + std::fmt::Debug>() {}
+        check::<CodecChain>();
+        let chain = CodecChain::from_json(Some(&crate::default_compressor_json()), None).unwrap();
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 97) as u8).collect();
+        let blob = chain.encode(&data, 4).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        assert_eq!(chain.encode(&data, 4).unwrap(), blob);
+                        assert_eq!(chain.decode(&blob, data.len(), 4).unwrap(), data);
+                    }
+                });
+            }
+        });
     }
 
     #[test]
     fn identity_checks_size() {
         let chain = CodecChain::identity();
         assert_eq!(chain.decode(b"abc", 3, 1).unwrap(), b"abc");
-        assert_eq!(chain.decode(b"abc", 4, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
+        assert_eq!(
+            chain.decode(b"abc", 4, 1).unwrap_err().kind(),
+            CodecErrorKind::SizeMismatch
+        );
     }
 }

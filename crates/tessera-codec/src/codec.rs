@@ -7,7 +7,10 @@ use serde_json::Value;
 
 use crate::compressors::{blosc, bz2, gzip, lz4, lzma, zlib, zstd};
 use crate::error::{CodecError, CodecErrorKind, CodecResult};
-use crate::filters::{astype, bitround, categorize, checksum32, delta, fixedscaleoffset, fletcher32, packbits, quantize, shuffle};
+use crate::filters::{
+    astype, bitround, categorize, checksum32, delta, fixedscaleoffset, fletcher32, packbits,
+    quantize, shuffle,
+};
 
 /// One numcodecs codec, built from its JSON config: a compressor or a filter.
 ///
@@ -44,10 +47,12 @@ pub trait Codec: Send + Sync + Debug {
 /// [`CodecErrorKind::InvalidConfig`] for a malformed config, [`CodecErrorKind::Unsupported`] for a
 /// known codec or option that is not implemented.
 pub fn codec_from_json(config: &Value) -> CodecResult<Arc<dyn Codec>> {
-    let id = config
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| CodecError::invalid("chain", format!("codec config has no string \"id\": {config}")))?;
+    let id = config.get("id").and_then(Value::as_str).ok_or_else(|| {
+        CodecError::invalid(
+            "chain",
+            format!("codec config has no string \"id\": {config}"),
+        )
+    })?;
     Ok(match id {
         blosc::ID => Arc::new(blosc::Blosc::from_json(config)?),
         zstd::ID => Arc::new(zstd::Zstd::from_json(config)?),
@@ -68,8 +73,8 @@ pub fn codec_from_json(config: &Value) -> CodecResult<Arc<dyn Codec>> {
             Arc::new(checksum32::Checksum32::from_json(config)?)
         }
         fletcher32::ID => Arc::new(fletcher32::Fletcher32::from_json(config)?),
-        "vlen-utf8" | "vlen-bytes" | "vlen-array" | "json2" | "msgpack2" | "pickle" | "base64" | "zfpy"
-        | "pcodec" | "jenkins_lookup3" => {
+        "vlen-utf8" | "vlen-bytes" | "vlen-array" | "json2" | "msgpack2" | "pickle" | "base64"
+        | "zfpy" | "pcodec" | "jenkins_lookup3" => {
             return Err(CodecError::new(
                 CodecErrorKind::Unsupported,
                 id,
@@ -77,7 +82,11 @@ pub fn codec_from_json(config: &Value) -> CodecResult<Arc<dyn Codec>> {
             ));
         }
         other => {
-            return Err(CodecError::new(CodecErrorKind::UnknownCodec, other, "no codec with this id"));
+            return Err(CodecError::new(
+                CodecErrorKind::UnknownCodec,
+                other,
+                "no codec with this id",
+            ));
         }
     })
 }

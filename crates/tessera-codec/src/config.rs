@@ -12,9 +12,9 @@ pub(crate) struct Config<'a> {
 
 impl<'a> Config<'a> {
     pub(crate) fn new(id: &'a str, value: &'a Value) -> CodecResult<Self> {
-        let map = value
-            .as_object()
-            .ok_or_else(|| CodecError::invalid(id, format!("config must be a JSON object, got {value}")))?;
+        let map = value.as_object().ok_or_else(|| {
+            CodecError::invalid(id, format!("config must be a JSON object, got {value}"))
+        })?;
         Ok(Config { id, map })
     }
 
@@ -54,7 +54,10 @@ impl<'a> Config<'a> {
         {
             return Ok(f as i64);
         }
-        Err(CodecError::invalid(self.id, format!("field {key:?} must be an integer, got {v}")))
+        Err(CodecError::invalid(
+            self.id,
+            format!("field {key:?} must be an integer, got {v}"),
+        ))
     }
 
     pub(crate) fn bool_or(&self, key: &str, default: bool) -> CodecResult<bool> {
@@ -62,7 +65,10 @@ impl<'a> Config<'a> {
             None => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
             Some(v) if v.as_i64().is_some() => Ok(v.as_i64() != Some(0)),
-            Some(v) => Err(CodecError::invalid(self.id, format!("field {key:?} must be a boolean, got {v}"))),
+            Some(v) => Err(CodecError::invalid(
+                self.id,
+                format!("field {key:?} must be a boolean, got {v}"),
+            )),
         }
     }
 
@@ -74,26 +80,29 @@ impl<'a> Config<'a> {
     pub(crate) fn str_or(&self, key: &str, default: &'a str) -> CodecResult<&'a str> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v
-                .as_str()
-                .ok_or_else(|| CodecError::invalid(self.id, format!("field {key:?} must be a string, got {v}"))),
+            Some(v) => v.as_str().ok_or_else(|| {
+                CodecError::invalid(self.id, format!("field {key:?} must be a string, got {v}"))
+            }),
         }
     }
 
     pub(crate) fn required_str(&self, key: &str) -> CodecResult<&'a str> {
         let v = self.required(key)?;
-        v.as_str()
-            .ok_or_else(|| CodecError::invalid(self.id, format!("field {key:?} must be a string, got {v}")))
+        v.as_str().ok_or_else(|| {
+            CodecError::invalid(self.id, format!("field {key:?} must be a string, got {v}"))
+        })
     }
 
     /// A number as numcodecs sees it: an int or a float (JSON keeps the distinction, and numpy's
     /// arithmetic depends on it).
     pub(crate) fn number(&self, key: &str, default: Option<Number>) -> CodecResult<Number> {
         match self.get(key) {
-            None => default
-                .ok_or_else(|| CodecError::invalid(self.id, format!("missing required field {key:?}"))),
-            Some(v) => Number::from_json(v)
-                .ok_or_else(|| CodecError::invalid(self.id, format!("field {key:?} must be a number, got {v}"))),
+            None => default.ok_or_else(|| {
+                CodecError::invalid(self.id, format!("missing required field {key:?}"))
+            }),
+            Some(v) => Number::from_json(v).ok_or_else(|| {
+                CodecError::invalid(self.id, format!("field {key:?} must be a number, got {v}"))
+            }),
         }
     }
 }

@@ -64,7 +64,12 @@ pub type CodecResult<T> = Result<T, CodecError>;
 impl CodecError {
     /// A new error of `kind` raised by the codec `codec` (its numcodecs id).
     pub fn new(kind: CodecErrorKind, codec: impl Into<String>, message: impl Into<String>) -> Self {
-        CodecError { kind, codec: codec.into(), message: message.into(), source: None }
+        CodecError {
+            kind,
+            codec: codec.into(),
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// Attaches the underlying library error.
@@ -128,7 +133,10 @@ impl CodecError {
         Self::new(
             CodecErrorKind::TooLarge,
             codec,
-            format!("data decodes to more than {} bytes, expected {expected}", expected.saturating_add(SIZE_SLACK)),
+            format!(
+                "data decodes to more than {} bytes, expected {expected}",
+                expected.saturating_add(SIZE_SLACK)
+            ),
         )
     }
 }
@@ -145,6 +153,8 @@ impl fmt::Display for CodecError {
 
 impl StdError for CodecError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }

@@ -54,7 +54,9 @@ impl NumType {
             Some(c @ ('<' | '>' | '=' | '|')) => (Some(c), &s2[1..]),
             _ => (None, s2),
         };
-        let bad = || CodecError::unsupported(codec, format!("unsupported or invalid numeric dtype {s:?}"));
+        let bad = || {
+            CodecError::unsupported(codec, format!("unsupported or invalid numeric dtype {s:?}"))
+        };
         let mut chars = rest.chars();
         let kind = match chars.next().ok_or_else(bad)? {
             'b' | '?' => Kind::Bool,
@@ -86,7 +88,11 @@ impl NumType {
             Some('<') | Some('|') => false,
             _ => cfg!(target_endian = "big"),
         };
-        Ok(NumType { kind, size, big_endian: big_endian && size > 1 })
+        Ok(NumType {
+            kind,
+            size,
+            big_endian: big_endian && size > 1,
+        })
     }
 
     /// Reads element `i` of `bytes` (which holds whole elements of this type).
@@ -171,7 +177,10 @@ impl NumType {
         if len % self.size != 0 {
             return Err(CodecError::invalid(
                 codec,
-                format!("{len} bytes is not a whole number of {}-byte elements", self.size),
+                format!(
+                    "{len} bytes is not a whole number of {}-byte elements",
+                    self.size
+                ),
             ));
         }
         Ok(len / self.size)
@@ -240,7 +249,11 @@ mod tests {
             let mut buf = vec![0u8; t.size * 3];
             t.write(&mut buf, 1, Num::I(-7));
             let back = t.read(&buf, 1).to_f64();
-            let want = if t.kind == Kind::UInt { (-7i64 as u64 & ((1u128 << (8 * t.size)) - 1) as u64) as f64 } else { -7.0 };
+            let want = if t.kind == Kind::UInt {
+                (-7i64 as u64 & ((1u128 << (8 * t.size)) - 1) as u64) as f64
+            } else {
+                -7.0
+            };
             assert_eq!(back, want, "{s}");
         }
     }

@@ -58,7 +58,11 @@ fn zlib_bomb(gzip: bool) -> Vec<u8> {
             if out.capacity() - out.len() < 1024 {
                 out.reserve(MIB);
             }
-            let flush = if last { FlushCompress::Finish } else { FlushCompress::None };
+            let flush = if last {
+                FlushCompress::Finish
+            } else {
+                FlushCompress::None
+            };
             let status = c.compress_vec(&chunk[pos..], &mut out, flush).unwrap();
             pos += (c.total_in() - before) as usize;
             if (!last && pos == chunk.len()) || status == flate2::Status::StreamEnd {
@@ -143,8 +147,14 @@ fn check(name: &str, compressor: Value, blob: &[u8], expected: usize, limit: usi
     let err = chain.decode_into(blob, &mut out, 1).expect_err(name);
     let extra = PEAK.load(Ordering::SeqCst) - base;
     assert_eq!(err.kind(), CodecErrorKind::TooLarge, "{name}: {err}");
-    assert!(extra < limit, "{name}: decoding a bomb allocated {extra} bytes");
-    println!("{name:>12}: {} byte blob refused, {extra} bytes allocated while decoding", blob.len());
+    assert!(
+        extra < limit,
+        "{name}: decoding a bomb allocated {extra} bytes"
+    );
+    println!(
+        "{name:>12}: {} byte blob refused, {extra} bytes allocated while decoding",
+        blob.len()
+    );
 }
 
 #[test]
@@ -152,15 +162,46 @@ fn bombs_are_refused_within_bounded_memory() {
     let expected = MIB;
     // Our own buffers: the caller's chunk (not counted: allocated before) and a 64 KiB scratch.
     let small = 256 * 1024;
-    check("zlib", serde_json::json!({"id": "zlib"}), &zlib_bomb(false), expected, small);
-    check("gzip", serde_json::json!({"id": "gzip"}), &zlib_bomb(true), expected, small);
+    check(
+        "zlib",
+        serde_json::json!({"id": "zlib"}),
+        &zlib_bomb(false),
+        expected,
+        small,
+    );
+    check(
+        "gzip",
+        serde_json::json!({"id": "gzip"}),
+        &zlib_bomb(true),
+        expected,
+        small,
+    );
     // The Rust port of libbzip2 keeps its ~3.6 MB decoder state (900k blocks) on the Rust heap.
-    check("bz2", serde_json::json!({"id": "bz2"}), &bz2_bomb(), expected, 4 * MIB);
-    check("lzma", serde_json::json!({"id": "lzma"}), &xz_bomb(), expected, small);
-    check("zstd-stream", serde_json::json!({"id": "zstd"}), &zstd_stream_bomb(), expected, small);
+    check(
+        "bz2",
+        serde_json::json!({"id": "bz2"}),
+        &bz2_bomb(),
+        expected,
+        4 * MIB,
+    );
+    check(
+        "lzma",
+        serde_json::json!({"id": "lzma"}),
+        &xz_bomb(),
+        expected,
+        small,
+    );
+    check(
+        "zstd-stream",
+        serde_json::json!({"id": "zstd"}),
+        &zstd_stream_bomb(),
+        expected,
+        small,
+    );
 
     // Formats whose header states the size: refused before decompressing anything.
-    let zstd = CodecChain::from_json(Some(&serde_json::json!({"id": "zstd", "level": 1})), None).unwrap();
+    let zstd =
+        CodecChain::from_json(Some(&serde_json::json!({"id": "zstd", "level": 1})), None).unwrap();
     let mut frame = zstd.encode(&[0u8; 64], 1).unwrap();
     // A frame header claiming 4 GiB of content (single segment, 8-byte content size), followed by
     // the blocks of a real frame.
@@ -170,15 +211,33 @@ fn bombs_are_refused_within_bounded_memory() {
         f.extend_from_slice(&frame[6..]);
         f
     };
-    check("zstd-header", serde_json::json!({"id": "zstd"}), &frame, expected, small);
+    check(
+        "zstd-header",
+        serde_json::json!({"id": "zstd"}),
+        &frame,
+        expected,
+        small,
+    );
 
     let lz4 = CodecChain::from_json(Some(&serde_json::json!({"id": "lz4"})), None).unwrap();
     let mut blob = lz4.encode(&vec![0u8; 4 * MIB], 1).unwrap();
     blob[..4].copy_from_slice(&(i32::MAX).to_le_bytes());
-    check("lz4-header", serde_json::json!({"id": "lz4"}), &blob, expected, small);
+    check(
+        "lz4-header",
+        serde_json::json!({"id": "lz4"}),
+        &blob,
+        expected,
+        small,
+    );
 
     let blosc = CodecChain::from_json(Some(&serde_json::json!({"id": "blosc"})), None).unwrap();
     let mut blob = blosc.encode(&vec![0u8; 4 * MIB], 1).unwrap();
     blob[4..8].copy_from_slice(&(2_000_000_000u32).to_le_bytes());
-    check("blosc-header", serde_json::json!({"id": "blosc"}), &blob, expected, small);
+    check(
+        "blosc-header",
+        serde_json::json!({"id": "blosc"}),
+        &blob,
+        expected,
+        small,
+    );
 }

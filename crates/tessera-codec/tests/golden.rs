@@ -23,7 +23,9 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     let dir = fixtures();
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest.json")).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest.json"))
+            .unwrap();
     let inputs = &manifest["inputs"];
     manifest["cases"]
         .as_array()
@@ -36,7 +38,8 @@ fn cases() -> Vec<Case> {
             let compressor = &c["compressor"];
             let chain = CodecChain::from_json(Some(compressor), filters.as_deref())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-            let input = std::fs::read(dir.join("inputs").join(format!("{input_name}.bin"))).unwrap();
+            let input =
+                std::fs::read(dir.join("inputs").join(format!("{input_name}.bin"))).unwrap();
             let decoded = match c.get("decoded").and_then(Value::as_str) {
                 Some(p) => std::fs::read(dir.join(p)).unwrap(),
                 None => input.clone(),
@@ -47,7 +50,10 @@ fn cases() -> Vec<Case> {
                 blob: std::fs::read(dir.join("blobs").join(format!("{name}.bin"))).unwrap(),
                 input,
                 decoded,
-                compressor_id: compressor.get("id").and_then(Value::as_str).map(str::to_owned),
+                compressor_id: compressor
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 has_filters: filters.is_some_and(|f| !f.is_empty()),
                 name,
             }
@@ -67,7 +73,13 @@ fn decodes_every_numcodecs_blob() {
             Err(e) => failures.push(format!("{}: {e}", c.name)),
         }
     }
-    assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// Whether tessera's encoder is expected to write exactly numcodecs' bytes for this case.
@@ -98,11 +110,17 @@ fn encodes_like_numcodecs_and_roundtrips() {
         };
         match c.chain.decode(&enc, c.input.len(), c.itemsize) {
             Ok(out) if out == c.decoded => {}
-            Ok(_) => failures.push(format!("{}: decode(encode(x)) differs from numcodecs' decode", c.name)),
+            Ok(_) => failures.push(format!(
+                "{}: decode(encode(x)) differs from numcodecs' decode",
+                c.name
+            )),
             Err(e) => failures.push(format!("{}: decode(encode(x)): {e}", c.name)),
         }
         // gzip: Python writes the current time into bytes 4..8; tessera writes 0.
-        let same = if c.compressor_id.as_deref() == Some("gzip") && enc.len() == c.blob.len() && enc.len() >= 8 {
+        let same = if c.compressor_id.as_deref() == Some("gzip")
+            && enc.len() == c.blob.len()
+            && enc.len() >= 8
+        {
             enc[..4] == c.blob[..4] && enc[8..] == c.blob[8..]
         } else {
             enc == c.blob
@@ -117,11 +135,21 @@ fn encodes_like_numcodecs_and_roundtrips() {
         if same {
             entry.0 += 1;
         } else if expect_identical(c) {
-            failures.push(format!("{}: encoded bytes differ from numcodecs' ({} vs {} bytes)", c.name, enc.len(), c.blob.len()));
+            failures.push(format!(
+                "{}: encoded bytes differ from numcodecs' ({} vs {} bytes)",
+                c.name,
+                enc.len(),
+                c.blob.len()
+            ));
         }
     }
     for (k, (same, total)) in &identical {
         println!("{k:>20}: {same}/{total} byte-identical to numcodecs");
     }
-    assert!(failures.is_empty(), "{} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

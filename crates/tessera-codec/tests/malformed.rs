@@ -22,7 +22,9 @@ fn compressors() -> Vec<Value> {
 }
 
 fn data() -> Vec<u8> {
-    (0..3000u32).flat_map(|i| (((i as f32) * 0.01).sin() * 100.0).to_le_bytes()).collect()
+    (0..3000u32)
+        .flat_map(|i| (((i as f32) * 0.01).sin() * 100.0).to_le_bytes())
+        .collect()
 }
 
 #[test]
@@ -34,9 +36,14 @@ fn every_truncation_is_an_error() {
         // Every prefix for short blobs, a spread of them for long ones.
         let step = (blob.len() / 300).max(1);
         for cut in (0..blob.len()).step_by(step) {
-            let err = chain.decode(&blob[..cut], data.len(), 4).expect_err(&format!("{config} cut at {cut}"));
+            let err = chain
+                .decode(&blob[..cut], data.len(), 4)
+                .expect_err(&format!("{config} cut at {cut}"));
             assert!(
-                matches!(err.kind(), CodecErrorKind::Corrupt | CodecErrorKind::SizeMismatch),
+                matches!(
+                    err.kind(),
+                    CodecErrorKind::Corrupt | CodecErrorKind::SizeMismatch
+                ),
                 "{config} cut at {cut}: {err}"
             );
         }
@@ -49,14 +56,27 @@ fn wrong_expected_size_is_a_size_mismatch() {
     for config in compressors() {
         let chain = CodecChain::from_json(Some(&config), None).unwrap();
         let blob = chain.encode(&data, 4).unwrap();
-        for len in [data.len() - 1, data.len() + 1, data.len() - 4, data.len() + 4096] {
-            let err = chain.decode(&blob, len, 4).expect_err(&format!("{config} len {len}"));
-            assert_eq!(err.kind(), CodecErrorKind::SizeMismatch, "{config} len {len}: {err}");
+        for len in [
+            data.len() - 1,
+            data.len() + 1,
+            data.len() - 4,
+            data.len() + 4096,
+        ] {
+            let err = chain
+                .decode(&blob, len, 4)
+                .expect_err(&format!("{config} len {len}"));
+            assert_eq!(
+                err.kind(),
+                CodecErrorKind::SizeMismatch,
+                "{config} len {len}: {err}"
+            );
         }
         // More than SIZE_SLACK beyond the expected size is a bomb, not a mismatch.
         let big = vec![0u8; tessera_codec::SIZE_SLACK + 10];
         let blob = chain.encode(&big, 4).unwrap();
-        let err = chain.decode(&blob, 4, 4).expect_err(&format!("{config} big"));
+        let err = chain
+            .decode(&blob, 4, 4)
+            .expect_err(&format!("{config} big"));
         assert_eq!(err.kind(), CodecErrorKind::TooLarge, "{config}: {err}");
     }
 }
@@ -98,30 +118,73 @@ fn checksums_and_filters_reject_bad_sizes() {
         let chain = CodecChain::from_json(None, Some(&[json!({"id": id})])).unwrap();
         let blob = chain.encode(b"some chunk", 1).unwrap();
         // A stored blob of the wrong length cannot decode to the chunk's size.
-        assert_eq!(chain.decode(&blob[..3], 10, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch, "{id}");
-        assert_eq!(chain.decode(&blob, 11, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch, "{id}");
+        assert_eq!(
+            chain.decode(&blob[..3], 10, 1).unwrap_err().kind(),
+            CodecErrorKind::SizeMismatch,
+            "{id}"
+        );
+        assert_eq!(
+            chain.decode(&blob, 11, 1).unwrap_err().kind(),
+            CodecErrorKind::SizeMismatch,
+            "{id}"
+        );
         let mut bad = blob.clone();
         bad[5] ^= 0x40;
-        assert_eq!(chain.decode(&bad, 10, 1).unwrap_err().kind(), CodecErrorKind::Corrupt, "{id}");
+        assert_eq!(
+            chain.decode(&bad, 10, 1).unwrap_err().kind(),
+            CodecErrorKind::Corrupt,
+            "{id}"
+        );
     }
-    let delta = CodecChain::from_json(None, Some(&[json!({"id": "delta", "dtype": "<i4"})])).unwrap();
-    assert_eq!(delta.encode(&[0u8; 7], 4).unwrap_err().kind(), CodecErrorKind::InvalidConfig);
-    assert_eq!(delta.decode(&[0u8; 8], 12, 4).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
+    let delta =
+        CodecChain::from_json(None, Some(&[json!({"id": "delta", "dtype": "<i4"})])).unwrap();
+    assert_eq!(
+        delta.encode(&[0u8; 7], 4).unwrap_err().kind(),
+        CodecErrorKind::InvalidConfig
+    );
+    assert_eq!(
+        delta.decode(&[0u8; 8], 12, 4).unwrap_err().kind(),
+        CodecErrorKind::SizeMismatch
+    );
     let packbits = CodecChain::from_json(None, Some(&[json!({"id": "packbits"})])).unwrap();
-    assert_eq!(packbits.decode(&[7, 0xff], 8, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
+    assert_eq!(
+        packbits.decode(&[7, 0xff], 8, 1).unwrap_err().kind(),
+        CodecErrorKind::SizeMismatch
+    );
 }
 
 #[test]
 fn invalid_configs_are_typed() {
     let cases = [
-        (json!({"id": "blosc", "clevel": 12}), CodecErrorKind::InvalidConfig),
-        (json!({"id": "blosc", "shuffle": "yes"}), CodecErrorKind::InvalidConfig),
-        (json!({"id": "zlib", "level": 10}), CodecErrorKind::InvalidConfig),
-        (json!({"id": "bz2", "level": 0}), CodecErrorKind::InvalidConfig),
+        (
+            json!({"id": "blosc", "clevel": 12}),
+            CodecErrorKind::InvalidConfig,
+        ),
+        (
+            json!({"id": "blosc", "shuffle": "yes"}),
+            CodecErrorKind::InvalidConfig,
+        ),
+        (
+            json!({"id": "zlib", "level": 10}),
+            CodecErrorKind::InvalidConfig,
+        ),
+        (
+            json!({"id": "bz2", "level": 0}),
+            CodecErrorKind::InvalidConfig,
+        ),
         (json!({"id": "delta"}), CodecErrorKind::InvalidConfig),
-        (json!({"id": "delta", "dtype": "<M8[s]"}), CodecErrorKind::Unsupported),
-        (json!({"id": "quantize", "digits": 2, "dtype": "<i4"}), CodecErrorKind::InvalidConfig),
-        (json!({"id": "categorize", "labels": ["a"], "dtype": "|O"}), CodecErrorKind::Unsupported),
+        (
+            json!({"id": "delta", "dtype": "<M8[s]"}),
+            CodecErrorKind::Unsupported,
+        ),
+        (
+            json!({"id": "quantize", "digits": 2, "dtype": "<i4"}),
+            CodecErrorKind::InvalidConfig,
+        ),
+        (
+            json!({"id": "categorize", "labels": ["a"], "dtype": "|O"}),
+            CodecErrorKind::Unsupported,
+        ),
         (json!({"id": "vlen-utf8"}), CodecErrorKind::Unsupported),
         (json!({"id": "no-such-codec"}), CodecErrorKind::UnknownCodec),
         (json!({"level": 1}), CodecErrorKind::InvalidConfig),
@@ -131,4 +194,17 @@ fn invalid_configs_are_typed() {
         let err = CodecChain::from_json(Some(&config), None).expect_err(&config.to_string());
         assert_eq!(err.kind(), kind, "{config}: {err}");
     }
+}
+
+/// Fuzz finding (codec_config): a `U` dtype of absurd width made categorize allocate its width
+/// for every label and overflow.
+#[test]
+fn categorize_with_an_absurd_width_is_refused() {
+    let config = json!({"id": "categorize", "labels": ["glEe", "red", "cya"], "dtype": "<U00009181434473103302170", "astype": "<u2"});
+    let err = CodecChain::from_json(None, Some(&[config])).unwrap_err();
+    assert_eq!(err.kind(), CodecErrorKind::InvalidConfig, "{err}");
+    // A wide but legal width costs nothing until a chunk of that width is decoded.
+    let config = json!({"id": "categorize", "labels": ["a"], "dtype": "<U100000000", "astype": "|u1"});
+    let chain = CodecChain::from_json(None, Some(&[config])).unwrap();
+    assert_eq!(chain.encode(&[], 1).unwrap(), Vec::<u8>::new());
 }

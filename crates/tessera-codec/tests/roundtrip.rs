@@ -25,12 +25,23 @@ fn data(max: usize) -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(any::<u8>(), 0..max),
         prop::collection::vec(0..4u8, 0..max),
         (0..max, any::<u8>()).prop_map(|(n, b)| vec![b; n]),
-        (0..max / 4).prop_map(|n| (0..n as u32).flat_map(|i| ((i as f32) * 0.05).sin().to_le_bytes()).collect()),
+        (0..max / 4).prop_map(|n| (0..n as u32)
+            .flat_map(|i| ((i as f32) * 0.05).sin().to_le_bytes())
+            .collect()),
     ]
 }
 
 fn int_dtype() -> impl Strategy<Value = (&'static str, usize)> {
-    prop::sample::select(vec![("|i1", 1), ("|u1", 1), ("<i2", 2), (">u2", 2), ("<i4", 4), (">i4", 4), ("<u8", 8), (">i8", 8)])
+    prop::sample::select(vec![
+        ("|i1", 1),
+        ("|u1", 1),
+        ("<i2", 2),
+        (">u2", 2),
+        ("<i4", 4),
+        (">i4", 4),
+        ("<u8", 8),
+        (">i8", 8),
+    ])
 }
 
 proptest! {

@@ -64,27 +64,47 @@ impl Blosc {
         let c = Config::new(ID, config)?;
         let cname = c.str_or("cname", "lz4")?;
         if cname == "snappy" {
-            return Err(CodecError::unsupported(ID, "blosc cname \"snappy\" is not compiled into this build"));
+            return Err(CodecError::unsupported(
+                ID,
+                "blosc cname \"snappy\" is not compiled into this build",
+            ));
         }
         if !CNAMES.contains(&cname) {
-            return Err(CodecError::invalid(ID, format!("unknown blosc cname {cname:?}; expected one of {CNAMES:?}")));
+            return Err(CodecError::invalid(
+                ID,
+                format!("unknown blosc cname {cname:?}; expected one of {CNAMES:?}"),
+            ));
         }
         let clevel = c.int_or("clevel", 5)?;
         if !(0..=9).contains(&clevel) {
-            return Err(CodecError::invalid(ID, format!("clevel must be 0..=9, got {clevel}")));
+            return Err(CodecError::invalid(
+                ID,
+                format!("clevel must be 0..=9, got {clevel}"),
+            ));
         }
         let shuffle = c.int_or("shuffle", 1)?;
         if !(-1..=2).contains(&shuffle) {
-            return Err(CodecError::invalid(ID, format!("shuffle must be -1, 0, 1 or 2, got {shuffle}")));
+            return Err(CodecError::invalid(
+                ID,
+                format!("shuffle must be -1, 0, 1 or 2, got {shuffle}"),
+            ));
         }
         let blocksize = c.int_or("blocksize", 0)?;
         if blocksize < 0 {
-            return Err(CodecError::invalid(ID, format!("blocksize must be >= 0, got {blocksize}")));
+            return Err(CodecError::invalid(
+                ID,
+                format!("blocksize must be >= 0, got {blocksize}"),
+            ));
         }
         let typesize = match c.opt_int("typesize")? {
             None => None,
             Some(t) if t >= 1 => Some(t as usize),
-            Some(t) => return Err(CodecError::invalid(ID, format!("typesize must be >= 1, got {t}"))),
+            Some(t) => {
+                return Err(CodecError::invalid(
+                    ID,
+                    format!("typesize must be >= 1, got {t}"),
+                ));
+            }
         };
         Ok(Blosc {
             cname: CString::new(cname).expect("cname has no NUL"),
@@ -100,17 +120,28 @@ impl Blosc {
     /// (so nothing is decompressed, let alone allocated, on a lying header).
     fn checked_nbytes(input: &[u8], expected: usize) -> CodecResult<usize> {
         if input.len() < MIN_HEADER_LENGTH {
-            return Err(CodecError::corrupt(ID, format!("{} bytes is shorter than a blosc header", input.len())));
+            return Err(CodecError::corrupt(
+                ID,
+                format!("{} bytes is shorter than a blosc header", input.len()),
+            ));
         }
         let (mut nbytes, mut cbytes, mut blocksize) = (0usize, 0usize, 0usize);
         // SAFETY: the buffer holds at least the 16 header bytes this function reads.
         unsafe {
-            blosc_src::blosc_cbuffer_sizes(input.as_ptr().cast(), &mut nbytes, &mut cbytes, &mut blocksize);
+            blosc_src::blosc_cbuffer_sizes(
+                input.as_ptr().cast(),
+                &mut nbytes,
+                &mut cbytes,
+                &mut blocksize,
+            );
         }
         if cbytes != input.len() {
             return Err(CodecError::corrupt(
                 ID,
-                format!("blosc header claims {cbytes} compressed bytes, blob has {}", input.len()),
+                format!(
+                    "blosc header claims {cbytes} compressed bytes, blob has {}",
+                    input.len()
+                ),
             ));
         }
         if nbytes != expected {
@@ -118,7 +149,9 @@ impl Blosc {
         }
         let mut valid_nbytes = 0usize;
         // SAFETY: as above; the length passed is the true length of the buffer.
-        let rc = unsafe { blosc_src::blosc_cbuffer_validate(input.as_ptr().cast(), input.len(), &mut valid_nbytes) };
+        let rc = unsafe {
+            blosc_src::blosc_cbuffer_validate(input.as_ptr().cast(), input.len(), &mut valid_nbytes)
+        };
         if rc < 0 {
             return Err(CodecError::corrupt(ID, "invalid blosc header"));
         }
@@ -136,7 +169,10 @@ impl Codec for Blosc {
             return Err(CodecError::new(
                 crate::CodecErrorKind::TooLarge,
                 ID,
-                format!("blosc cannot compress more than {MAX_BUFFERSIZE} bytes, got {}", input.len()),
+                format!(
+                    "blosc cannot compress more than {MAX_BUFFERSIZE} bytes, got {}",
+                    input.len()
+                ),
             ));
         }
         let typesize = self.typesize.unwrap_or(itemsize).max(1);
@@ -163,7 +199,10 @@ impl Codec for Blosc {
             )
         };
         if n <= 0 {
-            return Err(CodecError::internal(ID, format!("blosc_compress_ctx failed with code {n}")));
+            return Err(CodecError::internal(
+                ID,
+                format!("blosc_compress_ctx failed with code {n}"),
+            ));
         }
         out.truncate(n as usize);
         Ok(out)
@@ -177,10 +216,18 @@ impl Codec for Blosc {
         // SAFETY: the header was validated against the blob's true length, `out` is exactly the
         // `nbytes` the header states, and c-blosc checks block offsets against `cbytes`.
         let n = unsafe {
-            blosc_src::blosc_decompress_ctx(input.as_ptr().cast(), out.as_mut_ptr().cast(), out.len(), 1)
+            blosc_src::blosc_decompress_ctx(
+                input.as_ptr().cast(),
+                out.as_mut_ptr().cast(),
+                out.len(),
+                1,
+            )
         };
         if n < 0 || n as usize != out.len() {
-            return Err(CodecError::corrupt(ID, format!("blosc_decompress_ctx failed with code {n}")));
+            return Err(CodecError::corrupt(
+                ID,
+                format!("blosc_decompress_ctx failed with code {n}"),
+            ));
         }
         Ok(())
     }
@@ -210,7 +257,11 @@ mod tests {
         for cname in CNAMES {
             for shuffle in -1..=2 {
                 for itemsize in [1, 2, 4, 8] {
-                    roundtrip(json!({"id": "blosc", "cname": cname, "clevel": 5, "shuffle": shuffle, "blocksize": 0}), &data, itemsize);
+                    roundtrip(
+                        json!({"id": "blosc", "cname": cname, "clevel": 5, "shuffle": shuffle, "blocksize": 0}),
+                        &data,
+                        itemsize,
+                    );
                 }
             }
         }
@@ -223,9 +274,15 @@ mod tests {
         let mut enc = b.encode(&[1u8; 64], 1).unwrap();
         enc[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
         let mut out = vec![0u8; 64];
-        assert_eq!(b.decode_into(&enc, &mut out, 1).unwrap_err().kind(), CodecErrorKind::TooLarge);
+        assert_eq!(
+            b.decode_into(&enc, &mut out, 1).unwrap_err().kind(),
+            CodecErrorKind::TooLarge
+        );
         enc[4..8].copy_from_slice(&65u32.to_le_bytes());
-        assert_eq!(b.decode_into(&enc, &mut out, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
+        assert_eq!(
+            b.decode_into(&enc, &mut out, 1).unwrap_err().kind(),
+            CodecErrorKind::SizeMismatch
+        );
     }
 
     #[test]

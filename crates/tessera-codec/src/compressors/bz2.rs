@@ -36,9 +36,14 @@ impl Bz2 {
         let c = Config::new(ID, config)?;
         let level = c.int_or("level", 1)?;
         if !(1..=9).contains(&level) {
-            return Err(CodecError::invalid(ID, format!("level must be 1..=9, got {level}")));
+            return Err(CodecError::invalid(
+                ID,
+                format!("level must be 1..=9, got {level}"),
+            ));
         }
-        Ok(Bz2 { level: level as u32 })
+        Ok(Bz2 {
+            level: level as u32,
+        })
     }
 }
 
@@ -84,13 +89,22 @@ impl Codec for Bz2 {
             match c.compress_vec(&input[consumed..], &mut out, Action::Finish) {
                 Ok(Status::StreamEnd) => return Ok(out),
                 Ok(_) => continue,
-                Err(e) => return Err(CodecError::internal(ID, "bzip2 compression failed").with_source(e)),
+                Err(e) => {
+                    return Err(CodecError::internal(ID, "bzip2 compression failed").with_source(e));
+                }
             }
         }
     }
 
     fn decode_into(&self, input: &[u8], out: &mut [u8], _itemsize: usize) -> CodecResult<()> {
-        decode_stream(ID, &mut Bunzip { inner: Decompress::new(false) }, input, out)
+        decode_stream(
+            ID,
+            &mut Bunzip {
+                inner: Decompress::new(false),
+            },
+            input,
+            out,
+        )
     }
 
     fn encoded_len(&self, _decoded_len: usize, _itemsize: usize) -> CodecResult<Option<usize>> {
@@ -114,8 +128,16 @@ mod tests {
         assert_eq!(out, data);
         let bomb = b.encode(&vec![0u8; 16 << 20], 1).unwrap();
         let mut small = vec![0u8; 10];
-        assert_eq!(b.decode_into(&bomb, &mut small, 1).unwrap_err().kind(), CodecErrorKind::TooLarge);
+        assert_eq!(
+            b.decode_into(&bomb, &mut small, 1).unwrap_err().kind(),
+            CodecErrorKind::TooLarge
+        );
         let mut short = vec![0u8; 100];
-        assert_eq!(b.decode_into(&enc[..enc.len() - 3], &mut short, 1).unwrap_err().kind(), CodecErrorKind::Corrupt);
+        assert_eq!(
+            b.decode_into(&enc[..enc.len() - 3], &mut short, 1)
+                .unwrap_err()
+                .kind(),
+            CodecErrorKind::Corrupt
+        );
     }
 }

@@ -11,12 +11,20 @@ pub(crate) fn level(codec: &str, level: i64) -> CodecResult<Compression> {
     match level {
         -1 => Ok(Compression::new(6)),
         0..=9 => Ok(Compression::new(level as u32)),
-        _ => Err(CodecError::invalid(codec, format!("level must be -1..=9, got {level}"))),
+        _ => Err(CodecError::invalid(
+            codec,
+            format!("level must be -1..=9, got {level}"),
+        )),
     }
 }
 
 /// Deflates `input` completely: a zlib stream (`zlib_header`) or raw DEFLATE.
-pub(crate) fn deflate(codec: &str, input: &[u8], level: Compression, zlib_header: bool) -> CodecResult<Vec<u8>> {
+pub(crate) fn deflate(
+    codec: &str,
+    input: &[u8],
+    level: Compression,
+    zlib_header: bool,
+) -> CodecResult<Vec<u8>> {
     let mut c = Compress::new(level, zlib_header);
     let mut out = Vec::with_capacity(input.len() + input.len() / 1000 + 64);
     loop {
@@ -41,11 +49,19 @@ pub(crate) struct Inflater {
 
 impl Inflater {
     pub(crate) fn zlib(codec: &'static str) -> Self {
-        Inflater { codec, inner: Decompress::new(true), gzip: false }
+        Inflater {
+            codec,
+            inner: Decompress::new(true),
+            gzip: false,
+        }
     }
 
     pub(crate) fn gzip(codec: &'static str) -> Self {
-        Inflater { codec, inner: Decompress::new_gzip(15), gzip: true }
+        Inflater {
+            codec,
+            inner: Decompress::new_gzip(15),
+            gzip: true,
+        }
     }
 }
 

@@ -90,6 +90,9 @@ mod tests {
         let n = bad.len();
         bad[n - 5] ^= 1; // CRC
         let mut out = vec![0u8; 5];
-        assert_eq!(g.decode_into(&bad, &mut out, 1).unwrap_err().kind(), CodecErrorKind::Corrupt);
+        assert_eq!(
+            g.decode_into(&bad, &mut out, 1).unwrap_err().kind(),
+            CodecErrorKind::Corrupt
+        );
     }
 }

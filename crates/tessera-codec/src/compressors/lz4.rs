@@ -52,7 +52,11 @@ impl Codec for Lz4 {
 
     fn encode(&self, input: &[u8], _itemsize: usize) -> CodecResult<Vec<u8>> {
         if input.len() > MAX_INPUT {
-            return Err(CodecError::new(CodecErrorKind::TooLarge, ID, format!("LZ4 cannot compress {} bytes", input.len())));
+            return Err(CodecError::new(
+                CodecErrorKind::TooLarge,
+                ID,
+                format!("LZ4 cannot compress {} bytes", input.len()),
+            ));
         }
         // SAFETY: pure function of its argument.
         let bound = unsafe { lz4_sys::LZ4_compressBound(input.len() as c_int) };
@@ -69,7 +73,10 @@ impl Codec for Lz4 {
             )
         };
         if n <= 0 && !input.is_empty() {
-            return Err(CodecError::internal(ID, format!("LZ4_compress_fast failed with {n}")));
+            return Err(CodecError::internal(
+                ID,
+                format!("LZ4_compress_fast failed with {n}"),
+            ));
         }
         out.truncate(4 + n.max(0) as usize);
         Ok(out)
@@ -77,11 +84,17 @@ impl Codec for Lz4 {
 
     fn decode_into(&self, input: &[u8], out: &mut [u8], _itemsize: usize) -> CodecResult<()> {
         if input.len() < 4 {
-            return Err(CodecError::corrupt(ID, "shorter than the 4-byte size header"));
+            return Err(CodecError::corrupt(
+                ID,
+                "shorter than the 4-byte size header",
+            ));
         }
         let claimed = i32::from_le_bytes(input[..4].try_into().expect("4 bytes"));
         if claimed < 0 {
-            return Err(CodecError::corrupt(ID, format!("negative size header {claimed}")));
+            return Err(CodecError::corrupt(
+                ID,
+                format!("negative size header {claimed}"),
+            ));
         }
         if claimed as usize != out.len() {
             return Err(CodecError::size(ID, out.len(), claimed as u64));
@@ -92,7 +105,10 @@ impl Codec for Lz4 {
             return if block == [0] || block.is_empty() {
                 Ok(())
             } else {
-                Err(CodecError::corrupt(ID, "non-empty block for an empty chunk"))
+                Err(CodecError::corrupt(
+                    ID,
+                    "non-empty block for an empty chunk",
+                ))
             };
         }
         if block.len() > c_int::MAX as usize {
@@ -101,10 +117,18 @@ impl Codec for Lz4 {
         // SAFETY: LZ4_decompress_safe never reads beyond `block.len()` nor writes beyond
         // `out.len()`, whatever the input.
         let n = unsafe {
-            lz4_sys::LZ4_decompress_safe(block.as_ptr().cast(), out.as_mut_ptr().cast(), block.len() as c_int, out.len() as c_int)
+            lz4_sys::LZ4_decompress_safe(
+                block.as_ptr().cast(),
+                out.as_mut_ptr().cast(),
+                block.len() as c_int,
+                out.len() as c_int,
+            )
         };
         if n < 0 {
-            return Err(CodecError::corrupt(ID, format!("invalid LZ4 block (error {n})")));
+            return Err(CodecError::corrupt(
+                ID,
+                format!("invalid LZ4 block (error {n})"),
+            ));
         }
         if n as usize != out.len() {
             return Err(CodecError::size(ID, out.len(), n as u64));
@@ -130,10 +154,18 @@ mod tests {
         let mut out = vec![0u8; data.len()];
         l.decode_into(&enc, &mut out, 1).unwrap();
         assert_eq!(out, data);
-        assert_eq!(l.decode_into(&enc[..enc.len() - 1], &mut out, 1).unwrap_err().kind(), CodecErrorKind::Corrupt);
+        assert_eq!(
+            l.decode_into(&enc[..enc.len() - 1], &mut out, 1)
+                .unwrap_err()
+                .kind(),
+            CodecErrorKind::Corrupt
+        );
         let mut huge = enc.clone();
         huge[..4].copy_from_slice(&i32::MAX.to_le_bytes());
-        assert_eq!(l.decode_into(&huge, &mut out, 1).unwrap_err().kind(), CodecErrorKind::TooLarge);
+        assert_eq!(
+            l.decode_into(&huge, &mut out, 1).unwrap_err().kind(),
+            CodecErrorKind::TooLarge
+        );
         let enc0 = l.encode(&[], 1).unwrap();
         l.decode_into(&enc0, &mut [], 1).unwrap();
     }

@@ -59,28 +59,50 @@ impl Lzma {
         let c = Config::new(ID, config)?;
         let format = c.int_or("format", FORMAT_XZ)?;
         if !(FORMAT_AUTO..=FORMAT_RAW).contains(&format) {
-            return Err(CodecError::invalid(ID, format!("format must be 0..=3, got {format}")));
+            return Err(CodecError::invalid(
+                ID,
+                format!("format must be 0..=3, got {format}"),
+            ));
         }
         let check = c.int_or("check", -1)?;
         if ![-1, 0, 1, 4, 10].contains(&check) {
-            return Err(CodecError::invalid(ID, format!("check must be -1, 0, 1, 4 or 10, got {check}")));
+            return Err(CodecError::invalid(
+                ID,
+                format!("check must be -1, 0, 1, 4 or 10, got {check}"),
+            ));
         }
         let preset = c.opt_int("preset")?.map(|p| preset_value(p)).transpose()?;
         let filters = match c.get("filters") {
             None => None,
             Some(Value::Array(specs)) => Some(specs.clone()),
-            Some(v) => return Err(CodecError::invalid(ID, format!("filters must be a list or null, got {v}"))),
+            Some(v) => {
+                return Err(CodecError::invalid(
+                    ID,
+                    format!("filters must be a list or null, got {v}"),
+                ));
+            }
         };
-        let lzma = Lzma { format, check, preset, filters };
+        let lzma = Lzma {
+            format,
+            check,
+            preset,
+            filters,
+        };
         // Build the filter chain once so that a bad spec fails at parse time.
         if let Some(specs) = &lzma.filters {
             build_filters(specs)?;
         }
         if format == FORMAT_RAW && lzma.filters.is_none() {
-            return Err(CodecError::invalid(ID, "format 3 (raw) needs a filter chain"));
+            return Err(CodecError::invalid(
+                ID,
+                "format 3 (raw) needs a filter chain",
+            ));
         }
         if format != FORMAT_XZ && !matches!(check, -1 | 0) {
-            return Err(CodecError::invalid(ID, "only the xz format has an integrity check"));
+            return Err(CodecError::invalid(
+                ID,
+                "only the xz format has an integrity check",
+            ));
         }
         Ok(lzma)
     }
@@ -95,7 +117,9 @@ impl Lzma {
             FORMAT_XZ => Stream::new_stream_decoder(memlimit, 0),
             FORMAT_ALONE => Stream::new_lzma_decoder(memlimit),
             FORMAT_AUTO => Stream::new_auto_decoder(memlimit, 0),
-            _ => Stream::new_raw_decoder(&build_filters(self.filters.as_deref().unwrap_or_default())?),
+            _ => Stream::new_raw_decoder(&build_filters(
+                self.filters.as_deref().unwrap_or_default(),
+            )?),
         };
         s.map_err(|e| CodecError::internal(ID, "cannot create decoder").with_source(e))
     }
@@ -111,10 +135,15 @@ fn preset_value(p: i64) -> CodecResult<u32> {
 
 fn lzma_options(spec: &Config<'_>) -> CodecResult<LzmaOptions> {
     let preset = preset_value(spec.int_or("preset", 6)?)?;
-    let mut o = LzmaOptions::new_preset(preset).map_err(|e| CodecError::invalid(ID, "invalid preset").with_source(e))?;
+    let mut o = LzmaOptions::new_preset(preset)
+        .map_err(|e| CodecError::invalid(ID, "invalid preset").with_source(e))?;
     let u32_field = |key: &str| -> CodecResult<Option<u32>> {
         spec.opt_int(key)?
-            .map(|v| u32::try_from(v).map_err(|_| CodecError::invalid(ID, format!("filter field {key:?} out of range"))))
+            .map(|v| {
+                u32::try_from(v).map_err(|_| {
+                    CodecError::invalid(ID, format!("filter field {key:?} out of range"))
+                })
+            })
             .transpose()
     };
     if let Some(v) = u32_field("dict_size")? {
@@ -163,7 +192,8 @@ fn build_filters(specs: &[Value]) -> CodecResult<Filters> {
     for spec in specs {
         let c = Config::new(ID, spec)?;
         let id = c.required_int("id")?;
-        let bad_props = |e| CodecError::invalid(ID, format!("invalid options for filter {id}")).with_source(e);
+        let bad_props =
+            |e| CodecError::invalid(ID, format!("invalid options for filter {id}")).with_source(e);
         match id {
             FILTER_LZMA1 => {
                 f.lzma1(&lzma_options(&c)?);
@@ -174,13 +204,17 @@ fn build_filters(specs: &[Value]) -> CodecResult<Filters> {
             FILTER_DELTA => {
                 let dist = c.int_or("dist", 1)?;
                 if !(1..=256).contains(&dist) {
-                    return Err(CodecError::invalid(ID, format!("delta dist must be 1..=256, got {dist}")));
+                    return Err(CodecError::invalid(
+                        ID,
+                        format!("delta dist must be 1..=256, got {dist}"),
+                    ));
                 }
                 f.delta_properties(&[(dist - 1) as u8]).map_err(bad_props)?;
             }
             4..=9 => {
                 let off = c.int_or("start_offset", 0)?;
-                let off = u32::try_from(off).map_err(|_| CodecError::invalid(ID, "start_offset out of range"))?;
+                let off = u32::try_from(off)
+                    .map_err(|_| CodecError::invalid(ID, "start_offset out of range"))?;
                 let props: &[u8] = &off.to_le_bytes();
                 let props = if off == 0 { &[][..] } else { props };
                 match id {
@@ -207,14 +241,19 @@ struct Unxz {
 impl StreamDecoder for Unxz {
     fn step(&mut self, input: &[u8], output: &mut [u8]) -> CodecResult<(usize, usize, bool)> {
         let (i0, o0) = (self.stream.total_in(), self.stream.total_out());
-        let status = self.stream.process(input, output, Action::Run).map_err(|e| {
-            let kind = match e {
-                liblzma::stream::Error::MemLimit | liblzma::stream::Error::Mem => CodecErrorKind::TooLarge,
-                liblzma::stream::Error::Options => CodecErrorKind::Unsupported,
-                _ => CodecErrorKind::Corrupt,
-            };
-            CodecError::new(kind, ID, format!("decoding failed: {e:?}"))
-        })?;
+        let status = self
+            .stream
+            .process(input, output, Action::Run)
+            .map_err(|e| {
+                let kind = match e {
+                    liblzma::stream::Error::MemLimit | liblzma::stream::Error::Mem => {
+                        CodecErrorKind::TooLarge
+                    }
+                    liblzma::stream::Error::Options => CodecErrorKind::Unsupported,
+                    _ => CodecErrorKind::Corrupt,
+                };
+                CodecError::new(kind, ID, format!("decoding failed: {e:?}"))
+            })?;
         let c = (self.stream.total_in() - i0) as usize;
         let p = (self.stream.total_out() - o0) as usize;
         Ok((c, p, status == Status::StreamEnd))
@@ -241,10 +280,15 @@ impl Codec for Lzma {
     fn encode(&self, input: &[u8], _itemsize: usize) -> CodecResult<Vec<u8>> {
         let filters = self.filters.as_deref().map(build_filters).transpose()?;
         if filters.is_some() && self.preset.is_some() {
-            return Err(CodecError::invalid(ID, "cannot specify both preset and filters"));
+            return Err(CodecError::invalid(
+                ID,
+                "cannot specify both preset and filters",
+            ));
         }
         let preset = self.preset.unwrap_or(6);
-        let internal = |e: liblzma::stream::Error| CodecError::invalid(ID, "cannot create encoder").with_source(e);
+        let internal = |e: liblzma::stream::Error| {
+            CodecError::invalid(ID, "cannot create encoder").with_source(e)
+        };
         let mut stream = match self.format {
             FORMAT_XZ => {
                 let check = match self.check {
@@ -264,7 +308,10 @@ impl Codec for Lzma {
                     Some(specs) => {
                         let spec = Config::new(ID, &specs[0])?;
                         if specs.len() != 1 || spec.required_int("id")? != FILTER_LZMA1 {
-                            return Err(CodecError::invalid(ID, "format 2 (alone) takes exactly one LZMA1 filter"));
+                            return Err(CodecError::invalid(
+                                ID,
+                                "format 2 (alone) takes exactly one LZMA1 filter",
+                            ));
                         }
                         lzma_options(&spec)?
                     }
@@ -296,7 +343,15 @@ impl Codec for Lzma {
                 return Err(CodecError::size(ID, out.len(), declared));
             }
         }
-        decode_stream(ID, &mut Unxz { stream: self.decoder(out.len())?, format: self.format }, input, out)
+        decode_stream(
+            ID,
+            &mut Unxz {
+                stream: self.decoder(out.len())?,
+                format: self.format,
+            },
+            input,
+            out,
+        )
     }
 
     fn encoded_len(&self, _decoded_len: usize, _itemsize: usize) -> CodecResult<Option<usize>> {
@@ -311,7 +366,9 @@ mod tests {
 
     fn roundtrip(config: Value) {
         let l = Lzma::from_json(&config).unwrap();
-        let data: Vec<u8> = (0..20_000u32).flat_map(|i| ((i as f32).sin() * 100.0).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| ((i as f32).sin() * 100.0).to_le_bytes())
+            .collect();
         let enc = l.encode(&data, 4).unwrap();
         let mut out = vec![0u8; data.len()];
         l.decode_into(&enc, &mut out, 4).unwrap();
@@ -322,19 +379,28 @@ mod tests {
     fn roundtrips_formats_checks_and_filters() {
         roundtrip(json!({"id": "lzma"}));
         for check in [-1, 0, 1, 4, 10] {
-            roundtrip(json!({"id": "lzma", "format": 1, "check": check, "preset": 1, "filters": null}));
+            roundtrip(
+                json!({"id": "lzma", "format": 1, "check": check, "preset": 1, "filters": null}),
+            );
         }
         roundtrip(json!({"id": "lzma", "format": 1, "preset": 9 | 0x8000_0000u32}));
         roundtrip(json!({"id": "lzma", "format": 2, "check": -1, "preset": 3, "filters": null}));
         let filters = json!([{"id": 3, "dist": 4}, {"id": 33, "preset": 1}]);
         roundtrip(json!({"id": "lzma", "format": 1, "filters": filters}));
         roundtrip(json!({"id": "lzma", "format": 3, "filters": filters}));
-        roundtrip(json!({"id": "lzma", "format": 2, "filters": [{"id": FILTER_LZMA1, "preset": 6, "dict_size": 1 << 16, "lc": 0, "lp": 2, "pb": 2}]}));
+        roundtrip(
+            json!({"id": "lzma", "format": 2, "filters": [{"id": FILTER_LZMA1, "preset": 6, "dict_size": 1 << 16, "lc": 0, "lp": 2, "pb": 2}]}),
+        );
     }
 
     #[test]
     fn rejects_bad_configs() {
-        for bad in [json!({"id": "lzma", "format": 7}), json!({"id": "lzma", "check": 3}), json!({"id": "lzma", "format": 3}), json!({"id": "lzma", "filters": [{"id": 99}]})] {
+        for bad in [
+            json!({"id": "lzma", "format": 7}),
+            json!({"id": "lzma", "check": 3}),
+            json!({"id": "lzma", "format": 3}),
+            json!({"id": "lzma", "filters": [{"id": 99}]}),
+        ] {
             assert!(Lzma::from_json(&bad).is_err(), "{bad}");
         }
     }

@@ -15,7 +15,12 @@ pub(crate) trait StreamDecoder {
 }
 
 /// Decodes all of `input` into exactly `out`.
-pub(crate) fn decode_stream(codec: &str, dec: &mut impl StreamDecoder, input: &[u8], out: &mut [u8]) -> CodecResult<()> {
+pub(crate) fn decode_stream(
+    codec: &str,
+    dec: &mut impl StreamDecoder,
+    input: &[u8],
+    out: &mut [u8],
+) -> CodecResult<()> {
     let (mut ip, mut op) = (0usize, 0usize);
     loop {
         let (c, p, ended) = dec.step(&input[ip..], &mut out[op..])?;
@@ -41,7 +46,12 @@ pub(crate) fn decode_stream(codec: &str, dec: &mut impl StreamDecoder, input: &[
 
 /// The caller's buffer is full and the stream has not ended: decode on into scratch space to
 /// see whether it ends now (fine), soon (SizeMismatch) or not within [`SIZE_SLACK`] (TooLarge).
-fn probe(codec: &str, dec: &mut impl StreamDecoder, input: &[u8], expected: usize) -> CodecResult<()> {
+fn probe(
+    codec: &str,
+    dec: &mut impl StreamDecoder,
+    input: &[u8],
+    expected: usize,
+) -> CodecResult<()> {
     let mut scratch = vec![0u8; 64 * 1024];
     let (mut ip, mut extra) = (0usize, 0usize);
     loop {
@@ -52,7 +62,11 @@ fn probe(codec: &str, dec: &mut impl StreamDecoder, input: &[u8], expected: usiz
             if ip < input.len() && dec.restart(&input[ip..])? {
                 continue;
             }
-            return if extra == 0 { Ok(()) } else { Err(CodecError::size(codec, expected, (expected + extra) as u64)) };
+            return if extra == 0 {
+                Ok(())
+            } else {
+                Err(CodecError::size(codec, expected, (expected + extra) as u64))
+            };
         }
         if extra > SIZE_SLACK {
             return Err(CodecError::bomb(codec, expected));

@@ -33,7 +33,9 @@ impl Zlib {
     /// Reads a numcodecs zlib config. Default level 1 as numcodecs; -1 means zlib's default.
     pub fn from_json(config: &Value) -> CodecResult<Self> {
         let c = Config::new(ID, config)?;
-        Ok(Zlib { level: deflate::level(ID, c.int_or("level", 1)?)? })
+        Ok(Zlib {
+            level: deflate::level(ID, c.int_or("level", 1)?)?,
+        })
     }
 }
 
@@ -70,10 +72,21 @@ mod tests {
         z.decode_into(&enc, &mut out, 1).unwrap();
         assert_eq!(out, data);
         let mut short = vec![0u8; data.len() - 1];
-        assert_eq!(z.decode_into(&enc, &mut short, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
+        assert_eq!(
+            z.decode_into(&enc, &mut short, 1).unwrap_err().kind(),
+            CodecErrorKind::SizeMismatch
+        );
         let mut long = vec![0u8; data.len() + 1];
-        assert_eq!(z.decode_into(&enc, &mut long, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
-        assert_eq!(z.decode_into(&enc[..enc.len() / 2], &mut out, 1).unwrap_err().kind(), CodecErrorKind::Corrupt);
+        assert_eq!(
+            z.decode_into(&enc, &mut long, 1).unwrap_err().kind(),
+            CodecErrorKind::SizeMismatch
+        );
+        assert_eq!(
+            z.decode_into(&enc[..enc.len() / 2], &mut out, 1)
+                .unwrap_err()
+                .kind(),
+            CodecErrorKind::Corrupt
+        );
     }
 
     #[test]
@@ -82,6 +95,9 @@ mod tests {
         let enc = z.encode(&vec![0u8; 64 << 20], 1).unwrap();
         assert!(enc.len() < 100_000);
         let mut out = vec![0u8; 1000];
-        assert_eq!(z.decode_into(&enc, &mut out, 1).unwrap_err().kind(), CodecErrorKind::TooLarge);
+        assert_eq!(
+            z.decode_into(&enc, &mut out, 1).unwrap_err().kind(),
+            CodecErrorKind::TooLarge
+        );
     }
 }

@@ -37,14 +37,21 @@ impl Zstd {
     pub fn from_json(config: &Value) -> CodecResult<Self> {
         let c = Config::new(ID, config)?;
         let level = c.int_or("level", 0)?;
-        let level = level.clamp(zstd_safe::min_c_level() as i64, zstd_safe::max_c_level() as i64) as i32;
+        let level = level.clamp(
+            zstd_safe::min_c_level() as i64,
+            zstd_safe::max_c_level() as i64,
+        ) as i32;
         let checksum = c.bool_or("checksum", false)?;
         Ok(Zstd { level, checksum })
     }
 }
 
 fn zstd_err(kind: CodecErrorKind, what: &str, code: usize) -> CodecError {
-    CodecError::new(kind, ID, format!("{what}: {}", zstd_safe::get_error_name(code)))
+    CodecError::new(
+        kind,
+        ID,
+        format!("{what}: {}", zstd_safe::get_error_name(code)),
+    )
 }
 
 /// The sum of the content sizes the frames declare, `None` if any frame does not declare one.
@@ -63,8 +70,13 @@ fn declared_size(mut input: &[u8], expected: usize) -> CodecResult<Option<u64>> 
             Ok(None) => all_known = false,
             Err(_) => return Err(CodecError::corrupt(ID, "invalid zstd frame header")),
         }
-        let frame_len = zstd_safe::find_frame_compressed_size(input)
-            .map_err(|code| zstd_err(CodecErrorKind::Corrupt, "truncated or invalid zstd frame", code))?;
+        let frame_len = zstd_safe::find_frame_compressed_size(input).map_err(|code| {
+            zstd_err(
+                CodecErrorKind::Corrupt,
+                "truncated or invalid zstd frame",
+                code,
+            )
+        })?;
         if frame_len == 0 || frame_len > input.len() {
             return Err(CodecError::corrupt(ID, "truncated zstd frame"));
         }
@@ -109,7 +121,11 @@ impl Codec for Zstd {
                     // Only frames without a declared size get here: a data-dependent excess.
                     Err(CodecError::bomb(ID, out.len()))
                 } else {
-                    Err(zstd_err(CodecErrorKind::Corrupt, "decompression failed", code))
+                    Err(zstd_err(
+                        CodecErrorKind::Corrupt,
+                        "decompression failed",
+                        code,
+                    ))
                 }
             }
         }
@@ -130,7 +146,9 @@ mod tests {
         let data: Vec<u8> = (0..5000u32).flat_map(|i| (i / 7).to_le_bytes()).collect();
         for level in [-5, 0, 1, 3, 22, 100] {
             for checksum in [false, true] {
-                let z = Zstd::from_json(&json!({"id": "zstd", "level": level, "checksum": checksum})).unwrap();
+                let z =
+                    Zstd::from_json(&json!({"id": "zstd", "level": level, "checksum": checksum}))
+                        .unwrap();
                 let enc = z.encode(&data, 4).unwrap();
                 let mut out = vec![0u8; data.len()];
                 z.decode_into(&enc, &mut out, 4).unwrap();
@@ -154,10 +172,21 @@ mod tests {
         let z = Zstd::from_json(&json!({"id": "zstd"})).unwrap();
         let enc = z.encode(&[0u8; 100], 1).unwrap();
         let mut out = vec![0u8; 99];
-        assert_eq!(z.decode_into(&enc, &mut out, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
+        assert_eq!(
+            z.decode_into(&enc, &mut out, 1).unwrap_err().kind(),
+            CodecErrorKind::SizeMismatch
+        );
         let mut out = vec![0u8; 101];
-        assert_eq!(z.decode_into(&enc, &mut out, 1).unwrap_err().kind(), CodecErrorKind::SizeMismatch);
+        assert_eq!(
+            z.decode_into(&enc, &mut out, 1).unwrap_err().kind(),
+            CodecErrorKind::SizeMismatch
+        );
         let mut out = vec![0u8; 100];
-        assert_eq!(z.decode_into(&enc[..enc.len() - 1], &mut out, 1).unwrap_err().kind(), CodecErrorKind::Corrupt);
+        assert_eq!(
+            z.decode_into(&enc[..enc.len() - 1], &mut out, 1)
+                .unwrap_err()
+                .kind(),
+            CodecErrorKind::Corrupt
+        );
     }
 }

@@ -52,22 +52,30 @@ impl Codec for AsType {
         let n = self.decode_dtype.count(ID, input.len())?;
         let mut out = vec![0u8; n * self.encode_dtype.size];
         for i in 0..n {
-            self.encode_dtype.write(&mut out, i, self.decode_dtype.read(input, i));
+            self.encode_dtype
+                .write(&mut out, i, self.decode_dtype.read(input, i));
         }
         Ok(out)
     }
 
     fn decode_into(&self, input: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
         let n = self.decode_dtype.count(ID, out.len())?;
-        expect_len(ID, input, self.encoded_len(out.len(), itemsize)?.unwrap_or_default())?;
+        expect_len(
+            ID,
+            input,
+            self.encoded_len(out.len(), itemsize)?.unwrap_or_default(),
+        )?;
         for i in 0..n {
-            self.decode_dtype.write(out, i, self.encode_dtype.read(input, i));
+            self.decode_dtype
+                .write(out, i, self.encode_dtype.read(input, i));
         }
         Ok(())
     }
 
     fn encoded_len(&self, decoded_len: usize, _itemsize: usize) -> CodecResult<Option<usize>> {
-        Ok(Some(self.decode_dtype.count(ID, decoded_len)? * self.encode_dtype.size))
+        Ok(Some(
+            self.decode_dtype.count(ID, decoded_len)? * self.encode_dtype.size,
+        ))
     }
 
     fn encoded_itemsize(&self, _itemsize: usize) -> usize {

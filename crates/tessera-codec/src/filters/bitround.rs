@@ -36,9 +36,14 @@ impl BitRound {
         let c = Config::new(ID, config)?;
         let keepbits = c.required_int("keepbits")?;
         if !(0..=52).contains(&keepbits) {
-            return Err(CodecError::invalid(ID, format!("keepbits must be 0..=52, got {keepbits}")));
+            return Err(CodecError::invalid(
+                ID,
+                format!("keepbits must be 0..=52, got {keepbits}"),
+            ));
         }
-        Ok(BitRound { keepbits: keepbits as u32 })
+        Ok(BitRound {
+            keepbits: keepbits as u32,
+        })
     }
 }
 
@@ -65,13 +70,26 @@ impl Codec for BitRound {
             2 => 10,
             4 => 23,
             8 => 52,
-            _ => return Err(CodecError::invalid(ID, format!("only 2, 4 or 8-byte floats can be bit-rounded, got itemsize {itemsize}"))),
+            _ => {
+                return Err(CodecError::invalid(
+                    ID,
+                    format!(
+                        "only 2, 4 or 8-byte floats can be bit-rounded, got itemsize {itemsize}"
+                    ),
+                ));
+            }
         };
         if input.len() % itemsize != 0 {
-            return Err(CodecError::invalid(ID, format!("{} bytes is not a whole number of elements", input.len())));
+            return Err(CodecError::invalid(
+                ID,
+                format!("{} bytes is not a whole number of elements", input.len()),
+            ));
         }
         if self.keepbits > mantissa {
-            return Err(CodecError::invalid(ID, "keepbits too large for the data type"));
+            return Err(CodecError::invalid(
+                ID,
+                "keepbits too large for the data type",
+            ));
         }
         let mut out = input.to_vec();
         if self.keepbits == mantissa {

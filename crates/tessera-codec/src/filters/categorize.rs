@@ -38,7 +38,7 @@ pub const ID: &str = "categorize";
 /// The categorize filter.
 #[derive(Debug, Clone)]
 pub struct Categorize {
-    /// Code points of each label, cut to the dtype's width and zero-padded to it.
+    /// Code points of each label, cut to the dtype's width (decoding pads with NULs).
     labels: Vec<Vec<u32>>,
     /// Label (with trailing NULs stripped, cut to width) -> 1-based index; later labels win.
     index: HashMap<Vec<u32>, usize>,
@@ -56,12 +56,24 @@ fn parse_unicode(s: &str) -> CodecResult<(usize, bool)> {
         _ => (cfg!(target_endian = "big"), s),
     };
     if rest == "O" {
-        return Err(CodecError::unsupported(ID, "object dtypes need an object codec, not fixed-width bytes"));
+        return Err(CodecError::unsupported(
+            ID,
+            "object dtypes need an object codec, not fixed-width bytes",
+        ));
     }
     let width = rest
         .strip_prefix('U')
         .and_then(|n| n.parse::<usize>().ok())
-        .ok_or_else(|| CodecError::invalid(ID, format!("only unicode ('U') dtypes are supported, got {s:?}")))?;
+        .ok_or_else(|| {
+            CodecError::invalid(
+                ID,
+                format!("only unicode ('U') dtypes are supported, got {s:?}"),
+            )
+        })?;
+    // numpy refuses dtypes of 2 GiB or more.
+    if width > (i32::MAX as usize) / 4 {
+        return Err(CodecError::invalid(ID, format!("dtype {s:?} is too large")));
+    }
     Ok((width, big))
 }
 
@@ -80,7 +92,10 @@ impl Categorize {
         let (width, big_endian) = parse_unicode(c.required_str("dtype")?)?;
         let astype = NumType::parse(ID, c.str_or("astype", "|u1")?)?;
         if !matches!(astype.kind, Kind::Int | Kind::UInt) {
-            return Err(CodecError::unsupported(ID, "astype must be an integer type"));
+            return Err(CodecError::unsupported(
+                ID,
+                "astype must be an integer type",
+            ));
         }
         let list = c
             .required("labels")?
@@ -89,17 +104,25 @@ impl Categorize {
         let mut labels = Vec::with_capacity(list.len());
         let mut index = HashMap::new();
         for (i, l) in list.iter().enumerate() {
-            let s = l.as_str().ok_or_else(|| CodecError::invalid(ID, format!("label {l} is not a string")))?;
+            let s = l
+                .as_str()
+                .ok_or_else(|| CodecError::invalid(ID, format!("label {l} is not a string")))?;
             let mut cps: Vec<u32> = s.chars().map(|ch| ch as u32).collect();
-            let fits = cps.len() <= width;
-            cps.resize(width, 0);
-            // A label wider than the dtype never equals an element (numpy compares full strings).
-            if fits {
+            // A label wider than the dtype never equals an element (numpy compares full strings)
+            // and decodes cut to the width.
+            if cps.len() <= width {
                 index.insert(strip_nuls(&cps).to_vec(), i + 1);
             }
+            cps.truncate(width);
             labels.push(cps);
         }
-        Ok(Categorize { labels, index, width, big_endian, astype })
+        Ok(Categorize {
+            labels,
+            index,
+            width,
+            big_endian,
+            astype,
+        })
     }
 
     fn item_size(&self) -> usize {
@@ -108,10 +131,20 @@ impl Categorize {
 
     fn count(&self, len: usize) -> CodecResult<usize> {
         if self.width == 0 {
-            return if len == 0 { Ok(0) } else { Err(CodecError::invalid(ID, "zero-width strings with data")) };
+            return if len == 0 {
+                Ok(0)
+            } else {
+                Err(CodecError::invalid(ID, "zero-width strings with data"))
+            };
         }
         if len % self.item_size() != 0 {
-            return Err(CodecError::invalid(ID, format!("{len} bytes is not a whole number of {}-byte strings", self.item_size())));
+            return Err(CodecError::invalid(
+                ID,
+                format!(
+                    "{len} bytes is not a whole number of {}-byte strings",
+                    self.item_size()
+                ),
+            ));
         }
         Ok(len / self.item_size())
     }
@@ -125,12 +158,17 @@ impl Codec for Categorize {
     fn encode(&self, input: &[u8], _itemsize: usize) -> CodecResult<Vec<u8>> {
         let n = self.count(input.len())?;
         let mut out = vec![0u8; n * self.astype.size];
-        let mut cps = vec![0u32; self.width];
+        // One element's code points: no larger than the chunk the caller holds.
+        let mut cps = if n > 0 { vec![0u32; self.width] } else { Vec::new() };
         for i in 0..n {
             let item = &input[i * self.item_size()..(i + 1) * self.item_size()];
             for (cp, b) in cps.iter_mut().zip(item.chunks_exact(4)) {
                 let b: [u8; 4] = b.try_into().expect("4 bytes");
-                *cp = if self.big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) };
+                *cp = if self.big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                };
             }
             let code = self.index.get(strip_nuls(&cps)).copied().unwrap_or(0);
             self.astype.write(&mut out, i, Num::U(code as u64));
@@ -140,16 +178,26 @@ impl Codec for Categorize {
 
     fn decode_into(&self, input: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
         let n = self.count(out.len())?;
-        expect_len(ID, input, self.encoded_len(out.len(), itemsize)?.unwrap_or_default())?;
+        expect_len(
+            ID,
+            input,
+            self.encoded_len(out.len(), itemsize)?.unwrap_or_default(),
+        )?;
         for i in 0..n {
             let code = self.astype.read(input, i).to_i128();
             let item = &mut out[i * self.item_size()..(i + 1) * self.item_size()];
+            item.fill(0);
             if code >= 1 && code as usize <= self.labels.len() {
-                for (b, &cp) in item.chunks_exact_mut(4).zip(&self.labels[code as usize - 1]) {
-                    b.copy_from_slice(&if self.big_endian { cp.to_be_bytes() } else { cp.to_le_bytes() });
+                for (b, &cp) in item
+                    .chunks_exact_mut(4)
+                    .zip(&self.labels[code as usize - 1])
+                {
+                    b.copy_from_slice(&if self.big_endian {
+                        cp.to_be_bytes()
+                    } else {
+                        cp.to_le_bytes()
+                    });
                 }
-            } else {
-                item.fill(0);
             }
         }
         Ok(())

@@ -55,11 +55,20 @@ impl Checksum32 {
             _ => (Algorithm::Crc32, CRC32_ID),
         };
         let c = Config::new(id, config)?;
-        let default = if algorithm == Algorithm::Crc32c { "end" } else { "start" };
+        let default = if algorithm == Algorithm::Crc32c {
+            "end"
+        } else {
+            "start"
+        };
         let at_end = match c.str_or("location", default)? {
             "start" => false,
             "end" => true,
-            other => return Err(CodecError::invalid(id, format!("invalid checksum location {other:?}"))),
+            other => {
+                return Err(CodecError::invalid(
+                    id,
+                    format!("invalid checksum location {other:?}"),
+                ));
+            }
         };
         Ok(Checksum32 { algorithm, at_end })
     }
@@ -93,13 +102,19 @@ fn crc32c(data: &[u8]) -> u32 {
         for (i, e) in t.iter_mut().enumerate() {
             let mut c = i as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 { (c >> 1) ^ 0x82F6_3B78 } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0x82F6_3B78
+                } else {
+                    c >> 1
+                };
             }
             *e = c;
         }
         t
     });
-    !data.iter().fold(!0u32, |c, &b| table[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
+    !data.iter().fold(!0u32, |c, &b| {
+        table[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8)
+    })
 }
 
 impl Codec for Checksum32 {
@@ -122,7 +137,10 @@ impl Codec for Checksum32 {
 
     fn decode_into(&self, input: &[u8], out: &mut [u8], _itemsize: usize) -> CodecResult<()> {
         if input.len() < 4 {
-            return Err(CodecError::corrupt(self.name(), "shorter than a 4-byte checksum"));
+            return Err(CodecError::corrupt(
+                self.name(),
+                "shorter than a 4-byte checksum",
+            ));
         }
         expect_len(self.name(), input, out.len() + 4)?;
         let (stored, payload) = if self.at_end {
@@ -173,6 +191,9 @@ mod tests {
         assert_eq!(&enc[..3], b"abc");
         enc[0] ^= 1;
         let mut out = [0u8; 3];
-        assert_eq!(c.decode_into(&enc, &mut out, 1).unwrap_err().kind(), CodecErrorKind::Corrupt);
+        assert_eq!(
+            c.decode_into(&enc, &mut out, 1).unwrap_err().kind(),
+            CodecErrorKind::Corrupt
+        );
     }
 }

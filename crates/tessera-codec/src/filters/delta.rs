@@ -44,7 +44,10 @@ impl Delta {
             Some(_) => NumType::parse(ID, c.required_str("astype")?)?,
         };
         if dtype.kind == Kind::Bool || astype.kind == Kind::Bool {
-            return Err(CodecError::unsupported(ID, "numpy cannot take differences of booleans"));
+            return Err(CodecError::unsupported(
+                ID,
+                "numpy cannot take differences of booleans",
+            ));
         }
         Ok(Delta { dtype, astype })
     }
@@ -60,7 +63,11 @@ pub(crate) fn arith(t: &NumType, a: Num, b: Num, subtract: bool) -> Num {
         }
         _ => {
             let (x, y) = (a.to_i128(), b.to_i128());
-            t.wrap_int(if subtract { x.wrapping_sub(y) } else { x.wrapping_add(y) })
+            t.wrap_int(if subtract {
+                x.wrapping_sub(y)
+            } else {
+                x.wrapping_add(y)
+            })
         }
     }
 }
@@ -84,7 +91,11 @@ impl Codec for Delta {
         let mut prev = Num::I(0);
         for i in 0..n {
             let v = self.dtype.read(input, i);
-            let d = if i == 0 { v } else { arith(&self.dtype, v, prev, true) };
+            let d = if i == 0 {
+                v
+            } else {
+                arith(&self.dtype, v, prev, true)
+            };
             self.astype.write(&mut out, i, d);
             prev = v;
         }
@@ -93,11 +104,19 @@ impl Codec for Delta {
 
     fn decode_into(&self, input: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
         let n = self.dtype.count(ID, out.len())?;
-        expect_len(ID, input, self.encoded_len(out.len(), itemsize)?.unwrap_or_default())?;
+        expect_len(
+            ID,
+            input,
+            self.encoded_len(out.len(), itemsize)?.unwrap_or_default(),
+        )?;
         let mut acc = Num::I(0);
         for i in 0..n {
             let d = cast(&self.dtype, self.astype.read(input, i));
-            acc = if i == 0 { d } else { arith(&self.dtype, acc, d, false) };
+            acc = if i == 0 {
+                d
+            } else {
+                arith(&self.dtype, acc, d, false)
+            };
             self.dtype.write(out, i, acc);
         }
         Ok(())
@@ -120,7 +139,10 @@ mod tests {
     #[test]
     fn wrapping_integer_roundtrip() {
         let d = Delta::from_json(&json!({"id": "delta", "dtype": ">u2"})).unwrap();
-        let data: Vec<u8> = [0u16, 65535, 1, 30000].iter().flat_map(|v| v.to_be_bytes()).collect();
+        let data: Vec<u8> = [0u16, 65535, 1, 30000]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
         let enc = d.encode(&data, 2).unwrap();
         let mut out = vec![0u8; data.len()];
         d.decode_into(&enc, &mut out, 2).unwrap();
@@ -130,7 +152,10 @@ mod tests {
     #[test]
     fn float_roundtrip_is_exact_for_representable_steps() {
         let d = Delta::from_json(&json!({"id": "delta", "dtype": "<f8"})).unwrap();
-        let data: Vec<u8> = [1.0f64, 1.5, 2.25, -3.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let data: Vec<u8> = [1.0f64, 1.5, 2.25, -3.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let enc = d.encode(&data, 8).unwrap();
         let mut out = vec![0u8; data.len()];
         d.decode_into(&enc, &mut out, 8).unwrap();

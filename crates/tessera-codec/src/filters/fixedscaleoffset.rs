@@ -40,20 +40,34 @@ pub struct FixedScaleOffset {
     astype: NumType,
 }
 
-const F64: NumType = NumType { kind: Kind::Float, size: 8, big_endian: false };
+const F64: NumType = NumType {
+    kind: Kind::Float,
+    size: 8,
+    big_endian: false,
+};
 
 /// The type numpy computes `array op python_scalar` in.
 pub(crate) fn result_type(array: NumType, scalar: Number) -> NumType {
     match array.kind {
         Kind::Float => array,
         _ if scalar.is_float() => F64,
-        Kind::Bool => NumType { kind: Kind::Int, size: 8, big_endian: false },
+        Kind::Bool => NumType {
+            kind: Kind::Int,
+            size: 8,
+            big_endian: false,
+        },
         _ => array,
     }
 }
 
 /// `v op s` computed in `t` (as returned by [`result_type`]).
-pub(crate) fn scalar_op(t: NumType, v: Num, s: Number, op: fn(f64, f64) -> f64, int_op: fn(i128, i128) -> i128) -> Num {
+pub(crate) fn scalar_op(
+    t: NumType,
+    v: Num,
+    s: Number,
+    op: fn(f64, f64) -> f64,
+    int_op: fn(i128, i128) -> i128,
+) -> Num {
     match (t.kind, s) {
         (Kind::Float, s) => Num::F(t.round_float(op(v.to_f64(), t.round_float(s.as_f64())))),
         (_, Number::Int(i)) => t.wrap_int(int_op(v.to_i128(), i)),
@@ -78,10 +92,18 @@ impl FixedScaleOffset {
                 && dtype.kind != Kind::Float
                 && !dtype.fits(i)
             {
-                return Err(CodecError::invalid(ID, format!("{name} {i} does not fit dtype (numpy refuses it)")));
+                return Err(CodecError::invalid(
+                    ID,
+                    format!("{name} {i} does not fit dtype (numpy refuses it)"),
+                ));
             }
         }
-        Ok(FixedScaleOffset { offset, scale, dtype, astype })
+        Ok(FixedScaleOffset {
+            offset,
+            scale,
+            dtype,
+            astype,
+        })
     }
 }
 
@@ -110,9 +132,20 @@ impl Codec for FixedScaleOffset {
 
     fn decode_into(&self, input: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
         let n = self.dtype.count(ID, out.len())?;
-        expect_len(ID, input, self.encoded_len(out.len(), itemsize)?.unwrap_or_default())?;
-        let t = if self.astype.kind == Kind::Float { self.astype } else { F64 };
-        let (scale, offset) = (t.round_float(self.scale.as_f64()), t.round_float(self.offset.as_f64()));
+        expect_len(
+            ID,
+            input,
+            self.encoded_len(out.len(), itemsize)?.unwrap_or_default(),
+        )?;
+        let t = if self.astype.kind == Kind::Float {
+            self.astype
+        } else {
+            F64
+        };
+        let (scale, offset) = (
+            t.round_float(self.scale.as_f64()),
+            t.round_float(self.offset.as_f64()),
+        );
         for i in 0..n {
             let e = self.astype.read(input, i).to_f64();
             let v = t.round_float(t.round_float(e / scale) + offset);

@@ -82,7 +82,10 @@ impl Codec for Fletcher32 {
         let stored = u32::from_le_bytes(stored.try_into().expect("4 bytes"));
         let computed = fletcher32(payload);
         if stored != computed {
-            return Err(CodecError::corrupt(ID, format!("stored checksum {stored:#010x} does not match computed {computed:#010x}")));
+            return Err(CodecError::corrupt(
+                ID,
+                format!("stored checksum {stored:#010x} does not match computed {computed:#010x}"),
+            ));
         }
         out.copy_from_slice(payload);
         Ok(())

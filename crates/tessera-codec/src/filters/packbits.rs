@@ -44,16 +44,27 @@ impl Codec for PackBits {
         let mut out = vec![0u8; 1 + input.len().div_ceil(8)];
         out[0] = ((8 - input.len() % 8) % 8) as u8;
         for (o, bits) in out[1..].iter_mut().zip(input.chunks(8)) {
-            *o = bits.iter().enumerate().fold(0u8, |acc, (j, &b)| acc | (((b != 0) as u8) << (7 - j)));
+            *o = bits
+                .iter()
+                .enumerate()
+                .fold(0u8, |acc, (j, &b)| acc | (((b != 0) as u8) << (7 - j)));
         }
         Ok(out)
     }
 
     fn decode_into(&self, input: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
-        expect_len(ID, input, self.encoded_len(out.len(), itemsize)?.unwrap_or_default())?;
+        expect_len(
+            ID,
+            input,
+            self.encoded_len(out.len(), itemsize)?.unwrap_or_default(),
+        )?;
         let padding = ((8 - out.len() % 8) % 8) as u8;
         if input[0] != padding {
-            return Err(CodecError::size(ID, out.len(), ((input.len() - 1) * 8).saturating_sub(input[0] as usize) as u64));
+            return Err(CodecError::size(
+                ID,
+                out.len(),
+                ((input.len() - 1) * 8).saturating_sub(input[0] as usize) as u64,
+            ));
         }
         for (bits, &byte) in out.chunks_mut(8).zip(&input[1..]) {
             for (j, b) in bits.iter_mut().enumerate() {

@@ -47,7 +47,10 @@ impl Quantize {
             Some(_) => NumType::parse(ID, c.required_str("astype")?)?,
         };
         if dtype.kind != Kind::Float || astype.kind != Kind::Float {
-            return Err(CodecError::invalid(ID, "only floating point data types are supported"));
+            return Err(CodecError::invalid(
+                ID,
+                "only floating point data types are supported",
+            ));
         }
         let precision = 10f64.powf(-(digits as f64));
         let exp = precision.log10();
@@ -55,9 +58,16 @@ impl Quantize {
         let bits = 10f64.powf(-exp).log2().ceil();
         let scale = 2f64.powf(bits);
         if !scale.is_finite() || scale == 0.0 {
-            return Err(CodecError::invalid(ID, format!("digits {digits} out of range")));
+            return Err(CodecError::invalid(
+                ID,
+                format!("digits {digits} out of range"),
+            ));
         }
-        Ok(Quantize { scale, dtype, astype })
+        Ok(Quantize {
+            scale,
+            dtype,
+            astype,
+        })
     }
 }
 
@@ -81,7 +91,11 @@ impl Codec for Quantize {
 
     fn decode_into(&self, input: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
         let n = self.dtype.count(ID, out.len())?;
-        expect_len(ID, input, self.encoded_len(out.len(), itemsize)?.unwrap_or_default())?;
+        expect_len(
+            ID,
+            input,
+            self.encoded_len(out.len(), itemsize)?.unwrap_or_default(),
+        )?;
         for i in 0..n {
             self.dtype.write(out, i, self.astype.read(input, i));
         }

@@ -35,12 +35,20 @@ impl Shuffle {
     pub fn from_json(config: &Value) -> CodecResult<Self> {
         let c = Config::new(ID, config)?;
         let e = c.int_or("elementsize", 4)?;
-        Ok(Shuffle { elementsize: e.max(1) as usize })
+        Ok(Shuffle {
+            elementsize: e.max(1) as usize,
+        })
     }
 
     fn check(&self, len: usize) -> CodecResult<usize> {
         if len % self.elementsize != 0 {
-            return Err(CodecError::invalid(ID, format!("{len} bytes is not a multiple of elementsize {}", self.elementsize)));
+            return Err(CodecError::invalid(
+                ID,
+                format!(
+                    "{len} bytes is not a multiple of elementsize {}",
+                    self.elementsize
+                ),
+            ));
         }
         Ok(len / self.elementsize)
     }
