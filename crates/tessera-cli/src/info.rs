@@ -91,8 +91,9 @@ pub fn run(args: &InfoArgs) -> CliResult<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.json {
         let doc = json_document(&args.store, &target, hierarchy.is_consolidated(), &reports);
-        serde_json::to_writer_pretty(&mut out, &doc).context("writing the report")?;
-        writeln!(out).context("writing the report")?;
+        // Serialised first: serde_json's error would hide a broken pipe from `is_broken_pipe`.
+        let text = serde_json::to_string_pretty(&doc).context("formatting the report")?;
+        writeln!(out, "{text}").context("writing the report")?;
     } else {
         write_tree(&mut out, &args.store, hierarchy.is_consolidated(), &reports)
             .context("writing the report")?;

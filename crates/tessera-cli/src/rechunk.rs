@@ -187,7 +187,8 @@ mod tests {
     fn aligned_blocks_have_no_amplification() {
         let p = plan(&[100, 100], &[50, 50], &[10, 10], 4, 1 << 30).unwrap();
         assert!((p.amplification - 1.0).abs() < 1e-9, "{p:?}");
-        assert_eq!(axis_amplification(100, 50, 10), 1.0);
+        assert_eq!(axis_amplification(100, 50, 10), 5.0);
+        assert_eq!(axis_amplification(100, 50, 50), 1.0);
         assert_eq!(axis_amplification(96, 8, 12), 16.0 / 12.0);
     }
 

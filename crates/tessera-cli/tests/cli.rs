@@ -1,0 +1,15 @@
+//! Integration tests of the `tessera` binary: each test runs the real executable.
+
+mod cli {
+    pub mod common;
+    mod copy;
+    mod errors;
+    mod fixtures;
+    mod info;
+    mod rechunk_memory;
+    mod roundtrip;
+}
+
+#[allow(dead_code, unused_imports)]
+#[path = "../../tessera-store/tests/backends/s3_server.rs"]
+mod s3_server;
