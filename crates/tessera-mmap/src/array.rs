@@ -31,9 +31,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use memmap2::{Mmap, MmapMut};
-use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder};
+use ndarray::{ArrayBase, ArrayD, ArrayViewD, ArrayViewMutD, Data, Dimension, IxDyn, ShapeBuilder};
 use tessera_array::{
-    ArrayAccess, ArrayError, ArrayResult, DataType, Element, Order, ResolvedSelection,
+    ArrayAccess, ArrayError, ArrayResult, DataType, Element, IntoSelection, Order, RawArray,
+    ResolvedSelection,
 };
 
 use crate::copy::{self, Dim};
@@ -638,6 +639,44 @@ impl MmapArray {
             });
         }
         Ok(())
+    }
+
+    /// Reads a selection as an `ndarray` of `T`, in native byte order (see [`ArrayAccess::read`]); the
+    /// same call as on a Zarr [`Array`](tessera_array::Array).
+    ///
+    /// # Errors
+    /// [`ArrayError::DataTypeMismatch`] when `T` does not match the stored dtype; selection errors.
+    pub fn read<T: Element>(&self, selection: impl IntoSelection) -> ArrayResult<ArrayD<T>> {
+        ArrayAccess::read(self, selection)
+    }
+
+    /// Reads a selection untyped: bytes in the stored dtype and byte order, C order.
+    ///
+    /// # Errors
+    /// Selection errors.
+    pub fn read_raw(&self, selection: impl IntoSelection) -> ArrayResult<RawArray> {
+        ArrayAccess::read_raw(self, selection)
+    }
+
+    /// Writes `data` (the selection's shape) into the selection, converting from native byte order.
+    ///
+    /// # Errors
+    /// [`ArrayError::DataTypeMismatch`], [`ArrayError::ShapeMismatch`], selection errors; a
+    /// permission error (an [`ArrayError::Store`] of kind `PermissionDenied`) on a read-only array.
+    pub fn write<T: Element, S: Data<Elem = T>, D: Dimension>(
+        &self,
+        selection: impl IntoSelection,
+        data: &ArrayBase<S, D>,
+    ) -> ArrayResult<()> {
+        ArrayAccess::write(self, selection, data)
+    }
+
+    /// Writes raw bytes (C order, stored dtype and byte order, the selection's shape).
+    ///
+    /// # Errors
+    /// As [`write`](Self::write).
+    pub fn write_raw(&self, selection: impl IntoSelection, bytes: &[u8]) -> ArrayResult<()> {
+        ArrayAccess::write_raw(self, selection, bytes)
     }
 
     /// A zero-copy view of the whole array as `T`, in the file's order, for the duration of `f`.

@@ -96,8 +96,8 @@ impl<'a> TransferOptions<'a> {
         self
     }
 
-    /// Replace an existing output (file, or Zarr array via the builder's own `overwrite`) instead of
-    /// refusing.
+    /// Exports: replace an existing output file (and sidecar) instead of refusing. (An import replaces
+    /// an existing Zarr array when its [`ArrayBuilder::overwrite`] says so.)
     pub fn overwrite(mut self, yes: bool) -> Self {
         self.overwrite = yes;
         self

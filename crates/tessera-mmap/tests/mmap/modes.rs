@@ -1,6 +1,6 @@
 //! numpy.memmap's modes: read-write persists after flush, copy-on-write never reaches the file.
 
-use tessera_array::{ArrayAccess, Order};
+use tessera_array::Order;
 use tessera_mmap::{MmapError, MmapOptions, Mode, RawLayout};
 
 use crate::common::{create_with, dt, open};

@@ -8,7 +8,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ndarray::Array2;
-use tessera_array::ArrayAccess;
 use tessera_mmap::{Mode, RawLayout};
 
 use crate::common::{dt, open};
