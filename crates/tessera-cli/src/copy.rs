@@ -81,11 +81,11 @@ pub fn run(args: &CopyArgs) -> CliResult<()> {
             .with_context(|| format!("creating {} in {}", job.path, args.dst))?;
         copy_array(&job.src, &dst, limit).with_context(|| format!("copying {}", job.path))?;
     }
-    if hierarchy.is_consolidated() {
-        if let Ok(root) = Group::open(dst_store.clone(), "") {
-            root.consolidate()
-                .context("writing consolidated metadata")?;
-        }
+    if hierarchy.is_consolidated()
+        && let Ok(root) = Group::open(dst_store.clone(), "")
+    {
+        root.consolidate()
+            .context("writing consolidated metadata")?;
     }
     Ok(())
 }

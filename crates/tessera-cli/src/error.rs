@@ -53,10 +53,11 @@ impl CliError {
             .as_deref()
             .map(|e| e as &(dyn StdError + 'static));
         while let Some(err) = next {
-            if let Some(io) = err.downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::BrokenPipe {
-                    return true;
-                }
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return true;
             }
             next = err.source();
         }

@@ -128,10 +128,10 @@ fn count_stored_chunks(
             }
             end = slash;
         }
-        if owner.is_none() {
-            if let Some(&i) = arrays.get("") {
-                owner = Some((i, key));
-            }
+        if owner.is_none()
+            && let Some(&i) = arrays.get("")
+        {
+            owner = Some((i, key));
         }
         let Some((i, name)) = owner else { continue };
         let Some(report) = reports[i].array.as_mut() else {

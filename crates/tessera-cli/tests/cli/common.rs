@@ -9,7 +9,13 @@ use tessera_mmap::npy::{NpyHeader, parse_header};
 /// A command running the `tessera` binary with no cloud credentials from the environment.
 pub fn tessera() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    for var in ["AWS_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ALLOW_HTTP"] {
+    for var in [
+        "AWS_ENDPOINT",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_ALLOW_HTTP",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -44,7 +50,12 @@ pub fn fails(args: &[&str], code: i32) -> String {
     assert_eq!(out.status.code(), Some(code), "{args:?}:\n{}", show(&out));
     assert!(stderr.starts_with("tessera: error: "), "{args:?}: {stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
-    for bad in ["panicked", "RUST_BACKTRACE", "internal error", "stack backtrace"] {
+    for bad in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "internal error",
+        "stack backtrace",
+    ] {
         assert!(!stderr.contains(bad), "{args:?}: {stderr}");
     }
     stderr
@@ -59,7 +70,12 @@ pub fn s(path: &Path) -> &str {
 pub fn read_npy(path: &Path) -> (DataType, Vec<u64>, bool, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let h = parse_header(&bytes).unwrap();
-    (h.dtype, h.shape, h.fortran_order, bytes[h.data_offset..].to_vec())
+    (
+        h.dtype,
+        h.shape,
+        h.fortran_order,
+        bytes[h.data_offset..].to_vec(),
+    )
 }
 
 /// Writes a `.npy` file.
@@ -98,7 +114,12 @@ pub fn select(data: &[u8], shape: &[u64], itemsize: usize, spec: &str) -> (Vec<u
     }
     let mut idx = vec![0u64; axes.len()];
     loop {
-        let off: u64 = axes.iter().zip(&idx).zip(&strides).map(|((a, &i), &st)| (a.start + i * a.step) * st).sum();
+        let off: u64 = axes
+            .iter()
+            .zip(&idx)
+            .zip(&strides)
+            .map(|((a, &i), &st)| (a.start + i * a.step) * st)
+            .sum();
         out.extend_from_slice(&data[off as usize..off as usize + itemsize]);
         let mut k = axes.len();
         loop {

@@ -31,7 +31,16 @@ fn summary(doc: &Value, keep_chunks: bool) -> Vec<Value> {
         .iter()
         .map(|n| {
             let mut m = serde_json::Map::new();
-            for field in ["path", "kind", "attributes", "shape", "dtype", "fill_value", "order", "chunks_stored"] {
+            for field in [
+                "path",
+                "kind",
+                "attributes",
+                "shape",
+                "dtype",
+                "fill_value",
+                "order",
+                "chunks_stored",
+            ] {
                 if field == "chunks_stored" && !keep_chunks {
                     continue;
                 }
@@ -64,19 +73,49 @@ fn hierarchies_copy_between_local_and_s3_stores() {
     let remote = info_json(tessera_s3(&server).args(["info", &url, "--json"]));
     assert_eq!(summary(&remote, true), summary(&original, true));
     assert_eq!(remote["consolidated"], true);
-    run_ok(tessera_s3(&server).args(["copy", &url, s(&back), "--compressor", r#"{"id":"zstd","level":5}"#, "--memory-limit", "16M"]));
+    run_ok(tessera_s3(&server).args([
+        "copy",
+        &url,
+        s(&back),
+        "--compressor",
+        r#"{"id":"zstd","level":5}"#,
+        "--memory-limit",
+        "16M",
+    ]));
     let copied = info_json(tessera().args(["info", s(&back), "--json"]));
     assert_eq!(summary(&copied, false), summary(&original, false));
-    let node = copied["nodes"].as_array().unwrap().iter().find(|n| n["path"] == "compressors/lz4").unwrap();
+    let node = copied["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["path"] == "compressors/lz4")
+        .unwrap();
     assert_eq!(node["compressor"]["id"], "zstd");
-    for array in ["compressors/lz4", "dtypes/struct_nested", "layout/order_F_be_u4_3d", "layout/sep_slash", "fill/nan", "layout/missing_chunks"] {
+    for array in [
+        "compressors/lz4",
+        "dtypes/struct_nested",
+        "layout/order_F_be_u4_3d",
+        "layout/sep_slash",
+        "fill/nan",
+        "layout/missing_chunks",
+    ] {
         same_data(tessera, s(&src), s(&back), array, dir.path());
         same_data(|| tessera_s3(&server), s(&src), &url, array, dir.path());
     }
     // One array, rechunked on the way out of S3.
     let one = dir.path().join("one.zarr");
-    run_ok(tessera_s3(&server).args(["copy", &url, s(&one), "--array", "layout/edge_chunks", "--chunks", "11,1"]));
-    let zarray: Value = serde_json::from_slice(&std::fs::read(one.join("layout/edge_chunks/.zarray")).unwrap()).unwrap();
+    run_ok(tessera_s3(&server).args([
+        "copy",
+        &url,
+        s(&one),
+        "--array",
+        "layout/edge_chunks",
+        "--chunks",
+        "11,1",
+    ]));
+    let zarray: Value =
+        serde_json::from_slice(&std::fs::read(one.join("layout/edge_chunks/.zarray")).unwrap())
+            .unwrap();
     assert_eq!(zarray["chunks"], serde_json::json!([11, 1]));
     assert!(one.join("layout/.zgroup").is_file());
     same_data(tessera, s(&src), s(&one), "layout/edge_chunks", dir.path());
@@ -96,19 +135,55 @@ fn rechunking_keeps_every_layout() {
         ("layout/zero_length", "1,5"),
     ] {
         let dst = dir.path().join(array.replace('/', "_"));
-        ok(&["copy", s(&src), s(&dst), "--array", array, "--chunks", chunks, "--memory-limit", "8M"]);
+        ok(&[
+            "copy",
+            s(&src),
+            s(&dst),
+            "--array",
+            array,
+            "--chunks",
+            chunks,
+            "--memory-limit",
+            "8M",
+        ]);
         same_data(tessera, s(&src), s(&dst), array, dir.path());
     }
     // Rewriting into an existing destination needs --overwrite.
     let dst = dir.path().join("layout_missing_chunks");
-    let err = fails(&["copy", s(&src), s(&dst), "--array", "layout/missing_chunks"], 1);
+    let err = fails(
+        &["copy", s(&src), s(&dst), "--array", "layout/missing_chunks"],
+        1,
+    );
     assert!(err.contains("already"), "{err}");
-    ok(&["copy", s(&src), s(&dst), "--array", "layout/missing_chunks", "--overwrite", "--filters", r#"[{"id":"crc32"}]"#]);
-    same_data(tessera, s(&src), s(&dst), "layout/missing_chunks", dir.path());
+    ok(&[
+        "copy",
+        s(&src),
+        s(&dst),
+        "--array",
+        "layout/missing_chunks",
+        "--overwrite",
+        "--filters",
+        r#"[{"id":"crc32"}]"#,
+    ]);
+    same_data(
+        tessera,
+        s(&src),
+        s(&dst),
+        "layout/missing_chunks",
+        dir.path(),
+    );
 }
 
 #[test]
 fn copies_into_memory_stores_run() {
     // memory:// lives as long as the process: a copy into it checks reading and decoding everything.
-    ok(&["copy", s(&fixtures().join("v3")), "memory://", "--chunks", "3,3", "--array", "dtypes/le_f8"]);
+    ok(&[
+        "copy",
+        s(&fixtures().join("v3")),
+        "memory://",
+        "--chunks",
+        "3,3",
+        "--array",
+        "dtypes/le_f8",
+    ]);
 }

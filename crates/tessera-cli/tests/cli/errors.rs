@@ -7,9 +7,23 @@ use super::common::*;
 
 fn small_store(dir: &std::path::Path) -> std::path::PathBuf {
     let input = dir.join("in.npy");
-    write_npy(&input, &DataType::parse_typestr("<f4").unwrap(), &[4, 5], false, &noise(80, 1));
+    write_npy(
+        &input,
+        &DataType::parse_typestr("<f4").unwrap(),
+        &[4, 5],
+        false,
+        &noise(80, 1),
+    );
     let store = dir.join("s.zarr");
-    ok(&["import", s(&input), s(&store), "--array", "g/x", "--chunks", "2,2"]);
+    ok(&[
+        "import",
+        s(&input),
+        s(&store),
+        "--array",
+        "g/x",
+        "--chunks",
+        "2,2",
+    ]);
     store
 }
 
@@ -21,10 +35,17 @@ fn malformed_stores_are_reported() {
     // A .zarray that is not JSON.
     std::fs::write(store.join("g/x/.zarray"), "{not json").unwrap();
     let err = fails(&["export", s(&store), "--array", "g/x", "-o", s(&out)], 1);
-    assert!(err.contains("invalid metadata") && err.contains(".zarray"), "{err}");
+    assert!(
+        err.contains("invalid metadata") && err.contains(".zarray"),
+        "{err}"
+    );
     fails(&["info", s(&store)], 1);
     // A .zarray with an impossible field.
-    std::fs::write(store.join("g/x/.zarray"), json!({"zarr_format": 2, "shape": [4, 5], "chunks": [0, 2], "dtype": "<f4"}).to_string()).unwrap();
+    std::fs::write(
+        store.join("g/x/.zarray"),
+        json!({"zarr_format": 2, "shape": [4, 5], "chunks": [0, 2], "dtype": "<f4"}).to_string(),
+    )
+    .unwrap();
     let err = fails(&["info", s(&store), "--array", "g/x"], 1);
     assert!(err.contains("chunks"), "{err}");
     // A corrupt chunk.
@@ -50,12 +71,24 @@ fn missing_arrays_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let store = small_store(dir.path());
     let out = dir.path().join("o.npy");
-    let err = fails(&["export", s(&store), "--array", "g/nope", "-o", s(&out)], 1);
+    let err = fails(
+        &["export", s(&store), "--array", "g/nope", "-o", s(&out)],
+        1,
+    );
     assert!(err.contains("no array at /g/nope"), "{err}");
     let err = fails(&["export", s(&store), "--array", "g", "-o", s(&out)], 2);
     assert!(err.contains("is a group"), "{err}");
     fails(&["info", s(&store), "--array", "nope"], 1);
-    fails(&["copy", s(&store), s(&dir.path().join("c")), "--array", "nope"], 1);
+    fails(
+        &[
+            "copy",
+            s(&store),
+            s(&dir.path().join("c")),
+            "--array",
+            "nope",
+        ],
+        1,
+    );
 }
 
 #[test]
@@ -72,8 +105,23 @@ fn bad_and_wrong_rank_selections_are_reported() {
         ("1,2,3", "3 axes selected but the array has 2 dimensions"),
         ("4", "out of bounds"),
     ] {
-        let err = fails(&["export", s(&store), "--array", "g/x", "--select", spec, "-o", s(&out)], 2);
-        assert!(err.contains("--select") && err.contains(needle), "{spec}: {err}");
+        let err = fails(
+            &[
+                "export",
+                s(&store),
+                "--array",
+                "g/x",
+                "--select",
+                spec,
+                "-o",
+                s(&out),
+            ],
+            2,
+        );
+        assert!(
+            err.contains("--select") && err.contains(needle),
+            "{spec}: {err}"
+        );
     }
 }
 
@@ -92,34 +140,113 @@ fn unknown_codecs_and_bad_flags_are_reported() {
         (&["--fill-value", "\"abc\""], "fill_value"),
     ];
     for (flags, needle) in cases {
-        let mut args = vec!["import", s(&input), s(&store), "--array", "y", "--chunks", "2,2"];
+        let mut args = vec![
+            "import",
+            s(&input),
+            s(&store),
+            "--array",
+            "y",
+            "--chunks",
+            "2,2",
+        ];
         args.extend_from_slice(flags);
         let err = fails(&args, 2);
         assert!(err.contains(needle), "{flags:?}: {err}");
     }
-    let err = fails(&["import", s(&input), s(&store), "--array", "y", "--chunks", "2"], 2);
+    let err = fails(
+        &[
+            "import",
+            s(&input),
+            s(&store),
+            "--array",
+            "y",
+            "--chunks",
+            "2",
+        ],
+        2,
+    );
     assert!(err.contains("--chunks has 1 sizes but"), "{err}");
-    let err = fails(&["import", s(&input), s(&store), "--array", "y", "--chunks", "2,x"], 2);
+    let err = fails(
+        &[
+            "import",
+            s(&input),
+            s(&store),
+            "--array",
+            "y",
+            "--chunks",
+            "2,x",
+        ],
+        2,
+    );
     assert!(err.contains("--chunks"), "{err}");
-    let err = fails(&["import", s(&input), s(&store), "--array", "g/x", "--chunks", "2,2"], 1);
+    let err = fails(
+        &[
+            "import",
+            s(&input),
+            s(&store),
+            "--array",
+            "g/x",
+            "--chunks",
+            "2,2",
+        ],
+        1,
+    );
     assert!(err.contains("already"), "{err}");
-    let err = fails(&["copy", s(&store), s(&dir.path().join("c")), "--compressor", r#"{"id":"nope"}"#], 2);
+    let err = fails(
+        &[
+            "copy",
+            s(&store),
+            s(&dir.path().join("c")),
+            "--compressor",
+            r#"{"id":"nope"}"#,
+        ],
+        2,
+    );
     assert!(err.contains("unknown codec"), "{err}");
-    let err = fails(&["copy", s(&store), s(&dir.path().join("c")), "--memory-limit", "lots"], 2);
+    let err = fails(
+        &[
+            "copy",
+            s(&store),
+            s(&dir.path().join("c")),
+            "--memory-limit",
+            "lots",
+        ],
+        2,
+    );
     assert!(err.contains("--memory-limit"), "{err}");
     // An array whose stored metadata names an unknown codec.
     let zarray = store.join("g/x/.zarray");
-    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&zarray).unwrap()).unwrap();
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&zarray).unwrap()).unwrap();
     doc["compressor"] = json!({"id": "snappy-ish"});
     std::fs::write(&zarray, doc.to_string()).unwrap();
-    let err = fails(&["export", s(&store), "--array", "g/x", "-o", s(&dir.path().join("o.npy"))], 1);
+    let err = fails(
+        &[
+            "export",
+            s(&store),
+            "--array",
+            "g/x",
+            "-o",
+            s(&dir.path().join("o.npy")),
+        ],
+        1,
+    );
     assert!(err.contains("snappy-ish"), "{err}");
     // clap's own usage errors exit with 2 too.
     let out = tessera().args(["export"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     // A file that is neither .npy nor described by a sidecar.
     std::fs::write(dir.path().join("plain.bin"), [0u8; 10]).unwrap();
-    let err = fails(&["import", s(&dir.path().join("plain.bin")), s(&store), "--chunks", "2"], 2);
+    let err = fails(
+        &[
+            "import",
+            s(&dir.path().join("plain.bin")),
+            s(&store),
+            "--chunks",
+            "2",
+        ],
+        2,
+    );
     assert!(err.contains("sidecar"), "{err}");
 }
 
@@ -131,8 +258,22 @@ fn keys_escaping_the_store_are_refused() {
     let out = dir.path().join("o.npy");
     for path in ["../outside", "g/../../outside", "/g/./x", "g\\x"] {
         let err = fails(&["export", s(&store), "--array", path, "-o", s(&out)], 2);
-        assert!(err.contains("--array") && err.contains("invalid node path"), "{path}: {err}");
-        fails(&["import", s(&dir.path().join("in.npy")), s(&store), "--array", path, "--chunks", "2,2"], 2);
+        assert!(
+            err.contains("--array") && err.contains("invalid node path"),
+            "{path}: {err}"
+        );
+        fails(
+            &[
+                "import",
+                s(&dir.path().join("in.npy")),
+                s(&store),
+                "--array",
+                path,
+                "--chunks",
+                "2,2",
+            ],
+            2,
+        );
     }
     assert!(!outside.exists());
     // Consolidated metadata pointing outside the store.

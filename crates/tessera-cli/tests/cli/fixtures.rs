@@ -11,7 +11,8 @@ use super::common::*;
 
 fn check_version(version: &str) {
     let root = fixtures().join(version);
-    let manifest: Value = serde_json::from_slice(&std::fs::read(root.join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(root.join("manifest.json")).unwrap()).unwrap();
     let arrays = manifest["arrays"].as_array().unwrap();
     assert!(arrays.len() > 50, "{version}: {} arrays", arrays.len());
     let out = tempfile::tempdir().unwrap();
@@ -36,19 +37,33 @@ fn check_version(version: &str) {
         }
     });
     let failures = failures.into_inner().unwrap();
-    assert!(failures.is_empty(), "{version}: {} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{version}: {} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn check_array(root: &Path, entry: &Value, out: &Path, i: usize) -> Result<(), String> {
     let path = entry["path"].as_str().unwrap();
-    let (want_dtype, want_shape, _, want) = read_npy(&root.join(entry["expected"].as_str().unwrap()));
+    let (want_dtype, want_shape, _, want) =
+        read_npy(&root.join(entry["expected"].as_str().unwrap()));
     let dtype = DataType::from_json(&entry["dtype"]).unwrap();
     if want_dtype != dtype {
-        return Err(format!("{path}: manifest dtype {dtype} but expected file {want_dtype}"));
+        return Err(format!(
+            "{path}: manifest dtype {dtype} but expected file {want_dtype}"
+        ));
     }
     let file = out.join(format!("{i}.npy"));
     let mut specs = vec![None];
-    specs.extend(entry["selections"].as_array().unwrap().iter().map(|s| s.as_str()));
+    specs.extend(
+        entry["selections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str()),
+    );
     for spec in specs {
         let mut cmd = tessera();
         cmd.args(["export", s(root), "--array", path, "-o", s(&file)]);
@@ -57,7 +72,10 @@ fn check_array(root: &Path, entry: &Value, out: &Path, i: usize) -> Result<(), S
         }
         let result = cmd.output().unwrap();
         if !result.status.success() {
-            return Err(format!("{path} {spec:?}: {}", String::from_utf8_lossy(&result.stderr)));
+            return Err(format!(
+                "{path} {spec:?}: {}",
+                String::from_utf8_lossy(&result.stderr)
+            ));
         }
         let (dt, shape, fortran, data) = read_npy(&file);
         let (sel_shape, sel) = match spec {
@@ -65,7 +83,9 @@ fn check_array(root: &Path, entry: &Value, out: &Path, i: usize) -> Result<(), S
             Some(spec) => select(&want, &want_shape, dtype.itemsize(), spec),
         };
         if dt != dtype || fortran || shape != sel_shape {
-            return Err(format!("{path} {spec:?}: got {dt} {shape:?}, expected {dtype} {sel_shape:?}"));
+            return Err(format!(
+                "{path} {spec:?}: got {dt} {shape:?}, expected {dtype} {sel_shape:?}"
+            ));
         }
         if data != sel {
             return Err(format!("{path} {spec:?}: data differs"));

@@ -11,7 +11,13 @@ use super::common::*;
 fn tree_shows_groups_arrays_codecs_and_counts() {
     let store = fixtures().join("v2.18");
     let tree = ok(&["info", s(&store)]);
-    assert!(tree.lines().next().unwrap().contains("(group, consolidated metadata)"), "{tree}");
+    assert!(
+        tree.lines()
+            .next()
+            .unwrap()
+            .contains("(group, consolidated metadata)"),
+        "{tree}"
+    );
     for needle in [
         "├── a  (group)",
         "@title = \"tessera fixtures\"",
@@ -34,22 +40,43 @@ fn tree_shows_groups_arrays_codecs_and_counts() {
 fn json_is_a_stable_document() {
     let store = fixtures().join("v2.18");
     let doc: Value = serde_json::from_str(&ok(&["info", s(&store), "--json"])).unwrap();
-    assert_eq!((doc["format"].as_str(), doc["version"].as_u64(), doc["consolidated"].as_bool()), (Some("tessera-info"), Some(1), Some(true)));
+    assert_eq!(
+        (
+            doc["format"].as_str(),
+            doc["version"].as_u64(),
+            doc["consolidated"].as_bool()
+        ),
+        (Some("tessera-info"), Some(1), Some(true))
+    );
     let nodes = doc["nodes"].as_array().unwrap();
-    let manifest: Value = serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
     let arrays: Vec<&Value> = nodes.iter().filter(|n| n["kind"] == "array").collect();
     assert_eq!(arrays.len(), manifest["arrays"].as_array().unwrap().len());
     for entry in manifest["arrays"].as_array().unwrap() {
         let node = arrays.iter().find(|n| n["path"] == entry["path"]).unwrap();
-        for field in ["shape", "chunks", "dtype", "compressor", "filters", "fill_value", "order"] {
+        for field in [
+            "shape",
+            "chunks",
+            "dtype",
+            "compressor",
+            "filters",
+            "fill_value",
+            "order",
+        ] {
             assert_eq!(node[field], entry[field], "{} {field}", entry["path"]);
         }
         assert_eq!(node["dimension_separator"], entry["separator"]);
         assert_eq!(node["attributes"], entry["attrs"], "{}", entry["path"]);
     }
-    let missing = arrays.iter().find(|n| n["path"] == "layout/missing_chunks").unwrap();
+    let missing = arrays
+        .iter()
+        .find(|n| n["path"] == "layout/missing_chunks")
+        .unwrap();
     assert!(missing["chunks_stored"].as_u64().unwrap() < missing["chunks_total"].as_u64().unwrap());
-    let one = serde_json::from_str::<Value>(&ok(&["info", s(&store), "--array", "a/b/c/data", "--json"])).unwrap();
+    let one =
+        serde_json::from_str::<Value>(&ok(&["info", s(&store), "--array", "a/b/c/data", "--json"]))
+            .unwrap();
     assert_eq!(one["nodes"].as_array().unwrap().len(), 1);
     assert_eq!(one["nodes"][0]["chunks_stored"], 4);
     assert!(one["nodes"][0]["stored_bytes"].as_u64().unwrap() > 0);
@@ -69,17 +96,30 @@ fn huge_sparse_arrays_are_described_without_visiting_the_grid() {
     std::fs::write(arr.join("1099511627775.5"), [2u8; 8]).unwrap();
     std::fs::write(arr.join("1099511627776.0"), [2u8; 8]).unwrap(); // outside the grid: not a chunk
     let start = Instant::now();
-    let doc: Value = serde_json::from_str(&ok(&["info", s(dir.path()), "--array", "huge", "--json"])).unwrap();
+    let doc: Value =
+        serde_json::from_str(&ok(&["info", s(dir.path()), "--array", "huge", "--json"])).unwrap();
     assert!(start.elapsed() < Duration::from_secs(10));
     let node = &doc["nodes"][0];
     assert_eq!(node["chunks_stored"], 2);
     assert_eq!(node["chunks_total"], "1208925819614629174706176");
     assert_eq!(node["stored_bytes"], 16);
     let tree = ok(&["info", s(dir.path()), "--array", "huge"]);
-    assert!(tree.contains("stored      2 of 1208925819614629174706176 chunks"), "{tree}");
+    assert!(
+        tree.contains("stored      2 of 1208925819614629174706176 chunks"),
+        "{tree}"
+    );
     // A selection of it exports without touching the rest.
     let out = dir.path().join("x.npy");
-    ok(&["export", s(dir.path()), "--array", "huge", "--select", "1099511627775, 3:7", "-o", s(&out)]);
+    ok(&[
+        "export",
+        s(dir.path()),
+        "--array",
+        "huge",
+        "--select",
+        "1099511627775, 3:7",
+        "-o",
+        s(&out),
+    ]);
     let (_, shape, _, data) = read_npy(&out);
     assert_eq!(shape, vec![4]);
     assert_eq!(&data[16..24], &[2u8; 8]);
@@ -89,12 +129,21 @@ fn huge_sparse_arrays_are_described_without_visiting_the_grid() {
 fn a_closed_pipe_is_not_an_error() {
     let store = fixtures().join("v2.18");
     for args in [vec!["info", s(&store)], vec!["info", s(&store), "--json"]] {
-        let mut child = tessera().args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = tessera()
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         // Hang up before reading anything, as `| head -c0` does: the writes fail with EPIPE.
         drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{:?}", out.status);
-        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -104,7 +153,10 @@ fn every_command_has_help_with_an_example() {
     for cmd in ["info", "export", "import", "copy"] {
         assert!(top.contains(cmd), "{top}");
         let help = ok(&[cmd, "--help"]);
-        assert!(help.contains("Examples:") && help.contains(&format!("tessera {cmd} ")), "{cmd}: {help}");
+        assert!(
+            help.contains("Examples:") && help.contains(&format!("tessera {cmd} ")),
+            "{cmd}: {help}"
+        );
     }
     assert!(ok(&["--version"]).starts_with("tessera "));
 }

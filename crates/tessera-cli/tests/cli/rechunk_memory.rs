@@ -9,27 +9,61 @@ use super::common::*;
 
 const MIB: u64 = 1 << 20;
 
-/// Runs `cmd` to completion and returns its peak resident set size in bytes (`ru_maxrss`).
+/// Runs `cmd` to completion and returns its peak resident set size in bytes, polling `VmHWM` (the
+/// kernel's high-water mark of the child's own address space) in `/proc/<pid>/status`.
+///
+/// `wait4`'s `ru_maxrss` would be wrong here: Linux carries the pre-`exec` RSS into it, and before
+/// `exec` the child shares the address space of this (large, multi-threaded) test process.
 fn peak_rss(cmd: &mut Command) -> u64 {
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value, and wait4 writes into the two locals only.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid);
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{cmd:?} failed: {status}");
-    // The child is reaped: forget the handle instead of waiting on it again.
-    std::mem::forget(child);
-    usage.ru_maxrss as u64 * 1024
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            let kib: u64 = line["VmHWM:".len()..]
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap();
+            peak = peak.max(kib * 1024);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{cmd:?} failed: {status}");
+            return peak;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }
 
 fn import(dir: &std::path::Path, name: &str, rows: u64, cols: u64) -> std::path::PathBuf {
     let input = dir.join(format!("{name}.npy"));
-    let data: Vec<u8> = (0..rows * cols).flat_map(|i| (i as f64).to_le_bytes()).collect();
-    write_npy(&input, &DataType::parse_typestr("<f8").unwrap(), &[rows, cols], false, &data);
+    let data: Vec<u8> = (0..rows * cols)
+        .flat_map(|i| (i as f64).to_le_bytes())
+        .collect();
+    write_npy(
+        &input,
+        &DataType::parse_typestr("<f8").unwrap(),
+        &[rows, cols],
+        false,
+        &data,
+    );
     let store = dir.join(format!("{name}.zarr"));
-    ok(&["import", s(&input), s(&store), "--chunks", &format!("1,{cols}"), "--compressor", "none"]);
+    ok(&[
+        "import",
+        s(&input),
+        s(&store),
+        "--chunks",
+        &format!("1,{cols}"),
+        "--compressor",
+        "none",
+    ]);
     std::fs::remove_file(&input).unwrap();
     store
 }
@@ -44,7 +78,15 @@ fn transposing_rechunk_stays_within_the_memory_limit() {
     let small = import(dir.path(), "small", 8, 64);
     let rechunk = |src: &std::path::Path, name: &str, chunks: &str| {
         let mut cmd = tessera();
-        cmd.args(["copy", s(src), s(&dir.path().join(name)), "--chunks", chunks, "--memory-limit", "16M"]);
+        cmd.args([
+            "copy",
+            s(src),
+            s(&dir.path().join(name)),
+            "--chunks",
+            chunks,
+            "--memory-limit",
+            "16M",
+        ]);
         peak_rss(&mut cmd)
     };
     // The fixed cost of the process (binary, libraries, thread stacks, allocator) measured on a tiny
@@ -60,17 +102,34 @@ fn transposing_rechunk_stays_within_the_memory_limit() {
     );
     // The limit covers the data; the baseline covers the process itself; 4 MiB of slack covers
     // allocator rounding and page-granular accounting.
-    assert!(peak <= limit + baseline + 4 * MIB, "peak {peak} > limit {limit} + baseline {baseline} + 4 MiB");
+    assert!(
+        peak <= limit + baseline + 4 * MIB,
+        "peak {peak} > limit {limit} + baseline {baseline} + 4 MiB"
+    );
 
     // The rechunked array holds the same values: check a few columns.
     let out = dir.path().join("col.npy");
     for col in ["0", "4097", "-1"] {
-        ok(&["export", s(&dir.path().join("big_t.zarr")), "--select", &format!(":, {col}"), "-o", s(&out)]);
+        ok(&[
+            "export",
+            s(&dir.path().join("big_t.zarr")),
+            "--select",
+            &format!(":, {col}"),
+            "-o",
+            s(&out),
+        ]);
         let (_, shape, _, data) = read_npy(&out);
         assert_eq!(shape, vec![rows]);
-        let c: u64 = if col == "-1" { cols - 1 } else { col.parse().unwrap() };
+        let c: u64 = if col == "-1" {
+            cols - 1
+        } else {
+            col.parse().unwrap()
+        };
         for (r, v) in data.chunks(8).enumerate() {
-            assert_eq!(f64::from_le_bytes(v.try_into().unwrap()), (r as u64 * cols + c) as f64);
+            assert_eq!(
+                f64::from_le_bytes(v.try_into().unwrap()),
+                (r as u64 * cols + c) as f64
+            );
         }
     }
     let zarray = std::fs::read_to_string(dir.path().join("big_t.zarr/.zarray")).unwrap();
