@@ -134,7 +134,7 @@ impl NumType {
                 Num::I(x) => x as u64,
                 Num::U(x) => x,
                 Num::F(x) => {
-                    if self.kind == Kind::UInt && x >= 9.223_372_036_854_775_807e18 {
+                    if self.kind == Kind::UInt && x >= 9_223_372_036_854_775_808.0 {
                         x as u64
                     } else {
                         x as i64 as u64
@@ -174,7 +174,7 @@ impl NumType {
 
     /// Number of whole elements in `len` bytes, or an error naming the codec.
     pub(crate) fn count(&self, codec: &str, len: usize) -> CodecResult<usize> {
-        if len % self.size != 0 {
+        if !len.is_multiple_of(self.size) {
             return Err(CodecError::invalid(
                 codec,
                 format!(

@@ -204,7 +204,8 @@ fn categorize_with_an_absurd_width_is_refused() {
     let err = CodecChain::from_json(None, Some(&[config])).unwrap_err();
     assert_eq!(err.kind(), CodecErrorKind::InvalidConfig, "{err}");
     // A wide but legal width costs nothing until a chunk of that width is decoded.
-    let config = json!({"id": "categorize", "labels": ["a"], "dtype": "<U100000000", "astype": "|u1"});
+    let config =
+        json!({"id": "categorize", "labels": ["a"], "dtype": "<U100000000", "astype": "|u1"});
     let chain = CodecChain::from_json(None, Some(&[config])).unwrap();
     assert_eq!(chain.encode(&[], 1).unwrap(), Vec::<u8>::new());
 }

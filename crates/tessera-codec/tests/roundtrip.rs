@@ -101,7 +101,7 @@ proptest! {
             (json!({"id": "fixedscaleoffset", "offset": 0.5, "scale": 4, "dtype": "<f8", "astype": "<i4"}), &f8, 8),
         ];
         for (filter, input, itemsize) in cases {
-            let chain = CodecChain::from_json(Some(&json!({"id": "zstd"})), Some(&[filter.clone()])).unwrap();
+            let chain = CodecChain::from_json(Some(&json!({"id": "zstd"})), Some(std::slice::from_ref(&filter))).unwrap();
             let once = chain.decode(&chain.encode(input, itemsize).unwrap(), input.len(), itemsize).unwrap();
             // Rounding what is already rounded changes nothing.
             let twice = chain.decode(&chain.encode(&once, itemsize).unwrap(), input.len(), itemsize).unwrap();

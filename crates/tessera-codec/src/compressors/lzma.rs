@@ -71,7 +71,7 @@ impl Lzma {
                 format!("check must be -1, 0, 1, 4 or 10, got {check}"),
             ));
         }
-        let preset = c.opt_int("preset")?.map(|p| preset_value(p)).transpose()?;
+        let preset = c.opt_int("preset")?.map(preset_value).transpose()?;
         let filters = match c.get("filters") {
             None => None,
             Some(Value::Array(specs)) => Some(specs.clone()),
@@ -127,7 +127,7 @@ impl Lzma {
 
 fn preset_value(p: i64) -> CodecResult<u32> {
     let level = p & !PRESET_EXTREME;
-    if !(0..=9).contains(&level) || p < 0 || p > (PRESET_EXTREME | 9) {
+    if !(0..=9).contains(&level) || !(0..=(PRESET_EXTREME | 9)).contains(&p) {
         return Err(CodecError::invalid(ID, format!("invalid preset {p}")));
     }
     Ok(p as u32)

@@ -79,7 +79,7 @@ impl Codec for BitRound {
                 ));
             }
         };
-        if input.len() % itemsize != 0 {
+        if !input.len().is_multiple_of(itemsize) {
             return Err(CodecError::invalid(
                 ID,
                 format!("{} bytes is not a whole number of elements", input.len()),

@@ -137,7 +137,7 @@ impl Categorize {
                 Err(CodecError::invalid(ID, "zero-width strings with data"))
             };
         }
-        if len % self.item_size() != 0 {
+        if !len.is_multiple_of(self.item_size()) {
             return Err(CodecError::invalid(
                 ID,
                 format!(
@@ -159,7 +159,11 @@ impl Codec for Categorize {
         let n = self.count(input.len())?;
         let mut out = vec![0u8; n * self.astype.size];
         // One element's code points: no larger than the chunk the caller holds.
-        let mut cps = if n > 0 { vec![0u32; self.width] } else { Vec::new() };
+        let mut cps = if n > 0 {
+            vec![0u32; self.width]
+        } else {
+            Vec::new()
+        };
         for i in 0..n {
             let item = &input[i * self.item_size()..(i + 1) * self.item_size()];
             for (cp, b) in cps.iter_mut().zip(item.chunks_exact(4)) {

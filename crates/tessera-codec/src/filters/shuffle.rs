@@ -41,7 +41,7 @@ impl Shuffle {
     }
 
     fn check(&self, len: usize) -> CodecResult<usize> {
-        if len % self.elementsize != 0 {
+        if !len.is_multiple_of(self.elementsize) {
             return Err(CodecError::invalid(
                 ID,
                 format!(
