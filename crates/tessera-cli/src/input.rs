@@ -5,9 +5,9 @@ use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
 use tessera_array::{DataType, Order};
 use tessera_mmap::npy::{MAGIC, parse_header};
+use tessera_mmap::{RawLayout, default_sidecar_path};
 
 use crate::error::{CliError, CliResult, Context};
 
@@ -26,9 +26,6 @@ pub struct RawInput {
     /// Where the data starts.
     pub offset: u64,
 }
-
-/// The sidecar format version tessera-mmap reads and writes (`{"tessera_raw": 1, ...}`).
-const SIDECAR_VERSION: u64 = 1;
 
 impl RawInput {
     /// Opens `path`: a `.npy` file (recognised by its magic bytes), a raw file with a sidecar
@@ -55,9 +52,7 @@ impl RawInput {
             })?;
             return RawInput::checked(file, data, dtype, shape, order, offset);
         }
-        let mut appended = path.as_os_str().to_owned();
-        appended.push(".json");
-        let candidates = [PathBuf::from(appended), path.with_extension("json")];
+        let candidates = [default_sidecar_path(path), path.with_extension("json")];
         let Some(sidecar) = candidates.iter().find(|c| c.is_file()) else {
             return Err(CliError::usage(format!(
                 "{} is neither a .npy file nor a raw file with a sidecar (looked for {} and {})",
@@ -157,58 +152,10 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(got)
 }
 
-/// Reads a tessera raw sidecar: `{"tessera_raw": 1, "dtype": ..., "shape": [...], "order": "C", "offset": 0}`.
+/// Reads a tessera raw sidecar (tessera-mmap's format, `{"tessera_raw": 1, "dtype": ..., "shape": [...],
+/// "order": "C", "offset": 0}`).
 fn read_sidecar(path: &Path) -> CliResult<(DataType, Vec<u64>, Order, u64)> {
-    let bad = |msg: String| CliError::new(format!("sidecar {}: {msg}", path.display()));
-    let text = std::fs::read(path)
-        .with_context(|| format!("cannot read the sidecar {}", path.display()))?;
-    let doc: Value =
-        serde_json::from_slice(&text).map_err(|e| bad("not valid JSON".into()).with_source(e))?;
-    match doc.get("tessera_raw") {
-        Some(v) if v.as_u64() == Some(SIDECAR_VERSION) => {}
-        Some(v) => {
-            return Err(bad(format!(
-                "format version {v} is not supported (this tessera reads version {SIDECAR_VERSION})"
-            )));
-        }
-        None => {
-            return Err(bad(
-                "no \"tessera_raw\" format version: not a tessera sidecar".into(),
-            ));
-        }
-    }
-    let dtype = DataType::from_json(
-        doc.get("dtype")
-            .ok_or_else(|| bad("missing \"dtype\"".into()))?,
-    )
-    .map_err(|e| bad("bad \"dtype\"".into()).with_source(e))?;
-    let shape = doc
-        .get("shape")
-        .and_then(Value::as_array)
-        .ok_or_else(|| bad("\"shape\" must be a list of non-negative integers".into()))?
-        .iter()
-        .map(|d| {
-            d.as_u64()
-                .ok_or_else(|| bad(format!("shape: {d} is not a non-negative integer")))
-        })
-        .collect::<CliResult<Vec<u64>>>()?;
-    let order = match doc.get("order").map(Value::as_str) {
-        None | Some(Some("C")) => Order::C,
-        Some(Some("F")) => Order::F,
-        Some(_) => {
-            return Err(bad(format!(
-                "\"order\" must be \"C\" or \"F\", found {}",
-                doc["order"]
-            )));
-        }
-    };
-    let offset = match doc.get("offset") {
-        None => 0,
-        Some(v) => v.as_u64().ok_or_else(|| {
-            bad(format!(
-                "\"offset\" must be a non-negative integer, found {v}"
-            ))
-        })?,
-    };
-    Ok((dtype, shape, order, offset))
+    let layout = RawLayout::read_sidecar(path)
+        .map_err(|e| CliError::new("cannot use the sidecar").with_source(e))?;
+    Ok((layout.dtype, layout.shape, layout.order, layout.offset))
 }
