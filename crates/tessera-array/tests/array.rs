@@ -1,0 +1,337 @@
+//! Array behaviour a user would notice: values, shapes, what is stored, which error comes back.
+
+use std::sync::Arc;
+
+use ndarray::{Array1, Array2, ArrayD, IxDyn, s};
+use serde_json::json;
+use tessera_array::{
+    Array, ArrayBuilder, ArrayError, DataType, Group, NodeKind, Order, Separator, open_node,
+};
+use tessera_store::{Bytes, FilesystemStore, MemoryStore, Store, StoreKey, StorePrefix};
+
+fn mem() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::new())
+}
+
+fn dt(s: &str) -> DataType {
+    DataType::parse_typestr(s).unwrap()
+}
+
+fn stored_keys(store: &Arc<dyn Store>, prefix: &str) -> Vec<String> {
+    store
+        .list_prefix(&StorePrefix::new(prefix).unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|k| k.as_str().to_string())
+        .filter(|k| !k.rsplit('/').next().unwrap().starts_with(".z"))
+        .collect()
+}
+
+#[test]
+fn missing_chunks_read_as_fill_and_empty_chunks_are_not_stored() {
+    let store = mem();
+    let arr = ArrayBuilder::new(vec![10, 10], vec![5, 5], dt("<i4"))
+        .fill_value(json!(-1))
+        .create(store.clone(), "a")
+        .unwrap();
+    assert!(arr.read::<i32>(()).unwrap().iter().all(|&v| v == -1));
+    arr.write(s![0..5, 5..10], &Array2::from_elem((5, 5), 3))
+        .unwrap();
+    assert_eq!(stored_keys(&store, "a/"), vec!["a/0.1"]);
+    // Writing the fill value over a whole chunk removes it.
+    arr.write(s![0..5, 5..10], &Array2::from_elem((5, 5), -1))
+        .unwrap();
+    assert!(stored_keys(&store, "a/").is_empty());
+    let mut keep = arr.clone();
+    keep.set_write_empty_chunks(true);
+    keep.write(s![0..5, 0..5], &Array2::from_elem((5, 5), -1))
+        .unwrap();
+    assert_eq!(stored_keys(&store, "a/"), vec!["a/0.0"]);
+}
+
+#[test]
+fn f_order_nested_keys_and_edge_chunks_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(FilesystemStore::open(dir.path()).unwrap());
+    let data = ArrayD::from_shape_fn(IxDyn(&[7, 6, 5]), |i| {
+        (i[0] * 100 + i[1] * 10 + i[2]) as f32
+    });
+    let arr = ArrayBuilder::new(vec![7, 6, 5], vec![3, 4, 2], dt(">f4"))
+        .order(Order::F)
+        .separator(Separator::Slash)
+        .compressor(Some(json!({"id": "zstd", "level": 1})))
+        .create(store.clone(), "g/f")
+        .unwrap();
+    arr.write((), &data).unwrap();
+    assert!(
+        dir.path().join("g/f/2/1/2").is_file(),
+        "nested chunk keys on disk"
+    );
+    let back = Array::open(store, "g/f").unwrap();
+    assert_eq!(back.read::<f32>(()).unwrap(), data);
+    assert_eq!(
+        back.read::<f32>("1:7:2, -1, ::2").unwrap(),
+        data.slice(s![1..7;2, -1, ..;2]).into_dyn()
+    );
+}
+
+#[test]
+fn zero_d_and_zero_length_arrays() {
+    let store = mem();
+    let scalar = ArrayBuilder::new(vec![], vec![], dt("<f8"))
+        .fill_value(json!(2.5))
+        .create(store.clone(), "s")
+        .unwrap();
+    assert_eq!(
+        scalar.read::<f64>(()).unwrap().into_raw_vec_and_offset().0,
+        vec![2.5]
+    );
+    scalar.write((), &ndarray::arr0(7.0)).unwrap();
+    assert_eq!(stored_keys(&store, "s/"), vec!["s/0"]);
+    assert_eq!(scalar.read::<f64>(()).unwrap()[IxDyn(&[])], 7.0);
+
+    let empty = ArrayBuilder::new(vec![0, 4], vec![2, 2], dt("<u2"))
+        .create(store.clone(), "e")
+        .unwrap();
+    assert_eq!(empty.read::<u16>(()).unwrap().shape(), &[0, 4]);
+    empty
+        .write((), &ArrayD::<u16>::zeros(IxDyn(&[0, 4])))
+        .unwrap();
+}
+
+#[test]
+fn resize_drops_chunks_and_clears_cut_parts() {
+    let store = mem();
+    let mut arr = ArrayBuilder::new(vec![10], vec![4], dt("<i2"))
+        .fill_value(json!(0))
+        .create(store.clone(), "r")
+        .unwrap();
+    arr.write((), &Array1::from_iter(1..=10i16)).unwrap();
+    arr.resize(&[6]).unwrap();
+    assert_eq!(stored_keys(&store, "r/"), vec!["r/0", "r/1"]);
+    arr.resize(&[12]).unwrap();
+    let v = arr.read::<i16>(()).unwrap().into_raw_vec_and_offset().0;
+    assert_eq!(v, vec![1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 0]);
+    // The new shape is on disk.
+    assert_eq!(Array::open(store.clone(), "r").unwrap().shape(), &[12]);
+    assert!(matches!(
+        arr.resize(&[3, 3]),
+        Err(ArrayError::ShapeMismatch { .. })
+    ));
+}
+
+#[test]
+fn append_grows_along_any_axis() {
+    let store = mem();
+    let mut arr = ArrayBuilder::new(vec![2, 3], vec![2, 2], dt("<u8"))
+        .create(store, "ap")
+        .unwrap();
+    arr.write((), &Array2::from_elem((2, 3), 1u64)).unwrap();
+    arr.append(&Array2::from_elem((1, 3), 2u64), 0).unwrap();
+    arr.append(&Array2::from_elem((3, 2), 3u64), 1).unwrap();
+    assert_eq!(arr.shape(), &[3, 5]);
+    let v = arr
+        .read::<u64>(())
+        .unwrap()
+        .into_dimensionality::<ndarray::Ix2>()
+        .unwrap();
+    assert_eq!(v.row(2).to_vec(), vec![2, 2, 2, 3, 3]);
+    assert_eq!(v.column(4).to_vec(), vec![3, 3, 3]);
+    assert!(matches!(
+        arr.append(&Array2::from_elem((1, 4), 0u64), 0),
+        Err(ArrayError::ShapeMismatch { .. })
+    ));
+}
+
+#[test]
+fn threads_writing_overlapping_partial_chunks_lose_nothing() {
+    let store = mem();
+    let arr = ArrayBuilder::new(vec![64, 64], vec![16, 16], dt("<u4"))
+        .compressor(Some(json!({"id": "zlib", "level": 1})))
+        .fill_value(json!(0))
+        .create(store, "t")
+        .unwrap();
+    // Eight threads each write every 8th column: every chunk is written partially by all of them.
+    std::thread::scope(|scope| {
+        for t in 0..8u32 {
+            let arr = arr.clone();
+            scope.spawn(move || {
+                for _round in 0..4 {
+                    let col = Array2::from_elem((64, 1), t + 1);
+                    for c in (t as usize..64).step_by(8) {
+                        arr.write(s![.., c..c + 1], &col).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    let v = arr
+        .read::<u32>(())
+        .unwrap()
+        .into_dimensionality::<ndarray::Ix2>()
+        .unwrap();
+    for ((_, c), &x) in v.indexed_iter() {
+        assert_eq!(x, (c % 8) as u32 + 1, "column {c}");
+    }
+}
+
+#[test]
+fn typed_access_refuses_other_types() {
+    let store = mem();
+    let arr = ArrayBuilder::new(vec![4], vec![4], dt("<M8[s]"))
+        .create(store, "d")
+        .unwrap();
+    let err = arr.read::<i64>(()).unwrap_err();
+    assert!(matches!(err, ArrayError::DataTypeMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("<M8[s]") && err.to_string().contains("int64"));
+    arr.write((), &Array1::from_elem(4, tessera_array::DateTime64(5)))
+        .unwrap();
+    assert_eq!(
+        arr.read::<tessera_array::DateTime64>("2").unwrap()[IxDyn(&[])].0,
+        5
+    );
+    let raw = arr.read_raw(()).unwrap();
+    assert_eq!(raw.bytes.len(), 32);
+}
+
+#[test]
+fn corrupt_metadata_and_chunks_are_typed_errors() {
+    let store = mem();
+    let key = |k: &str| StoreKey::new(k).unwrap();
+    for (doc, field) in [
+        ("{", ".zarray"),
+        (
+            r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "<i4", "compressor": {"id": "nope"}, "fill_value": 0, "order": "C", "filters": null}"#,
+            "codec",
+        ),
+        (
+            r#"{"zarr_format": 2, "shape": [4], "chunks": [2, 2], "dtype": "<i4", "compressor": null, "fill_value": 0, "order": "C", "filters": null}"#,
+            "chunks",
+        ),
+        (
+            r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "<i4", "compressor": null, "fill_value": "x", "order": "C", "filters": null}"#,
+            "fill_value",
+        ),
+    ] {
+        store
+            .set(&key("bad/.zarray"), Bytes::from(doc.to_string()))
+            .unwrap();
+        match Array::open(store.clone(), "bad") {
+            Err(ArrayError::Metadata { field: f, .. }) => assert_eq!(f, field, "{doc}"),
+            Err(ArrayError::CodecConfig(_)) => assert_eq!(field, "codec"),
+            other => panic!("{doc}: {other:?}"),
+        }
+    }
+    let arr = ArrayBuilder::new(vec![8], vec![4], dt("<f8"))
+        .compressor(Some(json!({"id": "zstd", "level": 1})))
+        .create(store.clone(), "c")
+        .unwrap();
+    arr.write((), &Array1::from_elem(8, 1.0)).unwrap();
+    store
+        .set(&key("c/1"), Bytes::from_static(b"\x28\xb5\x2f\xfd garbage"))
+        .unwrap();
+    let err = arr.read::<f64>(()).unwrap_err();
+    assert!(
+        matches!(err, ArrayError::Codec { ref key, .. } if key == "c/1"),
+        "{err}"
+    );
+    // An uncompressed chunk of the wrong size.
+    let raw = ArrayBuilder::new(vec![8], vec![4], dt("<f8"))
+        .compressor(None)
+        .create(store.clone(), "u")
+        .unwrap();
+    store.set(&key("u/0"), Bytes::from(vec![0u8; 31])).unwrap();
+    assert!(matches!(
+        raw.read::<f64>(()),
+        Err(ArrayError::ChunkSize {
+            expected: 32,
+            found: 31,
+            ..
+        })
+    ));
+    // Paths never escape the store.
+    assert!(matches!(
+        Array::open(store.clone(), "../x"),
+        Err(ArrayError::InvalidPath { .. })
+    ));
+    assert!(matches!(
+        arr.read::<f64>("9"),
+        Err(ArrayError::Selection(_))
+    ));
+    assert!(matches!(
+        arr.read::<f64>("1, 2"),
+        Err(ArrayError::Selection(_))
+    ));
+}
+
+#[test]
+fn groups_hierarchy_and_consolidation() {
+    let store = mem();
+    let root = Group::create(store.clone(), "").unwrap();
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("title".into(), json!("test"));
+    root.set_attributes(&attrs).unwrap();
+    root.create_array("x/y/z", ArrayBuilder::new(vec![2], vec![2], dt("|u1")))
+        .unwrap();
+    root.create_group("w").unwrap();
+    assert_eq!(
+        root.children().unwrap(),
+        vec![("w".into(), NodeKind::Group), ("x".into(), NodeKind::Group)]
+    );
+    assert!(matches!(
+        Group::create(store.clone(), "x/y/z"),
+        Err(ArrayError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        open_node(store.clone(), "x/y").unwrap(),
+        tessera_array::Node::Group(_)
+    ));
+    root.consolidate().unwrap();
+    // A later change is not seen through the consolidated snapshot, but is without it.
+    root.create_array("late", ArrayBuilder::new(vec![1], vec![1], dt("|u1")))
+        .unwrap();
+    let cons = Group::open_consolidated(store.clone(), "").unwrap();
+    assert!(cons.is_consolidated());
+    assert_eq!(cons.attributes().unwrap(), attrs);
+    assert_eq!(cons.walk().unwrap().len(), 4);
+    assert_eq!(
+        Group::open(store.clone(), "")
+            .unwrap()
+            .walk()
+            .unwrap()
+            .len(),
+        5
+    );
+    // `..` inside consolidated metadata is refused.
+    let evil = json!({"zarr_consolidated_format": 1, "metadata": {".zgroup": {"zarr_format": 2}, "../a/.zarray": {}}});
+    store
+        .set(
+            &StoreKey::new(".zmetadata").unwrap(),
+            Bytes::from(evil.to_string()),
+        )
+        .unwrap();
+    assert!(matches!(
+        Group::open_consolidated(store, ""),
+        Err(ArrayError::Metadata { .. })
+    ));
+}
+
+#[test]
+fn blocks_iterate_with_one_block_in_memory() {
+    let store = mem();
+    let arr = ArrayBuilder::new(vec![9, 4], vec![2, 4], dt("<i8"))
+        .create(store, "b")
+        .unwrap();
+    let data = Array2::from_shape_fn((9, 4), |(i, j)| (i * 4 + j) as i64);
+    arr.write((), &data).unwrap();
+    let blocks: Vec<_> = arr
+        .blocks::<i64>(Some(&[4, 4]))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(blocks.len(), 3);
+    assert_eq!(blocks[2].0, vec![8..9, 0..4]);
+    let total: i64 = blocks.iter().map(|(_, b)| b.sum()).sum();
+    assert_eq!(total, data.sum());
+    assert!(arr.blocks::<f32>(None).is_err());
+}
