@@ -80,6 +80,15 @@ pub trait ArrayAccess: Send + Sync {
     /// [`ArrayError::ShapeMismatch`] when `bytes` has the wrong length; backend errors (read-only, ...).
     fn write_resolved(&self, selection: &ResolvedSelection, bytes: &[u8]) -> ArrayResult<()>;
 
+    /// Makes completed writes durable where the backend buffers them (a memory-mapped file); a no-op for
+    /// backends whose writes are durable when they return, such as Zarr arrays.
+    ///
+    /// # Errors
+    /// Backend errors.
+    fn flush(&self) -> ArrayResult<()> {
+        Ok(())
+    }
+
     /// Resolves a selection against the shape.
     ///
     /// # Errors

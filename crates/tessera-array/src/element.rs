@@ -26,6 +26,10 @@ pub struct TimeDelta64(pub i64);
 
 /// A Rust type that array elements can be read into and written from.
 ///
+/// Guarantee relied on by zero-copy views (e.g. over memory-mapped files): every implementor except
+/// `bool` is plain data of exactly the dtype's item size, without padding, for which every bit pattern
+/// is a valid value. The trait is sealed so that this stays true.
+///
 /// Implemented for `bool`, the integer types, [`f16`], `f32`, `f64`, `Complex<f32>`, `Complex<f64>`,
 /// [`DateTime64`] and [`TimeDelta64`]. Byte strings, text, void and structured types are read untyped
 /// (see [`Array::read_raw`](crate::Array::read_raw)).
