@@ -788,6 +788,19 @@ impl ArrayAccess for MmapArray {
         &self.layout.shape
     }
 
+    fn flush(&self) -> ArrayResult<()> {
+        MmapArray::flush(self).map_err(|e| match e {
+            MmapError::Array(inner) => inner,
+            other => ArrayError::Store(
+                tessera_store::StoreError::new(
+                    tessera_store::StoreErrorKind::Io,
+                    "flushing the mapped file failed",
+                )
+                .with_source(other),
+            ),
+        })
+    }
+
     fn dtype(&self) -> &DataType {
         &self.layout.dtype
     }
