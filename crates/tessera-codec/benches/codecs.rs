@@ -126,7 +126,7 @@ fn filter_benches(c: &mut Criterion) {
         ("shuffle", json!({"id": "shuffle", "elementsize": 4})),
         ("crc32", json!({"id": "crc32"})),
         ("fletcher32", json!({"id": "fletcher32"})),
-        ("bitround-12", json!({"id": "bitround", "keepbits": 12})),
+        ("bitround-7", json!({"id": "bitround", "keepbits": 7})),
         ("delta-i2", json!({"id": "delta", "dtype": "<i2"})),
     ];
     let chains: Vec<(&str, CodecChain)> = filters

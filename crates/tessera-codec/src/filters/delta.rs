@@ -80,6 +80,57 @@ pub(crate) fn cast(t: &NumType, v: Num) -> Num {
     t.read(&buf, 0)
 }
 
+/// The common case, `astype` equal to `dtype`, as a typed loop (some 20x faster than going
+/// through [`Num`]): differences (`encode`) or running sums (decode) with the type's own
+/// arithmetic, integers wrapping. Returns false for types it does not handle (f16, bool).
+fn same_type_delta(t: NumType, input: &[u8], out: &mut [u8], encode: bool) -> bool {
+    macro_rules! run {
+        ($ty:ty, $sub:expr, $add:expr) => {{
+            const W: usize = std::mem::size_of::<$ty>();
+            let read = |b: &[u8]| -> $ty {
+                let a: [u8; W] = b.try_into().expect("element");
+                if t.big_endian {
+                    <$ty>::from_be_bytes(a)
+                } else {
+                    <$ty>::from_le_bytes(a)
+                }
+            };
+            let bytes = |v: $ty| {
+                if t.big_endian {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                }
+            };
+            let mut prev: Option<$ty> = None;
+            for (src, dst) in input.chunks_exact(W).zip(out.chunks_exact_mut(W)) {
+                let v = read(src);
+                let r = match prev {
+                    None => v,
+                    Some(p) if encode => $sub(v, p),
+                    Some(p) => $add(p, v),
+                };
+                dst.copy_from_slice(&bytes(r));
+                prev = Some(if encode { v } else { r });
+            }
+            true
+        }};
+    }
+    match (t.kind, t.size) {
+        (Kind::Int, 1) => run!(i8, i8::wrapping_sub, i8::wrapping_add),
+        (Kind::Int, 2) => run!(i16, i16::wrapping_sub, i16::wrapping_add),
+        (Kind::Int, 4) => run!(i32, i32::wrapping_sub, i32::wrapping_add),
+        (Kind::Int, 8) => run!(i64, i64::wrapping_sub, i64::wrapping_add),
+        (Kind::UInt, 1) => run!(u8, u8::wrapping_sub, u8::wrapping_add),
+        (Kind::UInt, 2) => run!(u16, u16::wrapping_sub, u16::wrapping_add),
+        (Kind::UInt, 4) => run!(u32, u32::wrapping_sub, u32::wrapping_add),
+        (Kind::UInt, 8) => run!(u64, u64::wrapping_sub, u64::wrapping_add),
+        (Kind::Float, 4) => run!(f32, |a: f32, b: f32| a - b, |a: f32, b: f32| a + b),
+        (Kind::Float, 8) => run!(f64, |a: f64, b: f64| a - b, |a: f64, b: f64| a + b),
+        _ => false,
+    }
+}
+
 impl Codec for Delta {
     fn id(&self) -> &'static str {
         ID
@@ -88,6 +139,9 @@ impl Codec for Delta {
     fn encode(&self, input: &[u8], _itemsize: usize) -> CodecResult<Vec<u8>> {
         let n = self.dtype.count(ID, input.len())?;
         let mut out = vec![0u8; n * self.astype.size];
+        if self.dtype == self.astype && same_type_delta(self.dtype, input, &mut out, true) {
+            return Ok(out);
+        }
         let mut prev = Num::I(0);
         for i in 0..n {
             let v = self.dtype.read(input, i);
@@ -109,6 +163,9 @@ impl Codec for Delta {
             input,
             self.encoded_len(out.len(), itemsize)?.unwrap_or_default(),
         )?;
+        if self.dtype == self.astype && same_type_delta(self.dtype, input, out, false) {
+            return Ok(());
+        }
         let mut acc = Num::I(0);
         for i in 0..n {
             let d = cast(&self.dtype, self.astype.read(input, i));
