@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""The Python peers of tessera's benchmark harness: tensorstore and zarr-python on the same Zarr v2 arrays.
+
+`tessera bench` starts this script as `python peers.py serve` and talks JSON lines with it: the script
+first prints what it could import,
+
+    {"ready": true, "python": "3.11.2", "numpy": "2.4.6", "zarr": "3.1.6", "tensorstore": "0.1.86"}
+
+(null for a missing library), then answers each run spec line (the harness's RunSpec: backend, typestr,
+shape, workload, source, chunks, regions, dest, raw) with
+
+    {"ok": true, "seconds": 0.41, "bytes": 268435456, "checksum": 123456789, "peak_rss_bytes": 301989888}
+
+or {"ok": false, "error": "..."}. The harness handles the page cache between runs (it evicts or warms
+the files before sending a spec), so the script only times the workload.
+
+Run by hand: `python peers.py run SPECS.json` runs a JSON list of specs and prints a JSON list of results
+(the cache is left as it is).
+
+Measurement rules, the same as the Rust backends':
+- seconds: wall time from opening the array to the end of the workload, excluding checksumming between
+  pieces (crops, chunks);
+- checksum: CRC-32 (zlib.crc32) of the delivered bytes in native byte order, C order, pieces in order;
+  none for write and copy (the harness reads the destination back);
+- peak_rss_bytes: the process's VmHWM after the workload, reset (/proc/self/clear_refs) just before it,
+  so it covers the workload plus the interpreter's baseline (numpy, zarr and tensorstore imported).
+
+Setup (from the repository root):
+    python3 -m venv .venv-zarr3
+    .venv-zarr3/bin/pip install -r fixtures/zarr/requirements-zarr3.txt \\
+        -r .ci/readback/requirements-tensorstore.txt
+"""
+
+import json
+import platform
+import re
+import sys
+import time
+import zlib
+
+try:
+    import numpy as np
+except ImportError:  # the ready line says so; every run then fails
+    np = None
+
+try:
+    import zarr
+except ImportError:
+    zarr = None
+
+try:
+    import tensorstore as ts
+except ImportError:
+    ts = None
+
+
+def versions():
+    from importlib.metadata import version, PackageNotFoundError
+
+    def v(name, module):
+        if module is None:
+            return None
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "unknown"
+
+    return {
+        "ready": True,
+        "python": platform.python_version(),
+        "numpy": v("numpy", np),
+        "zarr": v("zarr", zarr if np is not None else None),
+        "tensorstore": v("tensorstore", ts if np is not None else None),
+    }
+
+
+def reset_peak():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_rss():
+    try:
+        with open("/proc/self/status") as f:
+            m = re.search(r"VmHWM:\s+(\d+)\s+kB", f.read())
+        return int(m.group(1)) * 1024 if m else None
+    except OSError:
+        return None
+
+
+def region_slices(region):
+    return tuple(slice(s, s + n) for s, n in zip(region["start"], region["shape"]))
+
+
+def slab_key(region, axis):
+    key = list(region_slices(region))
+    key[axis] = region["start"][axis]
+    return tuple(key)
+
+
+class Crc:
+    def __init__(self):
+        self.value = 0
+        self.bytes = 0
+
+    def add(self, arr):
+        arr = np.ascontiguousarray(arr)
+        if arr.dtype.byteorder == ">":
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        self.value = zlib.crc32(arr.reshape(-1).view(np.uint8), self.value)
+        self.bytes += arr.nbytes
+
+
+class ZarrPython:
+    """zarr-python 3 on zarr_format=2 arrays, with its default configuration."""
+
+    @staticmethod
+    def open(path, write=False):
+        return zarr.open_array(store=path, mode="r+" if write else "r", zarr_format=2)
+
+    @staticmethod
+    def get(a, key):
+        return a[key]
+
+    @staticmethod
+    def put(a, key, data):
+        a[key] = data
+
+
+class Tensorstore:
+    """tensorstore's zarr (v2) driver on a file kvstore, with its default context (no chunk cache)."""
+
+    @staticmethod
+    def open(path, write=False):
+        spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": path.rstrip("/") + "/"}}
+        return ts.open(spec, read=True, write=write, open=True).result()
+
+    @staticmethod
+    def get(a, key):
+        return a[key].read().result()
+
+    @staticmethod
+    def put(a, key, data):
+        a[key].write(data).result()
+
+
+BACKENDS = {"zarr-python": ZarrPython, "tensorstore": Tensorstore}
+
+
+def run(spec):
+    lib = BACKENDS[spec["backend"]]
+    workload = spec["workload"]
+    shape = tuple(spec["shape"])
+    everything = tuple(slice(0, n) for n in shape)
+    data = None
+    if workload == "write":
+        data = np.fromfile(spec["raw"], dtype=spec["typestr"]).reshape(shape)
+    reset_peak()
+    crc = Crc()
+    timed = 0.0
+    checksum = True
+    nbytes = 0
+    t0 = time.perf_counter()
+    if workload in ("whole",) or workload.startswith("slab-axis"):
+        a = lib.open(spec["source"])
+        if workload == "whole":
+            out = lib.get(a, everything)
+        else:
+            out = lib.get(a, slab_key(spec["regions"][0], int(workload[len("slab-axis"):])))
+        timed = time.perf_counter() - t0
+        crc.add(out)
+        del out
+    elif workload in ("crops", "chunks"):
+        a = lib.open(spec["source"])
+        timed = time.perf_counter() - t0
+        for region in spec["regions"]:
+            t = time.perf_counter()
+            out = lib.get(a, region_slices(region))
+            timed += time.perf_counter() - t
+            crc.add(out)
+        del out
+    elif workload == "write":
+        a = lib.open(spec["dest"], write=True)
+        lib.put(a, everything, data)
+        timed = time.perf_counter() - t0
+        checksum = False
+        nbytes = data.nbytes
+    elif workload == "copy":
+        src = lib.open(spec["source"])
+        dst = lib.open(spec["dest"], write=True)
+        for region in spec["regions"]:
+            key = region_slices(region)
+            lib.put(dst, key, lib.get(src, key))
+        timed = time.perf_counter() - t0
+        checksum = False
+        nbytes = int(np.prod(shape)) * np.dtype(spec["typestr"]).itemsize
+    else:
+        raise ValueError(f"unknown workload {workload!r}")
+    return {
+        "ok": True,
+        "seconds": timed,
+        "bytes": crc.bytes if checksum else nbytes,
+        "checksum": crc.value if checksum else None,
+        "peak_rss_bytes": peak_rss(),
+    }
+
+
+def answer(spec):
+    try:
+        return run(spec)
+    except Exception as e:  # reported to the harness, which fails the run with this message
+        return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+
+
+def serve():
+    print(json.dumps(versions()), flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            print(json.dumps(answer(json.loads(line))), flush=True)
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "serve":
+        serve()
+    elif len(argv) == 3 and argv[1] == "run":
+        with open(argv[2]) as f:
+            specs = json.load(f)
+        print(json.dumps([answer(s) for s in specs], indent=1))
+    elif len(argv) == 2 and argv[1] == "versions":
+        print(json.dumps(versions()))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

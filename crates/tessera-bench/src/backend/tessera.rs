@@ -1,0 +1,106 @@
+//! The workloads on tessera's Zarr arrays, through the public API a user would call: `read::<T>`,
+//! `blocks::<T>` and `write`.
+
+use ndarray::ArrayViewD;
+use tessera_array::{AxisSelector, Selection};
+
+use super::{Outcome, RunSpec, absorb, slice_of, whole_bytes};
+use crate::dataset::{Sample, open_array};
+use crate::error::{BenchError, BenchResult};
+use crate::measure::Stopwatch;
+use crate::workload::{Checksum, Region, Workload};
+
+/// `a[.., i, ..]`: an index on `axis`, whole ranges elsewhere.
+pub(crate) fn slab_selection(region: &Region, axis: usize) -> Selection {
+    Selection::new(
+        (0..region.start.len())
+            .map(|a| {
+                if a == axis {
+                    AxisSelector::Index(region.start[a] as i64)
+                } else {
+                    AxisSelector::range(region.start[a], region.start[a] + region.shape[a])
+                }
+            })
+            .collect(),
+    )
+}
+
+fn dest(spec: &RunSpec) -> BenchResult<&std::path::Path> {
+    spec.dest
+        .as_deref()
+        .ok_or_else(|| BenchError::InvalidArgument(format!("{} needs a destination", spec.workload)))
+}
+
+/// Runs `spec` on tessera.
+///
+/// # Errors
+/// Store, array and codec errors.
+pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcome> {
+    let mut watch = Stopwatch::started();
+    let mut sum = Checksum::new();
+    let mut bytes = 0;
+    let mut checksum = true;
+    match spec.workload {
+        Workload::Whole => {
+            let a = open_array(&spec.source)?;
+            let data = a.read::<T>(())?;
+            watch.stop();
+            bytes = absorb(&mut sum, slice_of(&data));
+        }
+        Workload::Slab(axis) => {
+            let a = open_array(&spec.source)?;
+            let data = a.read::<T>(slab_selection(&spec.regions[0], axis))?;
+            watch.stop();
+            bytes = absorb(&mut sum, slice_of(&data));
+        }
+        Workload::Crops => {
+            let a = open_array(&spec.source)?;
+            for region in &spec.regions {
+                watch.start();
+                let data = a.read::<T>(Selection::from_ranges(&region.ranges()))?;
+                watch.stop();
+                bytes += absorb(&mut sum, slice_of(&data));
+            }
+        }
+        Workload::Chunks => {
+            let a = open_array(&spec.source)?;
+            let mut blocks = a.blocks::<T>(None)?;
+            loop {
+                watch.start();
+                let next = blocks.next();
+                watch.stop();
+                let Some(block) = next else { break };
+                let (_, data) = block?;
+                bytes += absorb(&mut sum, slice_of(&data));
+            }
+        }
+        Workload::Write => {
+            let input = input.expect("write runs get their input");
+            let shape: Vec<usize> = spec.shape.iter().map(|&n| n as usize).collect();
+            let view = ArrayViewD::from_shape(shape, input).expect("the input has the array's shape");
+            let a = open_array(dest(spec)?)?;
+            a.write((), &view)?;
+            watch.stop();
+            bytes = whole_bytes(spec);
+            checksum = false;
+        }
+        Workload::Copy => {
+            let src = open_array(&spec.source)?;
+            let dst = open_array(dest(spec)?)?;
+            for region in &spec.regions {
+                let sel = Selection::from_ranges(&region.ranges());
+                let data = src.read::<T>(sel.clone())?;
+                dst.write(sel, &data)?;
+                bytes += region.elements() * spec.dtype.itemsize() as u64;
+            }
+            watch.stop();
+            checksum = false;
+        }
+    }
+    Ok(Outcome {
+        seconds: watch.seconds(),
+        bytes,
+        checksum: checksum.then(|| sum.value()),
+        peak_rss_bytes: None,
+    })
+}
