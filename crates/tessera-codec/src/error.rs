@@ -49,12 +49,15 @@ impl fmt::Display for CodecErrorKind {
 pub const SIZE_SLACK: usize = 1 << 20;
 
 /// An error from building, encoding or decoding with a codec: its [`kind`](Self::kind), the
-/// numcodecs id of the codec that failed, a message, and the library error behind it if any.
-#[derive(Debug)]
+/// numcodecs id of the codec that failed, a message, and the library error behind it if any
+/// (through [`std::error::Error::source`]). Displays as `codec: kind: message`.
+#[derive(Debug, thiserror::Error)]
+#[error("{codec}: {kind}: {message}")]
 pub struct CodecError {
     kind: CodecErrorKind,
     codec: String,
     message: String,
+    #[source]
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
 
@@ -138,23 +141,5 @@ impl CodecError {
                 expected.saturating_add(SIZE_SLACK)
             ),
         )
-    }
-}
-
-impl fmt::Display for CodecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.codec, self.kind, self.message)?;
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
-    }
-}
-
-impl StdError for CodecError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
     }
 }
