@@ -21,7 +21,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The subcommands. (`bench` joins them with the benchmark harness.)
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the hierarchy: groups, arrays, dtypes, chunking, codecs, stored chunks and sizes.
@@ -32,6 +32,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Copy an array or a whole hierarchy between stores, optionally rechunking and recompressing.
     Copy(CopyArgs),
+    /// Benchmark tessera against raw mmap, zarrs, tensorstore and zarr-python on the same data.
+    Bench(tessera_bench::BenchArgs),
 }
 
 /// `tessera info`.

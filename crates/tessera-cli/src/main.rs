@@ -28,7 +28,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 
 fn main() -> ExitCode {
     install_panic_hook();
@@ -57,6 +57,8 @@ fn run(command: &Command) -> CliResult<()> {
         Command::Export(args) => export::run(args),
         Command::Import(args) => import::run(args),
         Command::Copy(args) => copy::run(args),
+        Command::Bench(args) => tessera_bench::run(args)
+            .map_err(|e| CliError::new("the benchmark failed").with_source(e)),
     }
 }
 
