@@ -136,6 +136,14 @@ impl Array {
     ) -> ArrayResult<Array> {
         let codecs = CodecChain::from_json(meta.compressor.as_ref(), meta.filters.as_deref())
             .map_err(ArrayError::CodecConfig)?;
+        // bitround's config names no dtype: it rounds little-endian floats of the item size.
+        let bitround = meta.filters.iter().flatten().any(|f| f["id"] == "bitround");
+        if bitround && meta.dtype.byte_order() == Some(crate::dtype::ByteOrder::Big) {
+            return Err(ArrayError::metadata(
+                "filters",
+                "bitround is only supported on little-endian floats",
+            ));
+        }
         Ok(Array {
             store,
             path,
