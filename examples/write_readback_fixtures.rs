@@ -26,7 +26,7 @@ fn element(dtype: &DataType, i: u64, out: &mut Vec<u8>) {
     };
     let big = dtype.byte_order() == Some(tessera::array::ByteOrder::Big);
     match dtype {
-        DataType::Bool => out.push((i % 3 == 0) as u8),
+        DataType::Bool => out.push(u8::from(i.is_multiple_of(3))),
         DataType::Int { size, .. } => {
             put(out, &((i as i64 % 200) - 100).to_le_bytes()[..*size], big)
         }

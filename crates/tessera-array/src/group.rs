@@ -38,7 +38,7 @@ pub enum NodeKind {
 #[derive(Clone, Debug)]
 pub enum Node {
     /// An array.
-    Array(Array),
+    Array(Box<Array>),
     /// A group.
     Group(Group),
 }
@@ -169,7 +169,7 @@ pub fn node_kind(store: &dyn Store, path: &NodePath) -> ArrayResult<Option<NodeK
 pub fn open_node(store: Arc<dyn Store>, path: &str) -> ArrayResult<Node> {
     let p = NodePath::new(path)?;
     match node_kind(store.as_ref(), &p)? {
-        Some(NodeKind::Array) => Ok(Node::Array(Array::open(store, path)?)),
+        Some(NodeKind::Array) => Ok(Node::Array(Box::new(Array::open(store, path)?))),
         Some(NodeKind::Group) => Ok(Node::Group(Group::open(store, path)?)),
         None => Err(ArrayError::NotFound {
             kind: "array or group",
@@ -375,10 +375,11 @@ impl Group {
                 let name = prefix.as_str()[self.path.prefix().as_str().len()..]
                     .trim_end_matches('/')
                     .to_string();
-                if let Ok(child) = self.path.child(&name) {
-                    if let Some(kind) = node_kind(self.store.as_ref(), &child)? {
-                        out.push((name, kind));
-                    }
+                let Ok(child) = self.path.child(&name) else {
+                    continue;
+                };
+                if let Some(kind) = node_kind(self.store.as_ref(), &child)? {
+                    out.push((name, kind));
                 }
             }
         }
