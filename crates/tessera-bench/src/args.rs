@@ -33,17 +33,30 @@ pub struct BenchArgs {
     pub chart: Option<PathBuf>,
 
     /// Backends to run, comma-separated: tessera, mmap, zarrs, tensorstore, zarr-python.
-    #[arg(long, value_name = "LIST", value_delimiter = ',',
-          default_value = "tessera,mmap,zarrs,tensorstore,zarr-python")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "tessera,mmap,zarrs,tensorstore,zarr-python"
+    )]
     pub backends: Vec<Backend>,
 
     /// Workloads to run, comma-separated: whole, slabs, crops, chunks, write, copy.
-    #[arg(long, value_name = "LIST", value_delimiter = ',',
-          default_value = "whole,slabs,crops,chunks,write,copy")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "whole,slabs,crops,chunks,write,copy"
+    )]
     pub workloads: Vec<WorkloadKind>,
 
     /// Cache states to measure, comma-separated: cold, warm.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "cold,warm")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "cold,warm"
+    )]
     pub cache: Vec<Cache>,
 
     /// Number of random crops in the `crops` workload (fixed seed).
@@ -138,7 +151,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "kb" => 1e3,
         "mb" => 1e6,
         "gb" => 1e9,
-        _ => return Err(format!("{text:?}: unknown unit (use B, KiB, MiB, GiB, KB, MB or GB)")),
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit (use B, KiB, MiB, GiB, KB, MB or GB)"
+            ));
+        }
     };
     let bytes = value * scale;
     if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {

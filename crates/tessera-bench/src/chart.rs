@@ -53,9 +53,7 @@ pub fn draw(records: &[Record], title: &str, path: &Path) -> BenchResult<()> {
     let rows = arrays.len();
     let root = SVGBackend::new(path, (1400, 80 + 300 * rows as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(chart_err)?;
-    let root = root
-        .titled(title, ("sans-serif", 22))
-        .map_err(chart_err)?;
+    let root = root.titled(title, ("sans-serif", 22)).map_err(chart_err)?;
     let (legend, body) = root.split_vertically(30);
     for (i, b) in BACKENDS.iter().enumerate() {
         let x = 20 + 170 * i as i32;

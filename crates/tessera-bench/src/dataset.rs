@@ -63,9 +63,10 @@ pub trait Sample:
 
 impl Sample for u16 {
     fn from_field(field: f64, noise: u64) -> Self {
-        // +-16 counts of noise on a field spanning ~54000 counts: about 5 bits of entropy per value.
-        let n = (noise % 33) as f64 - 16.0;
-        (32768.0 + 27000.0 * field + n).clamp(0.0, 65535.0) as u16
+        // A detector-like signal: a field spanning ~7000 counts around 12000, plus +-8 counts of noise
+        // (about 4 bits of entropy per value): the high bytes compress well, the low bytes hardly.
+        let n = (noise % 17) as f64 - 8.0;
+        (12000.0 + 3500.0 * field + n).clamp(0.0, 65535.0) as u16
     }
 
     fn from_le(bytes: &[u8]) -> Self {
@@ -191,13 +192,13 @@ pub fn shape_for(size: u64, dtype: ElementType) -> Vec<u64> {
     vec![n0, n, n]
 }
 
-/// The two chunk shapes: cubes (64³ for large arrays, an eighth of the edge for small ones) and slabs
-/// along axis 0 (whole planes, about 2 MiB per chunk).
+/// The two chunk shapes: cubes (64³ for large arrays, a quarter of the edge for small ones) and slabs
+/// along axis 0 (whole planes, about 2 MiB per chunk, at least 8 chunks).
 pub fn chunk_shapes(shape: &[u64], dtype: ElementType) -> Vec<(String, Vec<u64>)> {
     let edge = shape[1].min(shape[2]);
-    let cube = if edge >= 256 { 64 } else { (edge / 8).max(4) };
+    let cube = if edge >= 256 { 64 } else { (edge / 4).max(4) };
     let plane = shape[1] * shape[2] * dtype.itemsize() as u64;
-    let thickness = ((2u64 << 20) / plane).clamp(1, shape[0]);
+    let thickness = ((2u64 << 20) / plane).clamp(1, (shape[0] / 8).max(1));
     vec![
         (
             "cubes".into(),

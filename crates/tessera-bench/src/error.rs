@@ -62,7 +62,11 @@ pub enum BenchError {
 }
 
 impl BenchError {
-    pub(crate) fn io(context: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        context: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         BenchError::Io {
             context,
             path: path.into(),

@@ -105,7 +105,10 @@ pub fn run_child(spec: &RunSpec, spec_dir: &Path) -> BenchResult<Outcome> {
         .map_err(|e| BenchError::io("starting", &exe, e))?;
     let what = spec.describe();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().rev().find_map(|l| l.strip_prefix(RESULT_MARK));
+    let line = stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(RESULT_MARK));
     match (output.status.success(), line) {
         (true, Some(line)) => Ok(serde_json::from_str(line)?),
         _ => Err(BenchError::Child {

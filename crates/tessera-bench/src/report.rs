@@ -101,17 +101,18 @@ fn fmt_secs(r: Option<&Record>) -> String {
 }
 
 fn mib(bytes: Option<u64>) -> String {
-    bytes.map_or("-".into(), |b| format!("{:.0}", b as f64 / (1u64 << 20) as f64))
+    bytes.map_or("-".into(), |b| {
+        format!("{:.0}", b as f64 / (1u64 << 20) as f64)
+    })
 }
 
 /// A note on the page-cache state when it is not what the cache column says.
 pub fn cache_note(r: &Record) -> Option<String> {
     let f = r.resident_fraction?;
     match r.cache {
-        Cache::Cold if f > 0.05 && !matches!(r.workload, Workload::Write) => Some(format!(
-            "eviction did not take: {:.0}% resident",
-            f * 100.0
-        )),
+        Cache::Cold if f > 0.05 && !matches!(r.workload, Workload::Write) => {
+            Some(format!("eviction did not take: {:.0}% resident", f * 100.0))
+        }
         Cache::Warm if f < 0.95 && !matches!(r.workload, Workload::Write | Workload::Copy) => {
             Some(format!("only {:.0}% resident", f * 100.0))
         }

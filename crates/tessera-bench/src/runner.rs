@@ -326,7 +326,11 @@ impl Run<'_> {
         let dataset = self.dataset;
         let (source, array, codec) = match config {
             Some(c) => (c.path.clone(), array_name(c), c.codec.name().to_string()),
-            None => (dataset.raw_path.clone(), "raw".to_string(), "none".to_string()),
+            None => (
+                dataset.raw_path.clone(),
+                "raw".to_string(),
+                "none".to_string(),
+            ),
         };
         let mut spec = self.spec(backend, &source, w, chunks);
         let out_dir = dataset.root.join("out");
@@ -341,7 +345,8 @@ impl Run<'_> {
         };
         // Prepare the destination and the page cache.
         if let Some(dest) = &dest {
-            std::fs::create_dir_all(&out_dir).map_err(|e| BenchError::io("creating", &out_dir, e))?;
+            std::fs::create_dir_all(&out_dir)
+                .map_err(|e| BenchError::io("creating", &out_dir, e))?;
             let exists = dest.exists();
             if cache == Cache::Cold || !exists {
                 remove_path(dest)?;
@@ -447,9 +452,7 @@ fn readback_checksum(dtype: ElementType, path: &Path, raw: bool) -> BenchResult<
             open_array(path)?.read::<T>(())?
         };
         let mut sum = Checksum::new();
-        sum.update(T::as_bytes(
-            data.as_slice().expect("reads are contiguous"),
-        ));
+        sum.update(T::as_bytes(data.as_slice().expect("reads are contiguous")));
         Ok(sum.value())
     }
     match dtype {
@@ -462,11 +465,18 @@ fn readback_checksum(dtype: ElementType, path: &Path, raw: bool) -> BenchResult<
 fn machine(versions: &PeerVersions, args: &BenchArgs) -> BTreeMap<String, serde_json::Value> {
     let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
     let cpuinfo = read("/proc/cpuinfo");
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_string()));
+    let cpu = cpuinfo.lines().find_map(|l| {
+        l.strip_prefix("model name")
+            .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
+    });
     let mem = read("/proc/meminfo").lines().find_map(|l| {
-        let kib: u64 = l.strip_prefix("MemTotal:")?.trim().trim_end_matches("kB").trim().parse().ok()?;
+        let kib: u64 = l
+            .strip_prefix("MemTotal:")?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
         Some(kib * 1024)
     });
     let mut m = BTreeMap::new();
@@ -477,7 +487,10 @@ fn machine(versions: &PeerVersions, args: &BenchArgs) -> BTreeMap<String, serde_
     );
     m.insert("memory_bytes".into(), json!(mem));
     m.insert("os".into(), json!(std::env::consts::OS));
-    m.insert("kernel".into(), json!(read("/proc/sys/kernel/osrelease").trim()));
+    m.insert(
+        "kernel".into(),
+        json!(read("/proc/sys/kernel/osrelease").trim()),
+    );
     m.insert("date".into(), json!(utc_now()));
     m.insert("tessera".into(), json!(env!("CARGO_PKG_VERSION")));
     m.insert("zarrs".into(), json!("0.23"));

@@ -122,7 +122,17 @@ impl<'de> Deserialize<'de> for Workload {
 
 /// The page-cache state a workload starts in.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Cache {
@@ -197,7 +207,12 @@ impl Rng {
 /// `count` crops of edge 32 (or an eighth of the smallest axis for small arrays) at random positions.
 pub fn crops(shape: &[u64], count: usize, seed: u64) -> Vec<Region> {
     let mut rng = Rng::new(seed ^ 0xC0FF_EE00);
-    let edge = shape.iter().map(|&n| (n / 8).max(1)).min().unwrap_or(1).min(32);
+    let edge = shape
+        .iter()
+        .map(|&n| (n / 8).max(1))
+        .min()
+        .unwrap_or(1)
+        .min(32);
     (0..count)
         .map(|_| {
             let start = shape.iter().map(|&n| rng.below(n - edge + 1)).collect();
@@ -211,7 +226,11 @@ pub fn crops(shape: &[u64], count: usize, seed: u64) -> Vec<Region> {
 
 /// The blocks of a chunk grid in C order, clipped to the array: what `chunks` iterates over.
 pub fn blocks(shape: &[u64], block: &[u64]) -> Vec<Region> {
-    let grid: Vec<u64> = shape.iter().zip(block).map(|(&s, &b)| s.div_ceil(b)).collect();
+    let grid: Vec<u64> = shape
+        .iter()
+        .zip(block)
+        .map(|(&s, &b)| s.div_ceil(b))
+        .collect();
     let total: u64 = grid.iter().product();
     (0..total)
         .map(|mut index| {

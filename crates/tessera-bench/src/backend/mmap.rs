@@ -24,10 +24,9 @@ pub fn open(path: &std::path::Path) -> BenchResult<MmapArray> {
 
 /// Opens the destination of a `write` or `copy`: the existing file read-write (warm), or a new one (cold).
 fn open_dest<T: Sample>(spec: &RunSpec) -> BenchResult<MmapArray> {
-    let dest = spec
-        .dest
-        .as_deref()
-        .ok_or_else(|| BenchError::InvalidArgument(format!("{} needs a destination", spec.workload)))?;
+    let dest = spec.dest.as_deref().ok_or_else(|| {
+        BenchError::InvalidArgument(format!("{} needs a destination", spec.workload))
+    })?;
     // SAFETY: as in `open`: the destination is the harness's own file.
     let array = if dest.exists() {
         unsafe { MmapArray::open(dest, Mode::ReadWrite) }?
@@ -72,7 +71,8 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
         Workload::Write => {
             let input = input.expect("write runs get their input");
             let shape: Vec<usize> = spec.shape.iter().map(|&n| n as usize).collect();
-            let view = ArrayViewD::from_shape(shape, input).expect("the input has the array's shape");
+            let view =
+                ArrayViewD::from_shape(shape, input).expect("the input has the array's shape");
             let a = open_dest::<T>(spec)?;
             a.write((), &view)?;
             drop(a);

@@ -21,7 +21,17 @@ use crate::workload::{Checksum, Region, Workload};
 
 /// A library the harness measures.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 pub enum Backend {
     /// tessera's Zarr arrays.

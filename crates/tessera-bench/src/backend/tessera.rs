@@ -26,9 +26,9 @@ pub(crate) fn slab_selection(region: &Region, axis: usize) -> Selection {
 }
 
 fn dest(spec: &RunSpec) -> BenchResult<&std::path::Path> {
-    spec.dest
-        .as_deref()
-        .ok_or_else(|| BenchError::InvalidArgument(format!("{} needs a destination", spec.workload)))
+    spec.dest.as_deref().ok_or_else(|| {
+        BenchError::InvalidArgument(format!("{} needs a destination", spec.workload))
+    })
 }
 
 /// Runs `spec` on tessera.
@@ -77,7 +77,8 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
         Workload::Write => {
             let input = input.expect("write runs get their input");
             let shape: Vec<usize> = spec.shape.iter().map(|&n| n as usize).collect();
-            let view = ArrayViewD::from_shape(shape, input).expect("the input has the array's shape");
+            let view =
+                ArrayViewD::from_shape(shape, input).expect("the input has the array's shape");
             let a = open_array(dest(spec)?)?;
             a.write((), &view)?;
             watch.stop();
