@@ -1,6 +1,7 @@
 //! criterion micro-benchmarks of tessera's selection copy path: reading selections from an uncompressed
 //! in-memory array, so the numbers are the planning and the chunk-to-result copies alone (no I/O, no
 //! codec).
+#![allow(missing_docs)] // criterion_group! generates an undocumented public function.
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -24,6 +24,9 @@ use crate::workload::{self, Cache, Checksum, Region, Workload, checksum_hex};
 pub const PEERS_SETUP: &str = "python3 -m venv .venv-zarr3 && .venv-zarr3/bin/pip install \
      -r fixtures/zarr/requirements-zarr3.txt -r .ci/readback/requirements-tensorstore.txt";
 
+/// One planned measurement: backend, array (`None`: the raw file), workload, cache, chunk/block shape.
+type Planned<'a> = (Backend, Option<&'a StoreConfig>, Workload, Cache, Vec<u64>);
+
 struct Run<'a> {
     args: &'a BenchArgs,
     dataset: &'a Dataset,
@@ -106,7 +109,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
         v.dedup();
         v
     };
-    let mut plan: Vec<(Backend, Option<&StoreConfig>, Workload, Cache, Vec<u64>)> = Vec::new();
+    let mut plan: Vec<Planned<'_>> = Vec::new();
     if args.backends.contains(&Backend::Mmap) {
         for &w in &workloads {
             let blocks: Vec<Vec<u64>> = if matches!(w, Workload::Chunks | Workload::Copy) {

@@ -23,7 +23,7 @@ pub fn open(path: &std::path::Path) -> BenchResult<MmapArray> {
 }
 
 /// Opens the destination of a `write` or `copy`: the existing file read-write (warm), or a new one (cold).
-fn open_dest<T: Sample>(spec: &RunSpec) -> BenchResult<MmapArray> {
+fn open_dest(spec: &RunSpec) -> BenchResult<MmapArray> {
     let dest = spec.dest.as_deref().ok_or_else(|| {
         BenchError::InvalidArgument(format!("{} needs a destination", spec.workload))
     })?;
@@ -73,7 +73,7 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
             let shape: Vec<usize> = spec.shape.iter().map(|&n| n as usize).collect();
             let view =
                 ArrayViewD::from_shape(shape, input).expect("the input has the array's shape");
-            let a = open_dest::<T>(spec)?;
+            let a = open_dest(spec)?;
             a.write((), &view)?;
             drop(a);
             watch.stop();
@@ -82,7 +82,7 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
         }
         Workload::Copy => {
             let src = open(&spec.source)?;
-            let dst = open_dest::<T>(spec)?;
+            let dst = open_dest(spec)?;
             for region in &spec.regions {
                 let sel = Selection::from_ranges(&region.ranges());
                 let data = src.read::<T>(sel.clone())?;
