@@ -196,6 +196,29 @@ impl FilesystemStore {
         }
     }
 
+    /// Refuses an opened file that, with symlinks resolved, lies outside the root. On Linux the kernel
+    /// names the file actually opened (`/proc/self/fd`): one syscall instead of resolving every path
+    /// component, and no window between the check and the open. Elsewhere, or without `/proc`, the path
+    /// is resolved as in [`check_inside`](Self::check_inside).
+    fn opened_inside(&self, file: &File, path: &Path, key: &str) -> StoreResult<bool> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            if let Ok(real) = fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+                if real.starts_with(&self.root) {
+                    return Ok(true);
+                }
+                return Err(StoreError::new(
+                    StoreErrorKind::PermissionDenied,
+                    "the key resolves outside the store's root through a symlink",
+                )
+                .with_key(key));
+            }
+        }
+        let _ = file;
+        self.check_inside(path, key)
+    }
+
     /// Opens the file of `key` for reading, or `None` when there is no value.
     fn open_value(&self, key: &StoreKey) -> StoreResult<Option<(File, u64)>> {
         let path = self.path_of(key);
@@ -204,7 +227,7 @@ impl FilesystemStore {
             Err(e) if is_missing(&e) => return Ok(None),
             Err(e) => return Err(StoreError::io(e, key.as_str(), "opening the value's file")),
         };
-        if !self.check_inside(&path, key.as_str())? {
+        if !self.opened_inside(&file, &path, key.as_str())? {
             return Ok(None);
         }
         let meta = file
@@ -270,18 +293,30 @@ impl FilesystemStore {
         while !name.is_char_boundary(short) {
             short -= 1;
         }
-        let temp = dir.join(format!(
-            ".{}{}{}.{}",
-            &name[..short],
-            TEMP_MARK,
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let temp_name = || {
+            dir.join(format!(
+                ".{}{}{}.{}",
+                &name[..short],
+                TEMP_MARK,
+                std::process::id(),
+                TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+            ))
+        };
+        // A file already holding the name was left by a crashed writer that had this process id
+        // (ids are reused, e.g. by a restarted container's main process): take the next name.
+        let mut temp = temp_name();
+        let mut attempts = 0;
+        let mut file = loop {
+            match OpenOptions::new().write(true).create_new(true).open(&temp) {
+                Ok(file) => break file,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 1 << 16 => {
+                    attempts += 1;
+                    temp = temp_name();
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
             file.write_all(value)?;
             if self.fsync {
                 file.sync_all()?;
