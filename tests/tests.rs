@@ -1,7 +1,8 @@
 //! tessera's integration tests, in one binary: Python-written fixtures, zarrs interop, property tests of
-//! the selection planner.
+//! the selection planner, reliability (crashes, concurrency, fuzz findings, malformed input).
 
 mod fixtures;
 mod npy;
+mod reliability;
 mod selection_props;
 mod zarrs_interop;

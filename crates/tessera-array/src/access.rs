@@ -149,7 +149,7 @@ pub trait ArrayAccess: Send + Sync {
     {
         let sel = self.resolve(selection)?;
         let len = buffer_len(sel.num_elements(), self.dtype().itemsize())?;
-        let mut bytes = vec![0u8; len];
+        let mut bytes: Vec<u8> = crate::element::zeroed_vec(len)?;
         self.read_into(&sel, &mut bytes)?;
         Ok(RawArray {
             dtype: self.dtype().clone(),

@@ -640,7 +640,7 @@ impl Array {
                 let c = self.meta.chunks[axis];
                 let (n, o) = (new_shape[axis], old[axis]);
                 if n < o && n % c != 0 {
-                    let stop = o.min(n.div_ceil(c) * c);
+                    let stop = o.min(n.div_ceil(c).saturating_mul(c));
                     let axes: Vec<AxisRange> = old
                         .iter()
                         .enumerate()

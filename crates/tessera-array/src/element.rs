@@ -8,7 +8,7 @@ use half::f16;
 use num_complex::Complex;
 
 use crate::dtype::{ByteOrder, DataType, TimeUnit};
-use crate::error::ArrayResult;
+use crate::error::{ArrayError, ArrayResult};
 
 mod sealed {
     pub trait Sealed {}
@@ -54,21 +54,27 @@ pub trait Element: Copy + Send + Sync + 'static + sealed::Sealed {
     fn as_bytes(data: &[Self]) -> &[u8];
 }
 
-/// Allocates `n` zeroed `T`s, for types whose all-zero bit pattern is a valid value.
-fn zeroed_vec<T: Copy>(n: usize) -> Vec<T> {
+/// Allocates `n` zeroed `T`s, for types whose all-zero bit pattern is a valid value. An allocation the
+/// system refuses (a selection of 2^62 elements) is [`ArrayError::TooLarge`], not an abort.
+pub(crate) fn zeroed_vec<T: Copy>(n: usize) -> ArrayResult<Vec<T>> {
     if n == 0 || std::mem::size_of::<T>() == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    let layout =
-        std::alloc::Layout::array::<T>(n).expect("element count overflows the address space");
+    let too_large = || {
+        ArrayError::TooLarge(format!(
+            "cannot allocate {n} elements of {} bytes",
+            std::mem::size_of::<T>()
+        ))
+    };
+    let layout = std::alloc::Layout::array::<T>(n).map_err(|_| too_large())?;
     // SAFETY: the layout is non-zero-sized; calloc-style allocation hands out zero pages lazily, so large
     // results cost no upfront memset. Callers only use this for plain-data types where zero is valid.
     unsafe {
         let ptr = std::alloc::alloc_zeroed(layout) as *mut T;
         if ptr.is_null() {
-            std::alloc::handle_alloc_error(layout);
+            return Err(too_large());
         }
-        Vec::from_raw_parts(ptr, n, n)
+        Ok(Vec::from_raw_parts(ptr, n, n))
     }
 }
 
@@ -87,7 +93,7 @@ macro_rules! plain_element {
                 n: usize,
                 fill: impl FnOnce(&mut [u8]) -> ArrayResult<()>,
             ) -> ArrayResult<Vec<Self>> {
-                let mut v: Vec<$t> = zeroed_vec(n);
+                let mut v: Vec<$t> = zeroed_vec(n)?;
                 // SAFETY: `$t` is plain data: every bit pattern is a valid value, no padding.
                 let bytes = unsafe {
                     std::slice::from_raw_parts_mut(
@@ -231,7 +237,7 @@ impl Element for bool {
     ) -> ArrayResult<Vec<Self>> {
         // Stored bytes other than 0 and 1 are not valid `bool`s in Rust; numpy reads any non-zero byte as
         // True, and so do we.
-        let mut bytes = vec![0u8; n];
+        let mut bytes: Vec<u8> = zeroed_vec(n)?;
         fill(&mut bytes)?;
         Ok(bytes.into_iter().map(|b| b != 0).collect())
     }

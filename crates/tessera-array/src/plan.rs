@@ -28,8 +28,10 @@ pub fn axis_pieces(sel: &AxisRange, chunk_len: u64) -> Vec<AxisPiece> {
     while i < sel.count {
         let pos = sel.start + i * sel.step;
         let chunk = pos / chunk_len;
-        let chunk_end = (chunk + 1) * chunk_len;
-        let n = ((chunk_end - pos - 1) / sel.step + 1).min(sel.count - i);
+        // In u128: the end of the last chunk of an axis of 2^64 - 1 positions is 2^64.
+        let chunk_end = (u128::from(chunk) + 1) * u128::from(chunk_len);
+        let left = (chunk_end - u128::from(pos) - 1) / u128::from(sel.step) + 1;
+        let n = (left.min(u128::from(sel.count - i))) as u64;
         pieces.push(AxisPiece {
             chunk,
             start: pos - chunk * chunk_len,

@@ -125,7 +125,8 @@ impl Selection {
     ///
     /// # Errors
     /// [`ArrayError::Selection`] when there are more axes than the rank, more than one `...`, a step that
-    /// is not positive, an index out of bounds or a `NewAxis`.
+    /// is not positive, an index out of bounds or a `NewAxis`; [`ArrayError::TooLarge`] when it selects
+    /// more than 2^64 elements.
     pub fn resolve(&self, shape: &[u64]) -> ArrayResult<ResolvedSelection> {
         let ellipses = self
             .axes
@@ -157,7 +158,7 @@ impl Selection {
             .enumerate()
             .map(|(axis, (sel, &len))| resolve_axis(axis, sel, len))
             .collect::<ArrayResult<Vec<_>>>()?;
-        Ok(ResolvedSelection { axes })
+        ResolvedSelection::counted(axes)
     }
 }
 
@@ -399,7 +400,8 @@ impl ResolvedSelection {
     /// Builds a resolved selection from ranges known to lie within `shape`.
     ///
     /// # Errors
-    /// [`ArrayError::Selection`] when a range falls outside `shape` or the ranks differ.
+    /// [`ArrayError::Selection`] when a range falls outside `shape` or the ranks differ;
+    /// [`ArrayError::TooLarge`] when it selects more than 2^64 elements.
     pub fn from_axes(axes: Vec<AxisRange>, shape: &[u64]) -> ArrayResult<ResolvedSelection> {
         if axes.len() != shape.len() {
             return Err(ArrayError::selection(format!(
@@ -415,6 +417,19 @@ impl ResolvedSelection {
                     "axis {i}: {a:?} does not fit length {len}"
                 )));
             }
+        }
+        ResolvedSelection::counted(axes)
+    }
+
+    /// Refuses selections of more than `u64::MAX` elements (three axes of 2^40 select 2^120), so that
+    /// [`num_elements`](Self::num_elements) never overflows.
+    fn counted(axes: Vec<AxisRange>) -> ArrayResult<ResolvedSelection> {
+        let empty = axes.iter().any(|a| a.count == 0);
+        if !empty && axes.iter().try_fold(1u64, |n, a| n.checked_mul(a.count)).is_none() {
+            let counts: Vec<u64> = axes.iter().map(|a| a.count).collect();
+            return Err(ArrayError::TooLarge(format!(
+                "a selection of {counts:?} positions per axis holds more than 2^64 elements"
+            )));
         }
         Ok(ResolvedSelection { axes })
     }

@@ -1,0 +1,18 @@
+//! Fuzzes `.npy` header parsing: any bytes give a header or a typed error; a header that parses
+//! writes back bytes that parse to the same header.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tessera_mmap::npy::parse_header;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(header) = parse_header(data) else {
+        return;
+    };
+    let _ = header.data_len();
+    let bytes = header.to_bytes();
+    let again = parse_header(&bytes).expect("a parsed header writes back one that parses");
+    assert_eq!(again.dtype, header.dtype);
+    assert_eq!(again.shape, header.shape);
+    assert_eq!(again.fortran_order, header.fortran_order);
+});

@@ -1,0 +1,200 @@
+//! Readers during writes: while a writer rewrites chunks generation after generation, reader
+//! processes and threads read the whole array and random strided selections; every read succeeds,
+//! every chunk they see is one whole generation, and no chunk ever goes back to an older one.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tessera_array::Array;
+use tessera_store::object_store::path::Path as ObjectPath;
+use tessera_store::{FilesystemStore, MemoryStore, ObjectStoreBackend, Store};
+
+use super::Rng;
+use super::crash::LAYOUT;
+use super::generations::Layout;
+use super::process::{Running, arg, child, is_child};
+use super::s3_server::S3Server;
+
+const DIR: &str = "TESSERA_RELIABILITY_DIR";
+const START_GEN: &str = "TESSERA_RELIABILITY_START_GEN";
+const READ_MILLIS: &str = "TESSERA_RELIABILITY_READ_MILLIS";
+const SEED: &str = "TESSERA_RELIABILITY_READER_SEED";
+
+/// Reads `arr` for `duration`; returns (reads, distinct generations seen) or what went wrong.
+fn read_for(
+    arr: &Array,
+    layout: &Layout,
+    duration: Duration,
+    seed: u64,
+) -> Result<(usize, usize), String> {
+    let mut rng = Rng::new(seed);
+    let mut latest = vec![0u32; layout.chunk_count()];
+    let mut seen = std::collections::BTreeSet::new();
+    let started = Instant::now();
+    let mut reads = 0;
+    while started.elapsed() < duration {
+        let gens: Vec<Option<u32>> = if reads % 2 == 0 {
+            layout.generations(arr)?.into_iter().map(Some).collect()
+        } else {
+            let [rows, cols] = layout.shape;
+            let (r0, c0) = (rng.below(rows), rng.below(cols));
+            let (r1, c1) = (r0 + 1 + rng.below(rows - r0), c0 + 1 + rng.below(cols - c0));
+            layout.check_strided(arr, r0..r1, 1 + rng.below(3), c0..c1, 1 + rng.below(5))?
+        };
+        for (c, g) in gens.into_iter().enumerate() {
+            let Some(g) = g else { continue };
+            if g < latest[c] {
+                return Err(format!(
+                    "chunk {c} went back from generation {} to {g}",
+                    latest[c]
+                ));
+            }
+            latest[c] = g;
+            seen.insert(g);
+        }
+        reads += 1;
+    }
+    Ok((reads, seen.len()))
+}
+
+/// Child role: reads `data` in the store at `DIR` for `READ_MILLIS` and prints `reads N gens M`.
+pub fn read_generations() {
+    let store: Arc<dyn Store> = Arc::new(FilesystemStore::open(Path::new(&arg(DIR))).unwrap());
+    let arr = Array::open(store, "data").unwrap();
+    let millis: u64 = arg(READ_MILLIS).parse().unwrap();
+    let seed: u64 = arg(SEED).parse().unwrap();
+    match read_for(&arr, &LAYOUT, Duration::from_millis(millis), seed) {
+        Ok((reads, gens)) => println!("reads {reads} gens {gens}"),
+        Err(e) => panic!("reader: {e}"),
+    }
+}
+
+#[test]
+fn readers_in_other_processes_and_threads_never_see_a_torn_chunk() {
+    if is_child() {
+        return;
+    }
+    let mut rng = Rng::from_env("readers_in_other_processes_and_threads_never_see_a_torn_chunk");
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(FilesystemStore::open(dir.path()).unwrap());
+    LAYOUT.create(store.clone(), "data", 1);
+    let mut cmd = child("rewrite-chunks");
+    cmd.env(DIR, dir.path()).env(START_GEN, "2");
+    let mut writer = Running::start(cmd, "writer");
+    writer.wait_for("ready");
+    let millis = 1500;
+    let readers: Vec<Running> = (0..2)
+        .map(|r| {
+            let mut cmd = child("read-generations");
+            cmd.env(DIR, dir.path())
+                .env(READ_MILLIS, millis.to_string())
+                .env(SEED, rng.next_u64().to_string());
+            Running::start(cmd, format!("reader process {r}"))
+        })
+        .collect();
+    let seeds: Vec<u64> = (0..2).map(|_| rng.next_u64()).collect();
+    let in_threads: Vec<(usize, usize)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = seeds
+            .iter()
+            .map(|&seed| {
+                let store = store.clone();
+                scope.spawn(move || {
+                    let arr = Array::open(store, "data").unwrap();
+                    read_for(&arr, &LAYOUT, Duration::from_millis(millis), seed)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("reader thread: {e}"))
+            })
+            .collect()
+    });
+    let mut report = Vec::new();
+    for r in readers {
+        let lines = r.finish();
+        let line = lines.iter().find(|l| l.starts_with("reads ")).unwrap();
+        report.push(line.clone());
+        let gens: usize = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(gens >= 2, "a reader process saw no rewrite: {line}");
+    }
+    // The writer was rewriting all along: it is still alive.
+    let _ = writer.drain();
+    writer.kill();
+    for (reads, gens) in &in_threads {
+        assert!(*gens >= 2, "a reader thread saw no rewrite ({reads} reads)");
+        report.push(format!("reads {reads} gens {gens}"));
+    }
+    println!("filesystem readers (2 processes, 2 threads): {report:?}");
+}
+
+/// A writer thread rewrites chunks while reader threads read, on any store.
+fn threads_read_while_one_writes(store: Arc<dyn Store>, what: &str, rng: &mut Rng) {
+    let layout = Layout {
+        shape: [8, 32],
+        chunks: [4, 8],
+    };
+    layout.create(store.clone(), "data", 1);
+    let stop = AtomicBool::new(false);
+    let seeds: Vec<u64> = (0..2).map(|_| rng.next_u64()).collect();
+    let mut writer_rng = Rng::new(rng.next_u64());
+    let (gens_written, results) = std::thread::scope(|scope| {
+        let writer = {
+            let (store, stop) = (store.clone(), &stop);
+            scope.spawn(move || {
+                let arr = Array::open(store, "data").unwrap();
+                let mut generation = 2;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut order: Vec<usize> = (0..layout.chunk_count()).collect();
+                    writer_rng.shuffle(&mut order);
+                    for c in order {
+                        layout.write_chunk(&arr, generation, c);
+                    }
+                    generation += 1;
+                }
+                generation
+            })
+        };
+        let readers: Vec<_> = seeds
+            .iter()
+            .map(|&seed| {
+                let store = store.clone();
+                scope.spawn(move || {
+                    let arr = Array::open(store, "data").unwrap();
+                    read_for(&arr, &layout, Duration::from_millis(800), seed)
+                })
+            })
+            .collect();
+        let results: Vec<_> = readers.into_iter().map(|h| h.join().unwrap()).collect();
+        stop.store(true, Ordering::Relaxed);
+        (writer.join().unwrap(), results)
+    });
+    for r in &results {
+        let (reads, gens) = r.as_ref().unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            *gens >= 2,
+            "{what}: a reader saw no rewrite ({reads} reads)"
+        );
+    }
+    println!(
+        "{what}: {} generations written; readers {results:?}",
+        gens_written - 2
+    );
+}
+
+#[test]
+fn reader_threads_never_see_a_torn_chunk_in_memory_and_on_s3() {
+    if is_child() {
+        return;
+    }
+    let mut rng = Rng::from_env("reader_threads_never_see_a_torn_chunk_in_memory_and_on_s3");
+    threads_read_while_one_writes(Arc::new(MemoryStore::new()), "memory", &mut rng);
+    let server = S3Server::start();
+    let store = ObjectStoreBackend::new(server.client(), ObjectPath::from("readers"));
+    threads_read_while_one_writes(Arc::new(store), "s3", &mut rng);
+}
