@@ -450,6 +450,11 @@ impl ResolvedSelection {
 
     /// Number of elements selected.
     pub fn num_elements(&self) -> u64 {
+        // An empty axis first: the other counts may multiply past 2^64 (construction refuses that only
+        // for selections that are not empty).
+        if self.axes.iter().any(|a| a.count == 0) {
+            return 0;
+        }
         self.axes.iter().map(|a| a.count).product()
     }
 }
