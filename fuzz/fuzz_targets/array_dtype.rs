@@ -19,7 +19,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let again =
         DataType::from_json(&dtype.to_json()).expect("a parsed dtype writes back one that parses");
-    assert_eq!(again, dtype);
+    // Compared in written form: a one-byte type parsed as `>u1` keeps its byte order but writes `|u1`.
+    assert_eq!(again.to_json(), dtype.to_json());
+    assert_eq!(again.needs_swap(), dtype.needs_swap());
     assert_eq!(again.itemsize(), dtype.itemsize());
     let _ = dtype.typestr();
     let native = dtype.to_native();

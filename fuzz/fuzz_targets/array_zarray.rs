@@ -17,7 +17,8 @@ fuzz_target!(|data: &[u8]| {
         .expect("a parsed .zarray writes back one that parses");
     assert_eq!(again.shape, meta.shape);
     assert_eq!(again.chunks, meta.chunks);
-    assert_eq!(again.dtype, meta.dtype);
+    // Compared in written form: a one-byte type parsed as `>i1` keeps its byte order but writes `|i1`.
+    assert_eq!(again.dtype.to_json(), meta.dtype.to_json());
     assert_eq!(again.fill_value.bytes(), meta.fill_value.bytes());
     // Building the codec chain may fail (unknown codec), but must not panic.
     let _ = tessera_codec::CodecChain::from_json(meta.compressor.as_ref(), meta.filters.as_deref());

@@ -115,3 +115,43 @@ fn zero_sized_elements_read_as_zero_bytes() {
         "4096b785bb179002824c23537f060048650471",
     )));
 }
+
+/// `array_zarray` crash-a9730ad6, `array_dtype` crash-4cf0b999, `array_npy_header` crash-a278a03c: a
+/// one-byte type written with a byte order (`">i1"`, `">u1"`) parses with that order kept but is
+/// written back as `"|i1"` (as numpy does), so the parsed and re-parsed `DataType`s compare unequal.
+/// Harmless (one byte never needs swapping); the targets now compare the written form. Kept: such
+/// arrays read their bytes unswapped and write the normal form.
+#[test]
+fn one_byte_types_with_a_byte_order_read_unswapped_and_write_the_normal_form() {
+    let zarray = br#"{"shape": [7, 5], "chunks": [3, 2], "dtype": ">i1", "fill_value": 0,
+        "order": "C", "filters": null, "compressor": null, "zarr_format": 2}"#;
+    let meta = ArrayMetadata::parse(zarray).unwrap();
+    assert!(!meta.dtype.needs_swap());
+    let again = ArrayMetadata::parse(&meta.to_bytes()).unwrap();
+    assert_eq!(again.dtype.to_json(), meta.dtype.to_json());
+    assert_eq!(meta.dtype.to_json(), serde_json::json!("|i1"));
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    store
+        .set(&StoreKey::new("a/.zarray").unwrap(), zarray.to_vec().into())
+        .unwrap();
+    store
+        .set(
+            &StoreKey::new("a/0.0").unwrap(),
+            vec![1u8, 2, 3, 4, 5, 0x80].into(),
+        )
+        .unwrap();
+    let got = Array::open(store, "a")
+        .unwrap()
+        .read::<i8>("0:3, 0:2")
+        .unwrap();
+    assert_eq!(got.into_raw_vec_and_offset().0, vec![1, 2, 3, 4, 5, -128]);
+    let npy =
+        b"\x93NUMPY\x01\x00\x76\x00{'descr': '>i1', 'fortran_order': False, 'shape': (2,)\x0c }";
+    let mut npy = npy.to_vec();
+    npy.resize(10 + 0x76 - 1, b' ');
+    npy.push(b'\n');
+    let header = tessera_mmap::npy::parse_header(&npy).unwrap();
+    let again = tessera_mmap::npy::parse_header(&header.to_bytes()).unwrap();
+    assert_eq!(again.dtype.to_json(), header.dtype.to_json());
+    assert_eq!(again.shape, vec![2]);
+}
