@@ -477,7 +477,6 @@ fn cli_handles_huge_shapes_within_memory_and_time() {
 /// without the test's file-size limit only ends when the disk is full. Left out of the default run
 /// until the CLI checks the output size; see the reliability report.
 #[test]
-#[ignore = "tessera export of a 2^62-element array starts an unbounded write (CLI bug)"]
 fn cli_export_of_a_huge_array_fails_fast() {
     let base = tempfile::tempdir().unwrap();
     let root = base.path().join("huge.zarr");

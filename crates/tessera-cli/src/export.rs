@@ -46,7 +46,15 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
     .with_context(|| format!("opening {target}"))?;
     let slabs = Slabs::new(resolved.axes(), &meta.chunks, itemsize, plan.buffer);
     let header = NpyHeader::new(meta.dtype.clone(), resolved.shape(), false).to_bytes();
-    let total = resolved.num_elements().saturating_mul(itemsize as u64);
+    let total = resolved
+        .num_elements()
+        .checked_mul(itemsize as u64)
+        .ok_or_else(|| {
+            CliError::new(format!(
+                "the selection of {target} holds more than 2^64 bytes"
+            ))
+        })?;
+    check_free_space(&args.output, total.saturating_add(header.len() as u64))?;
 
     let mut output = Output::open(&args.output)?;
     output
@@ -88,6 +96,35 @@ pub fn open_array(hierarchy: &Hierarchy, target: &tessera_array::NodePath) -> Cl
         ))),
         None => Err(CliError::new(format!("no array at {target}"))),
     }
+}
+
+/// Refuses an export that cannot fit on the output's filesystem, before writing a byte: a selection of a
+/// huge array (mostly fill value, say) would otherwise fill the disk and fail at the end.
+fn check_free_space(output: &Path, needed: u64) -> CliResult<()> {
+    if output.as_os_str() == "-" {
+        return Ok(());
+    }
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let Ok(c_dir) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return Ok(());
+    };
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c_dir` is a NUL-terminated path and `stat` a writable statvfs.
+    if unsafe { libc::statvfs(c_dir.as_ptr(), &mut stat) } != 0 {
+        // The directory's own error surfaces when the file is created.
+        return Ok(());
+    }
+    let free = (stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64);
+    if needed > free {
+        return Err(CliError::new(format!(
+            "the export needs {needed} bytes but {} has only {free} bytes free",
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Where the `.npy` goes: standard output, or a file written under a temporary name and renamed into
