@@ -471,11 +471,8 @@ fn cli_handles_huge_shapes_within_memory_and_time() {
     assert_eq!(copied.stored_chunks().unwrap().0, 1);
 }
 
-/// Exporting a whole 2^62-element array should be refused up front. Today the binary allocates a
-/// buffer sized from the machine's memory (6.3 GB here; under the test's 1 GiB address-space limit
-/// that aborts with "memory allocation failed") and then starts writing 4 EiB of `.npy` data, which
-/// without the test's file-size limit only ends when the disk is full. Left out of the default run
-/// until the CLI checks the output size; see the reliability report.
+/// Exporting a whole 2^62-element (or 2^64-byte) array is refused up front, before a byte is written:
+/// the output could never fit on the disk, and writing it would only end when the disk is full.
 #[test]
 fn cli_export_of_a_huge_array_fails_fast() {
     let base = tempfile::tempdir().unwrap();
