@@ -36,15 +36,15 @@ fn selection_target(data: &[u8]) {
     let Ok(sel) = text.parse::<Selection>() else {
         return;
     };
-    assert_eq!(sel.to_string().parse::<Selection>().ok(), Some(sel.clone()));
+    let again = sel.to_string().parse::<Selection>().unwrap();
+    assert_eq!(again.resolve(&shape).ok(), sel.resolve(&shape).ok());
     let Ok(resolved) = sel.resolve(&shape) else {
         return;
     };
-    let elements: u128 = resolved
+    let elements = resolved
         .axes()
         .iter()
-        .map(|r| u128::from(r.count))
-        .product();
+        .fold(1u128, |n, r| n.saturating_mul(u128::from(r.count)));
     assert_eq!(u128::from(resolved.num_elements()), elements);
     if elements <= 4096 && shape.iter().all(|&n| n <= 64) {
         let chunks: Vec<u64> = shape.iter().map(|&n| (n / 3).max(1)).collect();
@@ -154,4 +154,17 @@ fn one_byte_types_with_a_byte_order_read_unswapped_and_write_the_normal_form() {
     let again = tessera_mmap::npy::parse_header(&header.to_bytes()).unwrap();
     assert_eq!(again.dtype.to_json(), header.dtype.to_json());
     assert_eq!(again.shape, vec![2]);
+}
+
+/// `array_selection` crash-986440f9 and crash-e9b2895d: harness findings, not library bugs. `4:8:1`
+/// displays as `4:8`, which parses to a different but equivalent `Selection` (the target now compares
+/// resolved selections); four axes of up to 2^63 overflowed the target's own u128 element count (now
+/// saturating). Kept as inputs of the selection checks.
+#[test]
+fn equivalent_displayed_selections_and_huge_ranks() {
+    selection_target(&hex("011400000000000000343a383a31"));
+    selection_target(&hex(concat!(
+        "0945454545454545454545454545454545454545",
+        "03080000000000000020000045"
+    )));
 }
