@@ -48,7 +48,7 @@ for target in $targets; do
   [ -d "$SEEDS/$target" ] && dirs+=("$SEEDS/$target")
   echo "-- $target: ${SECONDS_PER_TARGET}s"
   if ! cargo fuzz run "$target" "${dirs[@]}" -- \
-      -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=20 \
+      -max_total_time="$SECONDS_PER_TARGET" -seed=1 -rss_limit_mb=2048 -timeout=20 \
       -print_final_stats=1 2>"$SEEDS/$target.log"; then
     failed+=("$target")
     tail -n 40 "$SEEDS/$target.log"
