@@ -425,7 +425,12 @@ impl ResolvedSelection {
     /// [`num_elements`](Self::num_elements) never overflows.
     fn counted(axes: Vec<AxisRange>) -> ArrayResult<ResolvedSelection> {
         let empty = axes.iter().any(|a| a.count == 0);
-        if !empty && axes.iter().try_fold(1u64, |n, a| n.checked_mul(a.count)).is_none() {
+        if !empty
+            && axes
+                .iter()
+                .try_fold(1u64, |n, a| n.checked_mul(a.count))
+                .is_none()
+        {
             let counts: Vec<u64> = axes.iter().map(|a| a.count).collect();
             return Err(ArrayError::TooLarge(format!(
                 "a selection of {counts:?} positions per axis holds more than 2^64 elements"
