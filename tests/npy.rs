@@ -2,12 +2,10 @@
 
 use std::path::Path;
 
-use tessera::array::DataType;
 use tessera::mmap::npy::parse_header;
 
-/// An expected array: dtype, shape, C-order bytes.
+/// An expected array: shape and C-order bytes (the dtype is the array's own, checked elsewhere).
 pub struct Expected {
-    pub dtype: DataType,
     pub shape: Vec<u64>,
     pub bytes: Vec<u8>,
 }
@@ -21,7 +19,6 @@ pub fn read_npy(path: &Path) -> Expected {
         path.display()
     );
     Expected {
-        dtype: header.dtype,
         shape: header.shape,
         bytes: raw[header.data_offset..].to_vec(),
     }

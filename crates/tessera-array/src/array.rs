@@ -7,7 +7,7 @@ use ndarray::{ArrayBase, ArrayD, Data, Dimension};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 use tessera_codec::CodecChain;
-use tessera_store::{Bytes, Store, StoreKey};
+use tessera_store::{Bytes, RangeRequest, Store, StoreKey};
 
 use crate::access::{ArrayAccess, RawArray, buffer_len};
 use crate::copy::{self, Dim};
@@ -294,29 +294,163 @@ impl Array {
             len: out.len(),
         };
         let error = Mutex::new(None);
-        self.store.get_many(&keys, &|i, result| {
-            if error.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-                return;
+        let fail = |e: ArrayError| first_error(&error, e);
+        let failed = || error.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+
+        // Uncompressed chunks the selection needs only a small part of are read in part (a slab across
+        // large chunks needs kilobytes of each, not the whole file); the others are read whole.
+        let mut whole: Vec<usize> = Vec::with_capacity(keys.len());
+        let mut partial: Vec<(usize, RangeRequest)> = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            match self.partial_ranges(&plan.region(i), &chunk_strides, &out_strides) {
+                Some(ranges) => partial.push((i, (key.clone(), ranges))),
+                None => whole.push(i),
             }
-            let region = plan.region(i);
-            let placed = result.map_err(ArrayError::from).and_then(|chunk| {
-                self.place_chunk(
-                    &keys[i],
-                    chunk.as_deref(),
-                    &region,
-                    &chunk_strides,
-                    &out_strides,
-                    target,
-                )
+        }
+
+        if !whole.is_empty() {
+            let whole_keys: Vec<StoreKey> = whole.iter().map(|&i| keys[i].clone()).collect();
+            self.store.get_many(&whole_keys, &|j, result| {
+                if failed() {
+                    return;
+                }
+                let i = whole[j];
+                let placed = result.map_err(ArrayError::from).and_then(|chunk| {
+                    self.place_chunk(
+                        &keys[i],
+                        chunk.as_deref(),
+                        &plan.region(i),
+                        &chunk_strides,
+                        &out_strides,
+                        target,
+                    )
+                });
+                if let Err(e) = placed {
+                    fail(e);
+                }
             });
-            if let Err(e) = placed {
-                first_error(&error, e);
-            }
-        });
+        }
+        if !partial.is_empty() && !failed() {
+            let (indices, requests): (Vec<usize>, Vec<_>) = partial.into_iter().unzip();
+            self.store.get_many_ranges(&requests, &|j, result| {
+                if failed() {
+                    return;
+                }
+                let i = indices[j];
+                let placed = result.map_err(ArrayError::from).and_then(|parts| {
+                    self.place_parts(
+                        parts.as_deref(),
+                        &requests[j].1,
+                        &plan.region(i),
+                        &chunk_strides,
+                        &out_strides,
+                        target,
+                    )
+                });
+                if let Err(e) = placed {
+                    fail(e);
+                }
+            });
+        }
         match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// The byte ranges to read of an uncompressed chunk when the selection needs only a small part of it;
+    /// `None` when the whole chunk should be read (compressed, mostly needed, or too scattered).
+    fn partial_ranges(
+        &self,
+        region: &ChunkRegion,
+        chunk_strides: &[usize],
+        out_strides: &[usize],
+    ) -> Option<Vec<std::ops::Range<u64>>> {
+        /// Ranges closer than this are read as one (a page is read from disk anyway).
+        const GAP: usize = 4096;
+        /// More ranges than this per chunk: read it whole.
+        const MAX_RANGES: usize = 256;
+        if !self.codecs.is_identity() || region.covers_chunk(&self.meta.chunks) {
+            return None;
+        }
+        let itemsize = self.meta.dtype.itemsize();
+        let (src_off, _, dims) = region.geometry(chunk_strides, out_strides);
+        let ranges = copy::source_ranges(src_off, &dims, itemsize, GAP, MAX_RANGES)?;
+        let needed: usize = ranges.iter().map(|r| r.len()).sum();
+        (needed.saturating_mul(2) < self.meta.chunk_bytes()).then(|| {
+            ranges
+                .into_iter()
+                .map(|r| r.start as u64..r.end as u64)
+                .collect()
+        })
+    }
+
+    /// Places the parts of an uncompressed chunk read by [`partial_ranges`](Self::partial_ranges) (or the
+    /// fill value, when the chunk is missing) into the chunk's region of the result.
+    fn place_parts(
+        &self,
+        parts: Option<&[Bytes]>,
+        ranges: &[std::ops::Range<u64>],
+        region: &ChunkRegion,
+        chunk_strides: &[usize],
+        out_strides: &[usize],
+        out: SharedOut,
+    ) -> ArrayResult<()> {
+        let Some(parts) = parts else {
+            return self.place_chunk(
+                &self.chunk_key(&region.chunk)?,
+                None,
+                region,
+                chunk_strides,
+                out_strides,
+                out,
+            );
+        };
+        let itemsize = self.meta.dtype.itemsize();
+        let (src_off, dst_off, dims) = region.geometry(chunk_strides, out_strides);
+        // The parts go to their places in a buffer spanning the first to the last part; the copy then
+        // reads only bytes that were read.
+        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
+            return Ok(());
+        };
+        let key = || self.chunk_key(&region.chunk).map(|k| k.to_string());
+        if parts.len() != ranges.len() {
+            return Err(ArrayError::ChunkSize {
+                key: key()?,
+                expected: ranges.len(),
+                found: parts.len(),
+            });
+        }
+        if let Some((r, part)) = ranges
+            .iter()
+            .zip(parts)
+            .find(|(r, p)| p.len() as u64 != r.end - r.start)
+        {
+            return Err(ArrayError::ChunkSize {
+                key: key()?,
+                expected: (r.end - r.start) as usize,
+                found: part.len(),
+            });
+        }
+        let base = first.start as usize;
+        with_scratch(last.end as usize - base, |span| {
+            for (r, part) in ranges.iter().zip(parts) {
+                span[r.start as usize - base..r.end as usize - base].copy_from_slice(part);
+            }
+            // SAFETY: the region belongs to this chunk alone and lies inside `out` (checked inside).
+            unsafe {
+                copy::copy_region_raw(
+                    span,
+                    src_off - base,
+                    out.ptr,
+                    out.len,
+                    dst_off,
+                    &dims,
+                    itemsize,
+                )
+            };
+        });
+        Ok(())
     }
 
     /// Decodes one chunk (or the fill value, when it is missing) into its region of the result.

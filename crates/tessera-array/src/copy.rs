@@ -37,6 +37,50 @@ pub(crate) fn simplify(dims: &[Dim]) -> Option<Vec<Dim>> {
     Some(out)
 }
 
+/// The byte ranges of the source a region reads, sorted, with ranges less than `gap` bytes apart merged;
+/// `None` when that would take more than `max_ranges` ranges (reading the whole source is then the better
+/// plan). Used to read an uncompressed chunk in part.
+pub(crate) fn source_ranges(
+    src_offset: usize,
+    dims: &[Dim],
+    itemsize: usize,
+    gap: usize,
+    max_ranges: usize,
+) -> Option<Vec<std::ops::Range<usize>>> {
+    let Some(dims) = simplify(dims) else {
+        return Some(Vec::new());
+    };
+    // Runs contiguous in the source: the innermost axis when its source stride is one item.
+    let (run, outer): (usize, &[Dim]) = match dims.split_last() {
+        Some((inner, outer)) if inner.src == itemsize => (inner.count * itemsize, outer),
+        _ => (itemsize, &dims[..]),
+    };
+    let runs = outer
+        .iter()
+        .try_fold(1usize, |a, d| a.checked_mul(d.count))?;
+    if runs > max_ranges.saturating_mul(64) {
+        return None;
+    }
+    let mut starts = Vec::with_capacity(runs);
+    odometer(outer, std::ptr::null(), std::ptr::null_mut(), |s, _| {
+        starts.push(src_offset + s as usize);
+    });
+    starts.sort_unstable();
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    for start in starts {
+        match ranges.last_mut() {
+            Some(last) if start <= last.end + gap => last.end = last.end.max(start + run),
+            _ => {
+                if ranges.len() == max_ranges {
+                    return None;
+                }
+                ranges.push(start..start + run);
+            }
+        }
+    }
+    Some(ranges)
+}
+
 /// The largest byte offset (exclusive) a region touches, relative to its start, for one side.
 fn extent(dims: &[Dim], itemsize: usize, side: impl Fn(&Dim) -> usize) -> usize {
     dims.iter().map(|d| (d.count - 1) * side(d)).sum::<usize>() + itemsize
@@ -249,6 +293,37 @@ unsafe fn copy_dims(src: *const u8, dst: *mut u8, dims: &[Dim], itemsize: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dim(count: usize, src: usize) -> Dim {
+        Dim { count, src, dst: 0 }
+    }
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)]
+    fn source_ranges_of_partial_regions() {
+        // Rows 1..3 of a 4x8 u16 chunk, columns 2..6: two runs of 8 bytes, 16 bytes apart.
+        let dims = [dim(2, 16), dim(4, 2)];
+        assert_eq!(
+            source_ranges(20, &dims, 2, 0, 8),
+            Some(vec![20..28, 36..44])
+        );
+        // Merged when the gap allows it.
+        assert_eq!(source_ranges(20, &dims, 2, 8, 8), Some(vec![20..44]));
+        // A column (strided innermost axis): one item per row.
+        assert_eq!(
+            source_ranges(4, &[dim(3, 16)], 2, 0, 8),
+            Some(vec![4..6, 20..22, 36..38])
+        );
+        // Too many ranges: read everything instead.
+        assert_eq!(source_ranges(4, &[dim(3, 16)], 2, 0, 2), None);
+        // F-order source (outer axis with the smaller stride): sorted by offset.
+        assert_eq!(
+            source_ranges(0, &[dim(2, 2), dim(2, 100)], 2, 0, 8),
+            Some(vec![0..4, 100..104])
+        );
+        // Nothing selected.
+        assert_eq!(source_ranges(0, &[dim(0, 2)], 2, 0, 8), Some(vec![]));
+    }
 
     #[test]
     fn merges_contiguous_axes() {

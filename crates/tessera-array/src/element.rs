@@ -74,8 +74,30 @@ pub(crate) fn zeroed_vec<T: Copy>(n: usize) -> ArrayResult<Vec<T>> {
         if ptr.is_null() {
             return Err(too_large());
         }
+        advise_huge_pages(ptr as *mut u8, layout.size());
         Ok(Vec::from_raw_parts(ptr, n, n))
     }
+}
+
+/// Asks for transparent huge pages on a large, freshly allocated and not yet touched buffer: filling a
+/// 1 GiB result then takes 512 page faults instead of 262144, which on virtual machines is most of the
+/// time a warm read spends. Only a hint (no-op off Linux, or when huge pages are disabled).
+fn advise_huge_pages(ptr: *mut u8, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        if len < 2 * HUGE {
+            return;
+        }
+        let start = (ptr as usize).next_multiple_of(HUGE);
+        let end = (ptr as usize + len) / HUGE * HUGE;
+        if end > start {
+            // SAFETY: the range lies inside an allocation of ours; MADV_HUGEPAGE changes no contents.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (ptr, len);
 }
 
 macro_rules! plain_element {

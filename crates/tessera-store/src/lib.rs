@@ -54,4 +54,6 @@ pub use memory::MemoryStore;
 pub use object::{DEFAULT_REMOTE_CONCURRENCY, ObjectStoreBackend, install_crypto_provider};
 pub use open::{create_store, open_store};
 pub use range::ByteRange;
-pub use traits::{ListableStore, ReadableStore, ReadableStoreExt, Store, WritableStore};
+pub use traits::{
+    ListableStore, RangeRequest, ReadableStore, ReadableStoreExt, Store, WritableStore,
+};

@@ -80,6 +80,20 @@ impl ByteRange {
     }
 }
 
+/// Checks that every range of a ranged read lies within a value of `size` bytes.
+pub(crate) fn check_ranges(ranges: &[Range<u64>], size: u64) -> StoreResult<()> {
+    match ranges.iter().find(|r| r.start > r.end || r.end > size) {
+        Some(r) => Err(StoreError::new(
+            StoreErrorKind::InvalidRange,
+            format!(
+                "byte range {}..{} does not lie within the value of {size} bytes",
+                r.start, r.end
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 impl fmt::Display for ByteRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {

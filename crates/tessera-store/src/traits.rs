@@ -1,6 +1,7 @@
 //! The capability traits every backend implements: read, write, list.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Mutex;
 
 use bytes::Bytes;
@@ -8,7 +9,11 @@ use rayon::prelude::*;
 
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::key::{StoreKey, StorePrefix};
-use crate::range::ByteRange;
+use crate::range::{ByteRange, check_ranges};
+
+/// One key of a ranged batch read ([`ReadableStore::get_many_ranges`]) and the byte ranges wanted from
+/// its value.
+pub type RangeRequest = (StoreKey, Vec<Range<u64>>);
 
 /// Reading values by key.
 ///
@@ -36,6 +41,29 @@ pub trait ReadableStore: Send + Sync + fmt::Debug {
             .resolve(value.len() as u64)
             .map_err(|e| e.with_key(key.as_str()))?;
         Ok(Some(value.slice(r.start as usize..r.end as usize)))
+    }
+
+    /// Several parts of the value under `key`, one `Bytes` per range in the order given, or
+    /// `Ok(None)` when there is no value. Ranges may overlap and come in any order.
+    ///
+    /// This is how an uncompressed chunk is read in part: a slab across a large chunk needs a few
+    /// kilobytes of it, not the whole file. Backends read the ranges with one open file (local)
+    /// or with coalesced range requests (object stores).
+    ///
+    /// # Errors
+    /// [`InvalidRange`](crate::StoreErrorKind::InvalidRange) when a range does not lie within the
+    /// value; otherwise as [`get`](Self::get).
+    fn get_ranges(&self, key: &StoreKey, ranges: &[Range<u64>]) -> StoreResult<Option<Vec<Bytes>>> {
+        let Some(value) = self.get(key)? else {
+            return Ok(None);
+        };
+        check_ranges(ranges, value.len() as u64).map_err(|e| e.with_key(key.as_str()))?;
+        Ok(Some(
+            ranges
+                .iter()
+                .map(|r| value.slice(r.start as usize..r.end as usize))
+                .collect(),
+        ))
     }
 
     /// The size in bytes of the value under `key`, or `Ok(None)` when there is none.
@@ -69,6 +97,22 @@ pub trait ReadableStore: Send + Sync + fmt::Debug {
             .enumerate()
             .with_min_len(min_len)
             .for_each(|(index, key)| on_result(index, self.get(key)));
+    }
+
+    /// [`get_ranges`](Self::get_ranges) for many keys: reads `requests[i].1` of the value under
+    /// `requests[i].0` and calls `on_result(i, result)` as each result arrives, with the same
+    /// contract as [`get_many`](Self::get_many) (parallel callbacks, bounded reads in flight).
+    fn get_many_ranges(
+        &self,
+        requests: &[RangeRequest],
+        on_result: &(dyn Fn(usize, StoreResult<Option<Vec<Bytes>>>) + Sync),
+    ) {
+        let min_len = requests.len().div_ceil(self.concurrency().max(1)).max(1);
+        requests
+            .par_iter()
+            .enumerate()
+            .with_min_len(min_len)
+            .for_each(|(index, (key, ranges))| on_result(index, self.get_ranges(key, ranges)));
     }
 
     /// How many reads [`get_many`](Self::get_many) keeps in flight at most.

@@ -1,9 +1,12 @@
 //! A store in a directory of the local filesystem.
 
+mod batch;
 mod listing;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,7 +14,7 @@ use bytes::Bytes;
 
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::key::{StoreKey, StorePrefix};
-use crate::range::ByteRange;
+use crate::range::{ByteRange, check_ranges};
 use crate::traits::{ReadableStore, WritableStore};
 
 /// Marks the temporary files of in-progress writes; listings skip names holding it.
@@ -344,27 +347,90 @@ fn is_missing(e: &io::Error) -> bool {
     )
 }
 
+/// Reads all of an opened value's file.
+fn read_whole(mut file: File, len: u64, key: &StoreKey) -> StoreResult<Bytes> {
+    // One byte more than the length, so a file that grew since `fstat` is read whole and the
+    // end-of-file probe needs no second allocation.
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+    file.read_to_end(&mut buf)
+        .map_err(|e| StoreError::io(e, key.as_str(), "reading the value's file"))?;
+    Ok(Bytes::from(buf))
+}
+
+/// Reads `ranges` (already checked against `len`) of an opened value's file.
+fn read_ranges(file: &File, ranges: &[Range<u64>], key: &StoreKey) -> StoreResult<Vec<Bytes>> {
+    ranges
+        .iter()
+        .map(|r| {
+            let mut buf = vec![0; (r.end - r.start) as usize];
+            file.read_exact_at(&mut buf, r.start).map_err(|e| {
+                StoreError::io(e, key.as_str(), "reading a range of the value's file")
+            })?;
+            Ok(Bytes::from(buf))
+        })
+        .collect()
+}
+
 impl ReadableStore for FilesystemStore {
     fn get(&self, key: &StoreKey) -> StoreResult<Option<Bytes>> {
-        let Some((mut file, len)) = self.open_value(key)? else {
+        let Some((file, len)) = self.open_value(key)? else {
             return Ok(None);
         };
-        let mut buf = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut buf)
-            .map_err(|e| StoreError::io(e, key.as_str(), "reading the value's file"))?;
-        Ok(Some(Bytes::from(buf)))
+        read_whole(file, len, key).map(Some)
     }
 
     fn get_range(&self, key: &StoreKey, range: ByteRange) -> StoreResult<Option<Bytes>> {
-        let Some((mut file, len)) = self.open_value(key)? else {
+        let Some((file, len)) = self.open_value(key)? else {
             return Ok(None);
         };
         let r = range.resolve(len).map_err(|e| e.with_key(key.as_str()))?;
-        let mut buf = vec![0; (r.end - r.start) as usize];
-        file.seek(SeekFrom::Start(r.start))
-            .and_then(|_| file.read_exact(&mut buf))
-            .map_err(|e| StoreError::io(e, key.as_str(), "reading a range of the value's file"))?;
-        Ok(Some(Bytes::from(buf)))
+        Ok(read_ranges(&file, &[r], key)?.pop())
+    }
+
+    fn get_ranges(&self, key: &StoreKey, ranges: &[Range<u64>]) -> StoreResult<Option<Vec<Bytes>>> {
+        let Some((file, len)) = self.open_value(key)? else {
+            return Ok(None);
+        };
+        check_ranges(ranges, len).map_err(|e| e.with_key(key.as_str()))?;
+        read_ranges(&file, ranges, key).map(Some)
+    }
+
+    fn get_many(
+        &self,
+        keys: &[StoreKey],
+        on_result: &(dyn Fn(usize, StoreResult<Option<Bytes>>) + Sync),
+    ) {
+        self.read_batch(
+            keys.len(),
+            |i| &keys[i],
+            |_| None,
+            |i, opened| match opened? {
+                Some((file, len)) => read_whole(file, len, &keys[i]).map(Some),
+                None => Ok(None),
+            },
+            on_result,
+        );
+    }
+
+    fn get_many_ranges(
+        &self,
+        requests: &[crate::traits::RangeRequest],
+        on_result: &(dyn Fn(usize, StoreResult<Option<Vec<Bytes>>>) + Sync),
+    ) {
+        self.read_batch(
+            requests.len(),
+            |i| &requests[i].0,
+            |i| Some(requests[i].1.as_slice()),
+            |i, opened| {
+                let (key, ranges) = &requests[i];
+                let Some((file, len)) = opened? else {
+                    return Ok(None);
+                };
+                check_ranges(ranges, len).map_err(|e| e.with_key(key.as_str()))?;
+                read_ranges(&file, ranges, key).map(Some)
+            },
+            on_result,
+        );
     }
 
     fn size(&self, key: &StoreKey) -> StoreResult<Option<u64>> {

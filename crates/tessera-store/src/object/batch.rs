@@ -1,17 +1,19 @@
 //! The batch read pipeline: up to `concurrency` GETs in flight on the I/O runtime, each result
 //! handed to rayon's pool as it arrives, so decoding overlaps fetching.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use object_store::ObjectStore;
 use object_store::path::Path;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::ObjectStoreBackend;
-use super::fetch::{fetch, remote_error};
+use super::fetch::{fetch, fetch_ranges, remote_error};
 use super::runtime::runtime;
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::key::StoreKey;
@@ -25,15 +27,11 @@ impl Drop for AbortOnDrop {
     }
 }
 
-type Fetched = (
-    usize,
-    object_store::Result<Option<Bytes>>,
-    OwnedSemaphorePermit,
-);
+type Fetched<T> = (usize, StoreResult<Option<T>>, OwnedSemaphorePermit);
 
 /// Waits for the next fetched value. Inside a rayon worker the thread runs pending callbacks
 /// while it waits, so a pool of one thread cannot deadlock on the permits those hold.
-fn next_fetched(rx: &mpsc::Receiver<Fetched>) -> Option<Fetched> {
+fn next_fetched<T>(rx: &mpsc::Receiver<Fetched<T>>) -> Option<Fetched<T>> {
     if rayon::current_thread_index().is_none() {
         return rx.recv().ok();
     }
@@ -60,25 +58,80 @@ pub(super) fn get_many(
     keys: &[StoreKey],
     on_result: &(dyn Fn(usize, StoreResult<Option<Bytes>>) + Sync),
 ) {
+    let paths: Vec<Path> = keys.iter().map(|k| backend.path_of(k.as_str())).collect();
+    let names: Vec<String> = keys.iter().map(|k| k.as_str().to_owned()).collect();
+    run(
+        backend,
+        keys,
+        paths.into_iter().zip(names).collect(),
+        |store, (path, key)| async move {
+            fetch(&*store, &path)
+                .await
+                .map_err(|e| remote_error(e, &key, "reading the value"))
+        },
+        on_result,
+    );
+}
+
+/// [`ReadableStore::get_many_ranges`](crate::ReadableStore::get_many_ranges) for `backend`.
+pub(super) fn get_many_ranges(
+    backend: &ObjectStoreBackend,
+    requests: &[crate::traits::RangeRequest],
+    on_result: &(dyn Fn(usize, StoreResult<Option<Vec<Bytes>>>) + Sync),
+) {
+    let keys: Vec<StoreKey> = requests.iter().map(|(k, _)| k.clone()).collect();
+    let items = requests
+        .iter()
+        .map(|(k, ranges)| {
+            (
+                backend.path_of(k.as_str()),
+                ranges.clone(),
+                k.as_str().to_owned(),
+            )
+        })
+        .collect();
+    run(
+        backend,
+        &keys,
+        items,
+        |store, (path, ranges, key)| async move { fetch_ranges(store, path, ranges, key).await },
+        on_result,
+    );
+}
+
+/// The pipeline: `fetch(store, items[i])` for every item, up to the backend's concurrency in flight, each
+/// result handed to `on_result` on rayon's pool as it arrives.
+fn run<I, T, F, Fut>(
+    backend: &ObjectStoreBackend,
+    keys: &[StoreKey],
+    items: Vec<I>,
+    fetch: F,
+    on_result: &(dyn Fn(usize, StoreResult<Option<T>>) + Sync),
+) where
+    I: Send + 'static,
+    T: Send + 'static,
+    F: Fn(Arc<dyn ObjectStore>, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = StoreResult<Option<T>>> + Send,
+{
     if keys.is_empty() {
         return;
     }
-    let paths: Vec<Path> = keys.iter().map(|k| backend.path_of(k.as_str())).collect();
     let store = Arc::clone(&backend.store);
     let concurrency = backend.concurrency;
     let permits = Arc::new(Semaphore::new(
         concurrency + 2 * rayon::current_num_threads(),
     ));
-    let (tx, rx) = mpsc::channel::<Fetched>();
+    let (tx, rx) = mpsc::channel::<Fetched<T>>();
     let task = runtime().spawn(async move {
-        let mut fetched = futures::stream::iter(paths.into_iter().enumerate())
-            .map(|(index, path)| {
+        let fetch = &fetch;
+        let mut fetched = futures::stream::iter(items.into_iter().enumerate())
+            .map(|(index, item)| {
                 let store = Arc::clone(&store);
                 let permits = Arc::clone(&permits);
                 async move {
                     // The semaphore is never closed.
                     let permit = permits.acquire_owned().await.ok()?;
-                    Some((index, fetch(&*store, &path).await, permit))
+                    Some((index, fetch(store, item).await, permit))
                 }
             })
             .buffer_unordered(concurrency);
@@ -99,9 +152,7 @@ pub(super) fn get_many(
             };
             remaining -= 1;
             delivered[index] = true;
-            let key = keys[index].as_str();
             scope.spawn(move |_| {
-                let result = result.map_err(|e| remote_error(e, key, "reading the value"));
                 on_result(index, result);
                 drop(permit);
             });

@@ -4,6 +4,7 @@ mod batch;
 mod fetch;
 mod runtime;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,7 +12,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-use self::fetch::{fetch, fetch_range, remote_error};
+use self::fetch::{fetch, fetch_range, fetch_ranges, remote_error};
 use self::runtime::block_on;
 pub use self::runtime::install_crypto_provider;
 use crate::error::StoreResult;
@@ -146,6 +147,25 @@ impl ReadableStore for ObjectStoreBackend {
         on_result: &(dyn Fn(usize, StoreResult<Option<Bytes>>) + Sync),
     ) {
         batch::get_many(self, keys, on_result);
+    }
+
+    fn get_ranges(&self, key: &StoreKey, ranges: &[Range<u64>]) -> StoreResult<Option<Vec<Bytes>>> {
+        let store = Arc::clone(&self.store);
+        let path = self.path_of(key.as_str());
+        block_on(fetch_ranges(
+            store,
+            path,
+            ranges.to_vec(),
+            key.as_str().to_owned(),
+        ))?
+    }
+
+    fn get_many_ranges(
+        &self,
+        requests: &[crate::traits::RangeRequest],
+        on_result: &(dyn Fn(usize, StoreResult<Option<Vec<Bytes>>>) + Sync),
+    ) {
+        batch::get_many_ranges(self, requests, on_result);
     }
 
     fn concurrency(&self) -> usize {

@@ -99,6 +99,7 @@ pub fn check_reads(store: &dyn ReadableStore, prefix: &StorePrefix) {
     let values = seed_values();
     check_gets(store, prefix, &values);
     check_ranges(store, prefix);
+    check_multi_ranges(store, prefix, &values);
     check_batches(store, prefix, &values);
 }
 
@@ -230,6 +231,87 @@ fn check_ranges(store: &dyn ReadableStore, prefix: &StorePrefix) {
     );
     let err = store.get_range(&empty, ByteRange::Suffix(1)).unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::InvalidRange);
+}
+
+/// `get_ranges` and `get_many_ranges`: several parts of a value in one call, in the order asked
+/// (overlapping, unordered, empty parts included); missing values are `None`; a range past the end
+/// fails the whole value.
+#[allow(clippy::single_range_in_vec_init)] // one-range requests are what is tested
+fn check_multi_ranges(
+    store: &dyn ReadableStore,
+    prefix: &StorePrefix,
+    values: &BTreeMap<String, Vec<u8>>,
+) {
+    let big = big_value();
+    let k = key(prefix, "big.bin");
+    let len = BIG_LEN as u64;
+    let ranges = vec![
+        60_000..60_100,
+        0..10,
+        5..5,
+        5..15,
+        1000..21_000,
+        len - 3..len,
+    ];
+    let got = store
+        .get_ranges(&k, &ranges)
+        .unwrap_or_else(|e| panic!("get_ranges: {e}"))
+        .expect("value exists");
+    assert_eq!(got.len(), ranges.len());
+    for (r, part) in ranges.iter().zip(&got) {
+        assert!(part[..] == big[r.start as usize..r.end as usize], "{r:?}");
+    }
+    assert_eq!(store.get_ranges(&k, &[]).unwrap(), Some(vec![]));
+    assert_eq!(
+        store.get_ranges(&key(prefix, "missing"), &[0..1]).unwrap(),
+        None
+    );
+    for bad in [len - 1..len + 1, len + 1..len + 2] {
+        let err = store.get_ranges(&k, &[0..1, bad.clone()]).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::InvalidRange, "{bad:?}: {err}");
+        assert_eq!(err.key(), Some(k.as_str()), "{bad:?}: {err}");
+    }
+
+    // A batch: every chunk key in two parts, missing keys, the big value, a bad range.
+    let mut requests: Vec<(StoreKey, Vec<std::ops::Range<u64>>)> = values
+        .iter()
+        .filter(|(name, v)| name.contains('/') && !name.ends_with(".zarray") && v.len() >= 40)
+        .map(|(name, _)| (key(prefix, name), vec![30..40, 0..3]))
+        .collect();
+    requests.push((key(prefix, "missing/1"), vec![0..1]));
+    requests.push((k.clone(), ranges.clone()));
+    requests.push((k.clone(), vec![0..len + 1]));
+    let calls = Mutex::new(vec![0usize; requests.len()]);
+    within(120, "get_many_ranges", || {
+        store.get_many_ranges(&requests, &|index, result| {
+            let (key, ranges) = &requests[index];
+            let name = &key.as_str()[prefix.as_str().len()..];
+            match values.get(name) {
+                None => assert_eq!(result.unwrap(), None, "{key}"),
+                Some(_) if ranges.iter().any(|r| r.end > len) => {
+                    let err = result.unwrap_err();
+                    assert_eq!(err.kind(), StoreErrorKind::InvalidRange, "{key}: {err}");
+                }
+                Some(value) => {
+                    let parts = result
+                        .unwrap_or_else(|e| panic!("get_many_ranges {key}: {e}"))
+                        .expect("value exists");
+                    assert_eq!(parts.len(), ranges.len(), "{key}");
+                    for (r, part) in ranges.iter().zip(parts) {
+                        assert!(
+                            part[..] == value[r.start as usize..r.end as usize],
+                            "{key} {r:?}"
+                        );
+                    }
+                }
+            }
+            calls.lock().unwrap()[index] += 1;
+        });
+    });
+    assert!(
+        calls.into_inner().unwrap().iter().all(|&n| n == 1),
+        "one call per request"
+    );
 }
 
 fn check_batches(
