@@ -237,6 +237,9 @@ fn start_peers(args: &BenchArgs, dir: &Path) -> Option<PeerProcess> {
 }
 
 /// `zstd-cubes`: the array's directory name.
+/// Runs of a warm read in one process; the median is reported (see [`RunSpec::repeat`]).
+const WARM_REPEAT: u32 = 3;
+
 fn array_name(c: &StoreConfig) -> String {
     c.path
         .file_name()
@@ -281,6 +284,7 @@ impl Run<'_> {
             regions: self.regions(w, chunks),
             dest: None,
             raw: self.dataset.raw_path.clone(),
+            repeat: 1,
         }
     }
 
@@ -382,6 +386,9 @@ impl Run<'_> {
             }
         };
         spec.dest = dest.clone();
+        if cache == Cache::Warm && !w.writes() {
+            spec.repeat = WARM_REPEAT;
+        }
         let outcome: Outcome = if backend.is_python() {
             let peers = self.peers.as_mut().ok_or_else(|| BenchError::Peer {
                 backend: backend.name().into(),

@@ -101,6 +101,15 @@ pub struct RunSpec {
     pub dest: Option<PathBuf>,
     /// The raw file holding the data `write` writes (loaded into memory before the timing starts).
     pub raw: PathBuf,
+    /// How many times to run the workload in the same process; the median time is reported. Warm reads
+    /// run three times, so a one-off stall (a page the kernel reclaimed, a thread pool starting) does not
+    /// decide the figure; cold runs and writes once.
+    #[serde(default = "one")]
+    pub repeat: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl RunSpec {
@@ -151,18 +160,42 @@ fn run_typed<T: Sample>(spec: &RunSpec) -> BenchResult<Outcome> {
         None
     };
     measure::reset_peak_rss();
-    let mut outcome = match spec.backend {
-        Backend::Tessera => tessera::run::<T>(spec, input.as_deref())?,
-        Backend::Mmap => mmap::run::<T>(spec, input.as_deref())?,
-        Backend::Zarrs => zarrs::run::<T>(spec, input.as_deref())?,
-        other => {
-            return Err(BenchError::InvalidArgument(format!(
-                "{other} runs in benches/peers.py, not in a Rust child"
-            )));
-        }
-    };
+    let mut outcomes = Vec::new();
+    for _ in 0..spec.repeat.max(1) {
+        outcomes.push(match spec.backend {
+            Backend::Tessera => tessera::run::<T>(spec, input.as_deref())?,
+            Backend::Mmap => mmap::run::<T>(spec, input.as_deref())?,
+            Backend::Zarrs => zarrs::run::<T>(spec, input.as_deref())?,
+            other => {
+                return Err(BenchError::InvalidArgument(format!(
+                    "{other} runs in benches/peers.py, not in a Rust child"
+                )));
+            }
+        });
+    }
+    let mut outcome = median(outcomes, &spec.describe())?;
     outcome.peak_rss_bytes = measure::peak_rss();
     Ok(outcome)
+}
+
+/// The outcome with the median time; every repetition must have delivered the same data.
+pub(crate) fn median(mut outcomes: Vec<Outcome>, what: &str) -> BenchResult<Outcome> {
+    if let Some(first) = outcomes.first()
+        && let Some(other) = outcomes
+            .iter()
+            .find(|o| o.checksum != first.checksum || o.bytes != first.bytes)
+    {
+        return Err(BenchError::InvalidArgument(format!(
+            "{what}: repetitions delivered different data ({:?} and {:?})",
+            first.checksum, other.checksum
+        )));
+    }
+    outcomes.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    let mid = outcomes.len() / 2;
+    outcomes
+        .into_iter()
+        .nth(mid)
+        .ok_or_else(|| BenchError::InvalidArgument(format!("{what}: no repetition ran")))
 }
 
 /// Reads the raw file into memory (native byte order: the dataset is little-endian, as the host).
