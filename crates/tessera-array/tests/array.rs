@@ -398,3 +398,380 @@ fn partial_reads_of_uncompressed_chunks() {
         assert!(err.to_string().contains("short/0.0.0"), "{err}");
     }
 }
+
+/// `Array::blocks` reads ahead in the background: the blocks, their order and errors are those of reading
+/// each block in turn, the read-ahead stays bounded, and it neither hangs nor deadlocks.
+mod blocks {
+    use std::ops::Range;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, mpsc};
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use ndarray::{ArrayD, IxDyn, Slice};
+    use serde_json::json;
+    use tessera_array::{Array, ArrayBuilder, ArrayError, Order};
+    use tessera_store::{
+        Bytes, ListableStore, MemoryStore, ReadableStore, Store, StoreKey, StorePrefix,
+        StoreResult, WritableStore,
+    };
+
+    use super::dt;
+
+    /// A memory store whose reads of chunks take `delay`, are counted, and panic for one key.
+    #[derive(Debug, Default)]
+    struct SlowStore {
+        inner: MemoryStore,
+        delay: Duration,
+        chunk_gets: AtomicUsize,
+        panic_on: Option<String>,
+    }
+
+    impl ReadableStore for SlowStore {
+        fn get(&self, key: &StoreKey) -> StoreResult<Option<Bytes>> {
+            if !key.as_str().rsplit('/').next().unwrap().starts_with(".z") {
+                if self.panic_on.as_deref() == Some(key.as_str()) {
+                    panic!("test store: reading {key} panics");
+                }
+                self.chunk_gets.fetch_add(1, Ordering::SeqCst);
+                thread::sleep(self.delay);
+            }
+            self.inner.get(key)
+        }
+    }
+
+    impl WritableStore for SlowStore {
+        fn set(&self, key: &StoreKey, value: Bytes) -> StoreResult<()> {
+            self.inner.set(key, value)
+        }
+
+        fn erase(&self, key: &StoreKey) -> StoreResult<()> {
+            self.inner.erase(key)
+        }
+
+        fn erase_prefix(&self, prefix: &StorePrefix) -> StoreResult<()> {
+            self.inner.erase_prefix(prefix)
+        }
+    }
+
+    impl ListableStore for SlowStore {
+        fn list_prefix(&self, prefix: &StorePrefix) -> StoreResult<Vec<StoreKey>> {
+            self.inner.list_prefix(prefix)
+        }
+
+        fn list_prefix_sizes(&self, prefix: &StorePrefix) -> StoreResult<Vec<(StoreKey, u64)>> {
+            self.inner.list_prefix_sizes(prefix)
+        }
+    }
+
+    /// Runs `f` on another thread and fails if it takes longer than `limit` (a deadlock fails the test
+    /// instead of hanging it; the stuck thread is left behind).
+    fn within<R: Send + 'static>(limit: Duration, f: impl FnOnce() -> R + Send + 'static) -> R {
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let _ = tx.send(panic::catch_unwind(AssertUnwindSafe(f)));
+        });
+        match rx.recv_timeout(limit) {
+            Ok(Ok(r)) => r,
+            Ok(Err(payload)) => panic::resume_unwind(payload),
+            Err(_) => panic!("did not finish within {limit:?}: deadlock?"),
+        }
+    }
+
+    /// The blocks of `shape` cut by `block`, in C order of the block grid, clipped to the array.
+    fn grid(shape: &[u64], block: &[u64]) -> Vec<Vec<Range<u64>>> {
+        let mut out = vec![vec![]];
+        for (&n, &b) in shape.iter().zip(block) {
+            let starts: Vec<u64> = (0..n).step_by(b as usize).collect();
+            out = out
+                .into_iter()
+                .flat_map(|prefix| {
+                    starts.iter().map(move |&s| {
+                        let mut r = prefix.clone();
+                        r.push(s..(s + b).min(n));
+                        r
+                    })
+                })
+                .collect();
+        }
+        out
+    }
+
+    fn cut<T: Clone>(whole: &ArrayD<T>, ranges: &[Range<u64>]) -> ArrayD<T> {
+        whole
+            .slice_each_axis(|ax| {
+                let r = &ranges[ax.axis.index()];
+                Slice::from(r.start as usize..r.end as usize)
+            })
+            .to_owned()
+    }
+
+    /// Checks every block against the same piece of a whole read, the grid order and the exact
+    /// `size_hint` at each step.
+    fn check_blocks(arr: &Array, block: &[u64]) {
+        let whole = arr.read::<f32>(()).unwrap();
+        let want = grid(arr.shape(), block);
+        let mut it = arr.blocks::<f32>(Some(block)).unwrap();
+        for (i, ranges) in want.iter().enumerate() {
+            let left = want.len() - i;
+            assert_eq!(it.size_hint(), (left, Some(left)), "block {block:?}");
+            let (got_ranges, data) = it.next().unwrap().unwrap();
+            assert_eq!(&got_ranges, ranges, "block {block:?}, item {i}");
+            assert_eq!(data, cut(&whole, ranges), "block {block:?}, item {i}");
+        }
+        assert_eq!(it.size_hint(), (0, Some(0)));
+        assert!(it.next().is_none());
+        assert!(it.next().is_none());
+    }
+
+    fn sample(store: Arc<dyn Store>, name: &str) -> Array {
+        let shape = [11u64, 7, 5];
+        let arr = ArrayBuilder::new(shape.to_vec(), vec![3, 4, 2], dt("<f4"))
+            .compressor(Some(json!({"id": "zstd", "level": 1})))
+            .order(Order::F)
+            .fill_value(json!(-1.0))
+            .create(store, name)
+            .unwrap();
+        let data = ArrayD::from_shape_fn(IxDyn(&[11, 7, 5]), |i| {
+            (i[0] * 100 + i[1] * 10 + i[2]) as f32
+        });
+        arr.write((), &data).unwrap();
+        // A missing chunk reads as the fill value.
+        arr.write(
+            "3:6, 4:7, 2:4",
+            &ArrayD::from_elem(IxDyn(&[3, 3, 2]), -1.0f32),
+        )
+        .unwrap();
+        arr
+    }
+
+    const SHAPES: [[u64; 3]; 8] = [
+        [3, 4, 2],   // the chunks
+        [1, 1, 1],   // many tiny blocks: the deepest read-ahead
+        [2, 3, 5],   // across chunk boundaries
+        [4, 7, 3],   // edge blocks on every axis
+        [6, 8, 4],   // several chunks each
+        [11, 7, 5],  // the whole array
+        [20, 9, 64], // larger than the array
+        [11, 1, 1],  // columns
+    ];
+
+    /// The iterator can still move to and be shared with other threads.
+    const _: fn() = || {
+        fn send_sync<X: Send + Sync>() {}
+        send_sync::<tessera_array::Blocks<'static, f32>>();
+    };
+
+    #[test]
+    fn blocks_equal_a_whole_read_cut_into_pieces() {
+        let arr = sample(Arc::new(MemoryStore::new()), "s");
+        for block in SHAPES {
+            check_blocks(&arr, &block);
+        }
+        // Rank 0: one block.
+        let scalar = ArrayBuilder::new(vec![], vec![], dt("<f4"))
+            .fill_value(json!(2.5))
+            .create(Arc::new(MemoryStore::new()), "z")
+            .unwrap();
+        let blocks: Vec<_> = scalar.blocks::<f32>(None).unwrap().collect();
+        assert_eq!(blocks.len(), 1);
+        let (ranges, data) = blocks.into_iter().next().unwrap().unwrap();
+        assert!(ranges.is_empty());
+        assert_eq!(data.into_raw_vec_and_offset().0, vec![2.5]);
+        // An empty array has no blocks.
+        let empty = ArrayBuilder::new(vec![0, 4], vec![2, 2], dt("<f4"))
+            .create(Arc::new(MemoryStore::new()), "e")
+            .unwrap();
+        let mut it = empty.blocks::<f32>(None).unwrap();
+        assert_eq!(it.size_hint(), (0, Some(0)));
+        assert!(it.next().is_none());
+    }
+
+    /// With one slow chunk per block, the blocks after the current one are read while the caller holds
+    /// it, never more than the stated depth (4 blocks this small), and dropping the iterator neither
+    /// waits for the reads under way nor starts the ones queued.
+    #[test]
+    fn read_ahead_is_bounded_and_dropping_returns_promptly() {
+        let store = Arc::new(SlowStore {
+            delay: Duration::from_millis(30),
+            ..SlowStore::default()
+        });
+        let arr = ArrayBuilder::new(vec![64], vec![1], dt("<f4"))
+            .create(store.clone(), "a")
+            .unwrap();
+        arr.write((), &ArrayD::from_elem(IxDyn(&[64]), 1.0f32))
+            .unwrap();
+        store.chunk_gets.store(0, Ordering::SeqCst);
+        let mut it = arr.blocks::<f32>(None).unwrap();
+        let (ranges, data) = it.next().unwrap().unwrap();
+        assert_eq!((ranges[0].clone(), ranges.len(), data.len()), (0..1, 1, 1));
+        // The next block is read in the background while the caller holds this one.
+        let started = Instant::now();
+        while store.chunk_gets.load(Ordering::SeqCst) < 2 {
+            assert!(started.elapsed() < Duration::from_secs(20), "no read ahead");
+            thread::sleep(Duration::from_millis(5));
+        }
+        thread::sleep(Duration::from_millis(200));
+        let read = store.chunk_gets.load(Ordering::SeqCst);
+        assert!(read <= 4, "{read} chunks read for one block yielded");
+        // Dropping skips the reads not started yet.
+        drop(it);
+        thread::sleep(Duration::from_millis(200));
+        let read = store.chunk_gets.load(Ordering::SeqCst);
+        assert!(read <= 4, "{read} chunks read after dropping");
+
+        // Dropped after one item with reads of half a second under way: returns at once.
+        let slow = Arc::new(SlowStore {
+            delay: Duration::from_millis(500),
+            ..SlowStore::default()
+        });
+        let arr = ArrayBuilder::new(vec![8], vec![1], dt("<f4"))
+            .create(slow.clone(), "b")
+            .unwrap();
+        arr.write((), &ArrayD::from_elem(IxDyn(&[8]), 1.0f32))
+            .unwrap();
+        let took = within(Duration::from_secs(20), move || {
+            let mut it = arr.blocks::<f32>(None).unwrap();
+            it.next().unwrap().unwrap();
+            let dropping = Instant::now();
+            drop(it);
+            dropping.elapsed()
+        });
+        assert!(took < Duration::from_millis(100), "{took:?}");
+    }
+
+    /// Iterating inside a one-thread pool (where the read-ahead can only run when the caller's thread
+    /// lets it) and inside a two-thread pool with slow reads (where the caller waits for a read running
+    /// on the other thread) completes with the right blocks.
+    #[test]
+    fn blocks_inside_small_rayon_pools_complete() {
+        let arr = sample(Arc::new(MemoryStore::new()), "p");
+        let one = arr.clone();
+        within(Duration::from_secs(60), move || {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                for block in SHAPES {
+                    check_blocks(&one, &block);
+                }
+                // The caller's own parallel work runs the read-ahead on this thread meanwhile.
+                let whole = one.read::<f32>(()).unwrap();
+                let mut sum = 0.0f64;
+                for item in one.blocks::<f32>(Some(&[1, 7, 5])).unwrap() {
+                    let (ranges, data) = item.unwrap();
+                    assert_eq!(data, cut(&whole, &ranges));
+                    let (a, b) = rayon::join(
+                        || data.iter().map(|&v| f64::from(v)).sum::<f64>(),
+                        || data.len(),
+                    );
+                    assert_eq!(b, 35);
+                    sum += a;
+                }
+                assert_eq!(sum, whole.iter().map(|&v| f64::from(v)).sum::<f64>());
+                // Two iterators interleaved on the one thread.
+                let mut x = one.blocks::<f32>(Some(&[1, 1, 5])).unwrap();
+                let mut y = one.blocks::<f32>(Some(&[2, 2, 2])).unwrap();
+                let (mut nx, mut ny) = (0, 0);
+                loop {
+                    let (a, b) = (x.next(), y.next());
+                    nx += usize::from(a.is_some());
+                    ny += usize::from(b.is_some());
+                    if a.is_none() && b.is_none() {
+                        break;
+                    }
+                }
+                assert_eq!((nx, ny), (77, 6 * 4 * 3));
+            });
+        });
+
+        let store = Arc::new(SlowStore {
+            delay: Duration::from_millis(5),
+            ..SlowStore::default()
+        });
+        let slow = sample(store, "q");
+        within(Duration::from_secs(60), move || {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                check_blocks(&slow, &[3, 4, 2]);
+                // Two iterations at once, each on a worker, each waiting on reads of the other's pool.
+                rayon::join(
+                    || check_blocks(&slow, &[1, 7, 5]),
+                    || check_blocks(&slow, &[11, 1, 1]),
+                );
+            });
+        });
+    }
+
+    /// A corrupt chunk fails the blocks that hold it, at their position; the blocks after it still come.
+    /// A panic inside a block's read reaches the caller's `next`, and the iteration can go on.
+    #[test]
+    fn errors_and_panics_arrive_at_their_block() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let arr = ArrayBuilder::new(vec![10], vec![2], dt("<f8"))
+            .compressor(Some(json!({"id": "zstd", "level": 1})))
+            .create(store.clone(), "c")
+            .unwrap();
+        arr.write((), &ArrayD::from_elem(IxDyn(&[10]), 1.0f64))
+            .unwrap();
+        for key in ["c/1", "c/4"] {
+            store
+                .set(
+                    &StoreKey::new(key).unwrap(),
+                    Bytes::from_static(b"\x28\xb5\x2f\xfd garbage"),
+                )
+                .unwrap();
+        }
+        for (block, bad) in [(2u64, vec![1, 4]), (4, vec![0, 2]), (1, vec![2, 3, 8, 9])] {
+            let items: Vec<_> = arr.blocks::<f64>(Some(&[block])).unwrap().collect();
+            assert_eq!(items.len(), 10usize.div_ceil(block as usize));
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Ok((ranges, data)) => {
+                        assert!(!bad.contains(&i), "block {block}: item {i} should fail");
+                        assert_eq!(ranges[0].start, i as u64 * block);
+                        assert!(data.iter().all(|&v| v == 1.0));
+                    }
+                    Err(ArrayError::Codec { key, .. }) => {
+                        assert!(bad.contains(&i), "block {block}: item {i} failed: {key}");
+                    }
+                    Err(e) => panic!("block {block}: item {i}: {e}"),
+                }
+            }
+        }
+
+        // A read that panics (in the background or inline) panics in `next`, at its block.
+        let store = Arc::new(SlowStore {
+            delay: Duration::from_millis(2),
+            panic_on: Some("p/2".into()),
+            ..SlowStore::default()
+        });
+        let arr = ArrayBuilder::new(vec![6], vec![1], dt("<f8"))
+            .create(store, "p")
+            .unwrap();
+        arr.write((), &ArrayD::from_elem(IxDyn(&[6]), 3.0f64))
+            .unwrap();
+        within(Duration::from_secs(30), move || {
+            let mut it = arr.blocks::<f64>(None).unwrap();
+            let mut outcomes = vec![];
+            while it.size_hint().0 > 0 {
+                thread::sleep(Duration::from_millis(20));
+                let item = panic::catch_unwind(AssertUnwindSafe(|| it.next()));
+                outcomes.push(match item {
+                    Ok(Some(Ok((ranges, _)))) => Some(ranges[0].start),
+                    Ok(other) => panic!("{other:?}"),
+                    Err(_) => None,
+                });
+            }
+            assert_eq!(
+                outcomes,
+                vec![Some(0), Some(1), None, Some(3), Some(4), Some(5)]
+            );
+        });
+    }
+}
