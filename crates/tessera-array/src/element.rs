@@ -30,7 +30,7 @@ pub struct TimeDelta64(pub i64);
 /// `bool` is plain data of exactly the dtype's item size, without padding, for which every bit pattern
 /// is a valid value. The trait is sealed so that this stays true.
 ///
-/// Implemented for `bool`, the integer types, [`f16`], `f32`, `f64`, `Complex<f32>`, `Complex<f64>`,
+/// Implemented for `bool`, the integer types, [`f16`](struct@f16), `f32`, `f64`, `Complex<f32>`, `Complex<f64>`,
 /// [`DateTime64`] and [`TimeDelta64`]. Byte strings, text, void and structured types are read untyped
 /// (see [`Array::read_raw`](crate::Array::read_raw)).
 pub trait Element: Copy + Send + Sync + 'static + sealed::Sealed {

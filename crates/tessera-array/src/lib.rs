@@ -25,7 +25,7 @@
 //!
 //! Modules: [`dtype`] (numpy type strings and structured types), [`fill_value`], [`metadata`]
 //! (`.zarray`/`.zgroup`/`.zattrs`), [`selection`] (slices and indices, numpy semantics), [`plan`] (the chunks a
-//! selection touches), [`array`] (reads and writes), [`group`] (hierarchies and consolidated metadata),
+//! selection touches), [`array`](mod@array) (reads and writes), [`group`] (hierarchies and consolidated metadata),
 //! [`iter`] (block-by-block iteration).
 
 pub mod access;

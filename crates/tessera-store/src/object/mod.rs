@@ -38,7 +38,7 @@ pub const DEFAULT_REMOTE_CONCURRENCY: usize = 64;
 ///
 /// Errors keep `object_store`'s error as their source and its kind: not found, permission
 /// denied (including unauthenticated), precondition, already exists, not supported; everything
-/// else is [`StoreErrorKind::Remote`].
+/// else is [`StoreErrorKind::Remote`](crate::StoreErrorKind::Remote).
 ///
 /// Opening one from a URL: see [`open_store`](crate::open_store). Building the inner store
 /// yourself: call [`install_crypto_provider`] first (the HTTP client needs a TLS provider).

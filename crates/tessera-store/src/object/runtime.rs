@@ -11,7 +11,7 @@ use crate::error::{StoreError, StoreErrorKind, StoreResult};
 /// Installs `ring` as the process's default rustls crypto provider, unless one is installed
 /// already; the HTTP client of every cloud store needs one when it is built.
 ///
-/// [`open_store`](crate::open_store) and [`ObjectStoreBackend::from_url`] call this themselves;
+/// [`open_store`](crate::open_store) and [`ObjectStoreBackend::from_url`](super::ObjectStoreBackend::from_url) call this themselves;
 /// call it before building an `object_store` client by hand.
 pub fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
