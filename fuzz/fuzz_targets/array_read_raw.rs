@@ -1,7 +1,8 @@
 //! Fuzzes the whole read path: a `.zarray` and chunk bytes in a memory store, read through
 //! `Array::read_raw`. Input: a little-endian u16 giving the length of the `.zarray` text, the text,
 //! then the bytes of chunk 0 (all zeros) and, after a `\xff\xfe` separator if present, of the last
-//! chunk of the first row. A read returns the selection's exact size or a typed error.
+//! chunk of the first row. Reads (a box from the origin, and a one-index slab across each axis of it)
+//! return the selection's exact size or a typed error.
 //!
 //! Arrays whose chunks exceed 1 MiB are skipped: reading one legitimately needs that much memory and
 //! libFuzzer would report it as a leak or an OOM.
@@ -75,6 +76,17 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(raw) = array.read_raw(&sel) {
         assert_eq!(raw.bytes.len() as u64, expected);
+    }
+    // A one-index slab across each axis of the same box: for uncompressed chunks these are read as byte
+    // ranges of the chunk, not whole.
+    for axis in 0..rank {
+        let mut slab = ranges.clone();
+        let mid = (slab[axis].end / 2).min(slab[axis].end.saturating_sub(1));
+        slab[axis] = mid..(mid + 1).min(slab[axis].end);
+        let want: u64 = slab.iter().map(|r| r.end - r.start).product::<u64>() * itemsize;
+        if let Ok(raw) = array.read_raw(&Selection::from_ranges(&slab)) {
+            assert_eq!(raw.bytes.len() as u64, want);
+        }
     }
     // The whole first chunk, as stored.
     let _ = array.read_chunk(&zero);
