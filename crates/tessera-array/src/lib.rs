@@ -26,11 +26,12 @@
 //! Modules: [`dtype`] (numpy type strings and structured types), [`fill_value`], [`metadata`]
 //! (`.zarray`/`.zgroup`/`.zattrs`), [`selection`] (slices and indices, numpy semantics), [`plan`] (the chunks a
 //! selection touches), [`array`](mod@array) (reads and writes), [`group`] (hierarchies and consolidated metadata),
-//! [`iter`] (block-by-block iteration).
+//! [`iter`] (block-by-block iteration), [`copy`] (strided region copies, shared with the memory-mapped
+//! backend).
 
 pub mod access;
 pub mod array;
-mod copy;
+pub mod copy;
 pub mod dtype;
 pub mod element;
 pub mod error;

@@ -32,12 +32,12 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use memmap2::{Mmap, MmapMut};
 use ndarray::{ArrayBase, ArrayD, ArrayViewD, ArrayViewMutD, Data, Dimension, IxDyn, ShapeBuilder};
+use tessera_array::copy::{self, Dim};
 use tessera_array::{
     ArrayAccess, ArrayError, ArrayResult, DataType, Element, IntoSelection, Order, RawArray,
     ResolvedSelection,
 };
 
-use crate::copy::{self, Dim};
 use crate::error::{MmapError, MmapResult};
 use crate::layout::{RawLayout, default_sidecar_path, strides};
 use crate::npy::{self, NpyHeader};

@@ -47,7 +47,6 @@
 //! export from Zarr arrays with bounded memory), [`error`].
 
 pub mod array;
-mod copy;
 pub mod error;
 pub mod layout;
 pub mod npy;
