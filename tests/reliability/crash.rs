@@ -161,6 +161,18 @@ fn sigkilled_chunk_writers_leave_every_chunk_old_or_new() {
         replaced > 0,
         "no writer ever replaced a chunk before its kill"
     );
+    // With no writer left, every temporary file is stale: removing them all leaves every chunk readable.
+    let left = temp_files(dir.path());
+    let removed = FilesystemStore::open(dir.path())
+        .unwrap()
+        .remove_stale_temp_files(&StorePrefix::root(), Duration::ZERO)
+        .unwrap();
+    assert_eq!(removed, left);
+    assert_eq!(temp_files(dir.path()), 0);
+    let gens = LAYOUT
+        .generations(&Array::open(store.clone(), "data").unwrap())
+        .unwrap();
+    assert_eq!(gens, prev);
 }
 
 /// Attributes of generation `generation`: large enough that a torn write would show.

@@ -1,6 +1,7 @@
 //! A store in a directory of the local filesystem.
 
 mod batch;
+mod cleanup;
 mod listing;
 
 use std::fs::{self, File, OpenOptions};

@@ -304,3 +304,77 @@ fn opening_a_filesystem_store() {
         );
     }
 }
+
+/// Temporary files of interrupted writes are removed once older than the given age, at any depth under the
+/// prefix; keys, young temporary files, look-alikes that are not hidden, and files behind a symlinked
+/// directory stay.
+#[test]
+fn filesystem_removes_stale_temporary_files() {
+    use std::time::{Duration, SystemTime};
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = FilesystemStore::open(root).unwrap();
+    store
+        .set(&k("a/0.0"), Bytes::from_static(b"chunk"))
+        .unwrap();
+    store
+        .set(&k("a/1/0"), Bytes::from_static(b"nested"))
+        .unwrap();
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    let make = |path: &Path, age: Option<SystemTime>| {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let f = fs::File::create(path).unwrap();
+        if let Some(t) = age {
+            f.set_modified(t).unwrap();
+        }
+    };
+    make(&root.join("a/.0.0.tessera-tmp.99.1"), Some(hour_ago));
+    make(&root.join("a/1/.0.tessera-tmp.99.2"), Some(hour_ago));
+    make(&root.join("b/.x.tessera-tmp.99.3"), Some(hour_ago));
+    make(&root.join("a/.0.1.tessera-tmp.99.4"), None); // a write in progress
+    make(&root.join("a/x.tessera-tmp.99.5"), Some(hour_ago)); // a key that merely looks alike
+    make(&outside.path().join(".y.tessera-tmp.1.1"), Some(hour_ago));
+    symlink(outside.path(), root.join("a/link")).unwrap();
+
+    // Under a prefix: only that subtree.
+    let a = StorePrefix::new("a/").unwrap();
+    assert_eq!(
+        store
+            .remove_stale_temp_files(&a, Duration::from_secs(60))
+            .unwrap(),
+        2
+    );
+    assert!(root.join("b/.x.tessera-tmp.99.3").exists());
+    assert!(root.join("a/.0.1.tessera-tmp.99.4").exists());
+    assert!(root.join("a/x.tessera-tmp.99.5").exists());
+    assert!(outside.path().join(".y.tessera-tmp.1.1").exists());
+    // The whole store; nothing left to do the second time.
+    let all = StorePrefix::root();
+    assert_eq!(
+        store
+            .remove_stale_temp_files(&all, Duration::from_secs(60))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .remove_stale_temp_files(&all, Duration::from_secs(60))
+            .unwrap(),
+        0
+    );
+    // Age zero takes the young one too.
+    assert_eq!(
+        store.remove_stale_temp_files(&all, Duration::ZERO).unwrap(),
+        1
+    );
+    assert_eq!(store.get(&k("a/0.0")).unwrap().unwrap(), "chunk");
+    assert_eq!(store.get(&k("a/1/0")).unwrap().unwrap(), "nested");
+    assert_eq!(store.get(&k("a/x.tessera-tmp.99.5")).unwrap().unwrap(), "");
+    assert_eq!(
+        store
+            .remove_stale_temp_files(&StorePrefix::new("missing/").unwrap(), Duration::ZERO)
+            .unwrap(),
+        0
+    );
+}
