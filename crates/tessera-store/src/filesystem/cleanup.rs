@@ -73,7 +73,7 @@ fn remove_below(
             remove_below(&entry.path(), &format!("{shown}{name}/"), cutoff, removed)?;
             continue;
         }
-        if !file_type.is_file() || !(name.starts_with('.') && name.contains(TEMP_MARK)) {
+        if !(file_type.is_file() && name.starts_with('.') && name.contains(TEMP_MARK)) {
             continue;
         }
         let stale = entry
