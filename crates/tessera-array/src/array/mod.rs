@@ -1,0 +1,450 @@
+//! [`Array`]: reading and writing a Zarr v2 array, chunk by chunk, in parallel.
+
+mod builder;
+mod read;
+mod write;
+
+pub use builder::{ArrayBuilder, default_compressor};
+use write::Source;
+
+use std::sync::Arc;
+
+use ndarray::{ArrayBase, ArrayD, Data, Dimension};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+use tessera_codec::CodecChain;
+use tessera_store::{Bytes, Store, StoreKey};
+
+use crate::access::{ArrayAccess, RawArray};
+use crate::dtype::DataType;
+use crate::element::Element;
+use crate::error::{ArrayError, ArrayResult};
+use crate::fill_value::FillValue;
+use crate::metadata::{ArrayMetadata, parse_attributes, pretty_json};
+use crate::node::NodePath;
+use crate::selection::{AxisRange, IntoSelection, ResolvedSelection, Selection};
+
+/// A Zarr v2 array in a store.
+///
+/// Reads plan the chunks a selection touches, fetch them through the store's batch read and decode them in
+/// parallel straight into the result (a chunk that maps onto a contiguous part of the result is decoded in
+/// place; others are copied run by run). Writes encode in parallel; a chunk the write covers only in part
+/// is read, modified and written back.
+///
+/// # Concurrency contract
+/// - Any number of threads and processes may read at once, also while others write: each chunk is
+///   replaced atomically by the store, so a reader sees the old chunk or the new one.
+/// - Writers to disjoint, chunk-aligned regions may run in parallel in threads or processes.
+/// - Threads of one process may also write overlapping or partial-chunk regions at the same time: each
+///   chunk's read-modify-write runs under a process-wide lock keyed by the chunk's store key, so no
+///   thread's data is lost. Across processes, partial writes to the same chunk need the caller's
+///   coordination (the last writer of a chunk wins).
+/// - [`resize`](Array::resize) and [`append`](Array::append) change the metadata: other handles to the
+///   same array must be reopened to see the new shape.
+#[derive(Clone, Debug)]
+pub struct Array {
+    store: Arc<dyn Store>,
+    path: NodePath,
+    meta: ArrayMetadata,
+    codecs: CodecChain,
+    write_empty_chunks: bool,
+}
+
+impl Array {
+    /// Opens the array at `path` in `store`.
+    ///
+    /// # Errors
+    /// [`ArrayError::NotFound`] when there is no `.zarray`; [`ArrayError::Metadata`] when it is invalid;
+    /// [`ArrayError::CodecConfig`] for unknown or malformed codecs; store errors.
+    pub fn open(store: Arc<dyn Store>, path: &str) -> ArrayResult<Array> {
+        let path = NodePath::new(path)?;
+        let key = path.key(".zarray")?;
+        let bytes = store.get(&key)?.ok_or_else(|| ArrayError::NotFound {
+            kind: "array",
+            path: path.as_str().to_string(),
+        })?;
+        let meta = ArrayMetadata::parse(&bytes)?;
+        Array::from_metadata(store, path, meta)
+    }
+
+    /// An array handle from metadata already read (e.g. from consolidated metadata).
+    ///
+    /// # Errors
+    /// [`ArrayError::CodecConfig`] for unknown or malformed codecs.
+    pub fn from_metadata(
+        store: Arc<dyn Store>,
+        path: NodePath,
+        meta: ArrayMetadata,
+    ) -> ArrayResult<Array> {
+        let codecs = CodecChain::from_json(meta.compressor.as_ref(), meta.filters.as_deref())
+            .map_err(ArrayError::CodecConfig)?;
+        // bitround's config names no dtype: it rounds little-endian floats of the item size.
+        let bitround = meta.filters.iter().flatten().any(|f| f["id"] == "bitround");
+        if bitround && meta.dtype.byte_order() == Some(crate::dtype::ByteOrder::Big) {
+            return Err(ArrayError::metadata(
+                "filters",
+                "bitround is only supported on little-endian floats",
+            ));
+        }
+        Ok(Array {
+            store,
+            path,
+            meta,
+            codecs,
+            write_empty_chunks: false,
+        })
+    }
+
+    /// The metadata (`.zarray`) of the array.
+    pub fn metadata(&self) -> &ArrayMetadata {
+        &self.meta
+    }
+
+    /// The array's shape.
+    pub fn shape(&self) -> &[u64] {
+        &self.meta.shape
+    }
+
+    /// The chunk shape.
+    pub fn chunks(&self) -> &[u64] {
+        &self.meta.chunks
+    }
+
+    /// The stored element type.
+    pub fn dtype(&self) -> &DataType {
+        &self.meta.dtype
+    }
+
+    /// The fill value.
+    pub fn fill_value(&self) -> &FillValue {
+        &self.meta.fill_value
+    }
+
+    /// The path of the array in its store.
+    pub fn path(&self) -> &NodePath {
+        &self.path
+    }
+
+    /// The store holding the array.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The codecs the chunks are encoded with.
+    pub fn codecs(&self) -> &CodecChain {
+        &self.codecs
+    }
+
+    /// Whether chunks equal to the fill value everywhere are stored (`true`) or removed (`false`, the
+    /// default, as zarr-python 3's `write_empty_chunks=False`). Arrays whose fill value is `null` always
+    /// store every chunk written: readers disagree on what a missing chunk holds there.
+    pub fn set_write_empty_chunks(&mut self, yes: bool) -> &mut Self {
+        self.write_empty_chunks = yes;
+        self
+    }
+
+    /// The array's attributes (`.zattrs`); empty when there are none.
+    ///
+    /// # Errors
+    /// [`ArrayError::Metadata`] when `.zattrs` is not a JSON object; store errors.
+    pub fn attributes(&self) -> ArrayResult<Map<String, Value>> {
+        match self.store.get(&self.path.key(".zattrs")?)? {
+            Some(bytes) => parse_attributes(&bytes),
+            None => Ok(Map::new()),
+        }
+    }
+
+    /// Replaces the array's attributes.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn set_attributes(&self, attrs: &Map<String, Value>) -> ArrayResult<()> {
+        let bytes = pretty_json(&Value::Object(attrs.clone()));
+        self.store
+            .set(&self.path.key(".zattrs")?, Bytes::from(bytes))?;
+        Ok(())
+    }
+
+    /// The store key of the chunk at grid coordinates `chunk` (e.g. `path/1.0.3` or `path/1/0/3`).
+    ///
+    /// # Errors
+    /// [`ArrayError::Selection`] when `chunk` has the wrong rank.
+    pub fn chunk_key(&self, chunk: &[u64]) -> ArrayResult<StoreKey> {
+        if chunk.len() != self.meta.rank() {
+            return Err(ArrayError::selection(format!(
+                "chunk index of rank {} for a {}-d array",
+                chunk.len(),
+                self.meta.rank()
+            )));
+        }
+        let sep = self.meta.separator.as_char().to_string();
+        let name = if chunk.is_empty() {
+            "0".to_string()
+        } else {
+            chunk
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(&sep)
+        };
+        self.path.key(&name)
+    }
+
+    /// Parses a chunk key name relative to the array (`1.0.3` or `1/0/3`) into grid coordinates.
+    pub fn parse_chunk_name(&self, name: &str) -> Option<Vec<u64>> {
+        if self.meta.rank() == 0 {
+            return (name == "0").then(Vec::new);
+        }
+        let coords: Option<Vec<u64>> = name
+            .split(self.meta.separator.as_char())
+            .map(|p| p.parse().ok())
+            .collect();
+        coords.filter(|c| c.len() == self.meta.rank())
+    }
+
+    /// Reads and decodes one whole chunk (full chunk shape, stored order and layout); `None` when it is not
+    /// stored.
+    ///
+    /// # Errors
+    /// Store and codec errors.
+    pub fn read_chunk(&self, chunk: &[u64]) -> ArrayResult<Option<Vec<u8>>> {
+        let key = self.chunk_key(chunk)?;
+        let Some(encoded) = self.store.get(&key)? else {
+            return Ok(None);
+        };
+        let mut out = vec![0u8; self.meta.chunk_bytes()];
+        self.decode_chunk(&key, &encoded, &mut out)?;
+        Ok(Some(out))
+    }
+
+    /// Reads a selection as an `ndarray` of `T`, in native byte order (see [`ArrayAccess::read`]).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use tessera_array::{ArrayBuilder, DataType};
+    /// use tessera_store::MemoryStore;
+    /// use ndarray::{array, s};
+    ///
+    /// let store = Arc::new(MemoryStore::new());
+    /// let arr = ArrayBuilder::new(vec![4, 6], vec![2, 4], DataType::parse_typestr(">i4")?).create(store, "a")?;
+    /// arr.write(s![1..3, 2..4], &array![[1, 2], [3, 4]])?;
+    /// let got = arr.read::<i32>("1:3, 3")?;
+    /// assert_eq!(got.into_raw_vec_and_offset().0, vec![2, 4]);
+    /// assert!(arr.read::<f32>(()).is_err());
+    /// # Ok::<(), tessera_array::ArrayError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ArrayError::DataTypeMismatch`] when `T` does not match the stored dtype; selection, store and
+    /// codec errors.
+    pub fn read<T: Element>(&self, selection: impl IntoSelection) -> ArrayResult<ArrayD<T>> {
+        ArrayAccess::read(self, selection)
+    }
+
+    /// Reads a selection untyped: bytes in the stored dtype and byte order, C order.
+    ///
+    /// # Errors
+    /// Selection, store and codec errors.
+    pub fn read_raw(&self, selection: impl IntoSelection) -> ArrayResult<RawArray> {
+        ArrayAccess::read_raw(self, selection)
+    }
+
+    /// Writes `data` (the selection's shape) into the selection, converting from native byte order.
+    ///
+    /// # Errors
+    /// [`ArrayError::DataTypeMismatch`], [`ArrayError::ShapeMismatch`]; selection, store and codec errors.
+    pub fn write<T: Element, S: Data<Elem = T>, D: Dimension>(
+        &self,
+        selection: impl IntoSelection,
+        data: &ArrayBase<S, D>,
+    ) -> ArrayResult<()> {
+        ArrayAccess::write(self, selection, data)
+    }
+
+    /// Writes raw bytes (C order, stored dtype and byte order, the selection's shape) into the selection.
+    ///
+    /// # Errors
+    /// [`ArrayError::ShapeMismatch`] when `bytes` is not exactly the selection's size; selection, store and
+    /// codec errors.
+    pub fn write_raw(&self, selection: impl IntoSelection, bytes: &[u8]) -> ArrayResult<()> {
+        ArrayAccess::write_raw(self, selection, bytes)
+    }
+
+    /// Sets every element of the selection to the fill value (removing chunks that become empty).
+    ///
+    /// # Errors
+    /// Selection, store and codec errors.
+    pub fn fill(&self, selection: impl IntoSelection) -> ArrayResult<()> {
+        let sel = ArrayAccess::resolve(self, selection)?;
+        self.write_selection(&sel, Source::Fill, false)
+    }
+
+    /// Changes the shape. Chunks that fall wholly outside the new shape are removed; where the array
+    /// shrinks inside a chunk, the cut-off part of that chunk is reset to the fill value, so growing the
+    /// array again later shows fill values there, not stale data.
+    ///
+    /// # Errors
+    /// [`ArrayError::ShapeMismatch`] when the rank changes; store and codec errors.
+    pub fn resize(&mut self, new_shape: &[u64]) -> ArrayResult<()> {
+        let old = self.meta.shape.clone();
+        if new_shape.len() != old.len() {
+            return Err(ArrayError::ShapeMismatch {
+                expected: old,
+                found: new_shape.to_vec(),
+            });
+        }
+        let mut next = self.meta.clone();
+        next.shape = new_shape.to_vec();
+        // Validate the new document before touching any chunk.
+        let next = ArrayMetadata::from_json(&next.to_json())?;
+        if new_shape.iter().zip(&old).any(|(n, o)| n < o) {
+            self.drop_chunks_outside(&next.grid_shape())?;
+            for axis in 0..old.len() {
+                let c = self.meta.chunks[axis];
+                let (n, o) = (new_shape[axis], old[axis]);
+                if n < o && n % c != 0 {
+                    let stop = o.min(n.div_ceil(c).saturating_mul(c));
+                    let axes: Vec<AxisRange> = old
+                        .iter()
+                        .enumerate()
+                        .map(|(a, &len)| {
+                            if a == axis {
+                                AxisRange {
+                                    start: n,
+                                    count: stop - n,
+                                    step: 1,
+                                    keep: true,
+                                }
+                            } else {
+                                AxisRange {
+                                    start: 0,
+                                    count: len,
+                                    step: 1,
+                                    keep: true,
+                                }
+                            }
+                        })
+                        .collect();
+                    let sel = ResolvedSelection::from_axes(axes, &old)?;
+                    self.write_selection(&sel, Source::Fill, true)?;
+                }
+            }
+        }
+        self.store
+            .set(&self.path.key(".zarray")?, Bytes::from(next.to_bytes()))?;
+        self.meta = next;
+        Ok(())
+    }
+
+    fn drop_chunks_outside(&self, grid: &[u64]) -> ArrayResult<()> {
+        let prefix = self.path.prefix();
+        let doomed: Vec<StoreKey> = self
+            .store
+            .list_prefix(&prefix)?
+            .into_iter()
+            .filter(|key| {
+                let name = &key.as_str()[prefix.as_str().len()..];
+                self.parse_chunk_name(name)
+                    .is_some_and(|c| c.iter().zip(grid).any(|(i, g)| i >= g))
+            })
+            .collect();
+        doomed
+            .par_iter()
+            .try_for_each(|key| self.store.erase(key).map_err(ArrayError::from))
+    }
+
+    /// Appends `data` along `axis`: grows the array and writes `data` into the new part.
+    ///
+    /// # Errors
+    /// [`ArrayError::ShapeMismatch`] when `data` does not match the other axes; type, store and codec errors.
+    pub fn append<T: Element, S: Data<Elem = T>, D: Dimension>(
+        &mut self,
+        data: &ArrayBase<S, D>,
+        axis: usize,
+    ) -> ArrayResult<()> {
+        self.check_element::<T>()?;
+        let sel = self.grow_for_append(data.shape(), axis)?;
+        self.write(sel, data)
+    }
+
+    /// Appends raw bytes (stored dtype and byte order, C order, shape `shape`) along `axis`.
+    ///
+    /// # Errors
+    /// As [`append`](Array::append).
+    pub fn append_raw(&mut self, bytes: &[u8], shape: &[usize], axis: usize) -> ArrayResult<()> {
+        let sel = self.grow_for_append(shape, axis)?;
+        self.write_raw(sel, bytes)
+    }
+
+    fn grow_for_append(&mut self, shape: &[usize], axis: usize) -> ArrayResult<Selection> {
+        let old = self.meta.shape.clone();
+        let found: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+        let fits = found.len() == old.len()
+            && axis < old.len()
+            && found
+                .iter()
+                .zip(&old)
+                .enumerate()
+                .all(|(a, (f, o))| a == axis || f == o);
+        if !fits {
+            let mut expected = old.clone();
+            if axis < expected.len() {
+                expected[axis] = found.get(axis).copied().unwrap_or(0);
+            }
+            return Err(ArrayError::ShapeMismatch { expected, found });
+        }
+        let mut new_shape = old.clone();
+        new_shape[axis] += found[axis];
+        self.resize(&new_shape)?;
+        let ranges: Vec<_> = (0..old.len())
+            .map(|a| {
+                if a == axis {
+                    old[a]..new_shape[a]
+                } else {
+                    0..old[a]
+                }
+            })
+            .collect();
+        Ok(Selection::from_ranges(&ranges))
+    }
+
+    /// Counts the chunks actually stored and their total size in bytes (lists the store; never enumerates
+    /// the chunk grid).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn stored_chunks(&self) -> ArrayResult<(u64, u64)> {
+        let prefix = self.path.prefix();
+        let mut count = 0;
+        let mut bytes = 0;
+        for (key, size) in self.store.list_prefix_sizes(&prefix)? {
+            let name = &key.as_str()[prefix.as_str().len()..];
+            if self
+                .parse_chunk_name(name)
+                .is_some_and(|c| c.iter().zip(self.meta.grid_shape()).all(|(i, g)| *i < g))
+            {
+                count += 1;
+                bytes += size;
+            }
+        }
+        Ok((count, bytes))
+    }
+}
+
+impl ArrayAccess for Array {
+    fn shape(&self) -> &[u64] {
+        &self.meta.shape
+    }
+
+    fn dtype(&self) -> &DataType {
+        &self.meta.dtype
+    }
+
+    fn read_into(&self, selection: &ResolvedSelection, out: &mut [u8]) -> ArrayResult<()> {
+        self.read_selection(selection, out)
+    }
+
+    fn write_resolved(&self, selection: &ResolvedSelection, bytes: &[u8]) -> ArrayResult<()> {
+        self.write_bytes(selection, bytes)
+    }
+}

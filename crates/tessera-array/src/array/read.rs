@@ -1,0 +1,350 @@
+//! The read path: plan the chunks a selection touches, fetch them in one batch (byte ranges of the
+//! uncompressed chunks a selection needs only a little of), decode in parallel into the result.
+
+use std::cell::RefCell;
+use std::sync::Mutex;
+
+use tessera_store::{Bytes, RangeRequest, StoreKey};
+
+use super::Array;
+use crate::access::buffer_len;
+use crate::copy::{self, Dim};
+use crate::error::{ArrayError, ArrayResult};
+use crate::metadata::Order;
+use crate::plan::{ChunkRegion, ReadPlan, strides};
+use crate::selection::ResolvedSelection;
+
+/// A pointer to the result buffer that chunk callbacks on several threads write disjoint regions of.
+#[derive(Clone, Copy)]
+struct SharedOut {
+    ptr: *mut u8,
+    len: usize,
+}
+// SAFETY: the read plan gives each chunk a disjoint region of the buffer; see `read_into`.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Scratch buffers larger than this are released after use instead of kept per thread.
+const KEEP_SCRATCH: usize = 64 << 20;
+
+/// Runs `f` with a thread-local scratch buffer of `len` bytes (contents unspecified).
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0);
+            }
+            let r = f(&mut buf[..len]);
+            if buf.len() > KEEP_SCRATCH {
+                *buf = Vec::new();
+            }
+            r
+        }
+        // Re-entered on this thread (a nested parallel section stole work): use a fresh buffer.
+        Err(_) => f(&mut vec![0u8; len]),
+    })
+}
+
+fn first_error(slot: &Mutex<Option<ArrayError>>, err: ArrayError) {
+    slot.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert(err);
+}
+
+/// True when `dims` simplify to a single contiguous run on both sides.
+pub(super) fn is_one_run(dims: &[Dim], itemsize: usize) -> bool {
+    match copy::simplify(dims) {
+        None => false,
+        Some(d) => d.is_empty() || (d.len() == 1 && d[0].src == itemsize && d[0].dst == itemsize),
+    }
+}
+
+impl Array {
+    /// Reads a resolved selection into `out` (C order, stored dtype and byte order), which must hold
+    /// exactly the selection's bytes.
+    ///
+    /// # Errors
+    /// [`ArrayError::ShapeMismatch`] when `out` has the wrong length; store and codec errors.
+    pub(super) fn read_selection(
+        &self,
+        sel: &ResolvedSelection,
+        out: &mut [u8],
+    ) -> ArrayResult<()> {
+        let itemsize = self.meta.dtype.itemsize();
+        let expected = buffer_len(sel.num_elements(), itemsize)?;
+        if out.len() != expected {
+            return Err(ArrayError::ShapeMismatch {
+                expected: sel.shape(),
+                found: vec![(out.len() / itemsize.max(1)) as u64],
+            });
+        }
+        if sel.axes().len() != self.meta.rank() {
+            return Err(ArrayError::selection(
+                "selection resolved against another array",
+            ));
+        }
+        let plan = ReadPlan::new(sel.clone(), &self.meta.chunks);
+        if plan.is_empty() || expected == 0 {
+            return Ok(());
+        }
+        let keys = plan
+            .regions()
+            .map(|r| self.chunk_key(&r.chunk))
+            .collect::<ArrayResult<Vec<_>>>()?;
+        let out_strides = strides(&sel.full_shape(), itemsize, Order::C);
+        let chunk_strides = strides(&self.meta.chunks, itemsize, self.meta.order);
+        let target = SharedOut {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+        };
+        let error = Mutex::new(None);
+        let fail = |e: ArrayError| first_error(&error, e);
+        let failed = || error.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+
+        // Uncompressed chunks the selection needs only a small part of are read in part (a slab across
+        // large chunks needs kilobytes of each, not the whole file); the others are read whole.
+        let mut whole: Vec<usize> = Vec::with_capacity(keys.len());
+        let mut partial: Vec<(usize, RangeRequest)> = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            match self.partial_ranges(&plan.region(i), &chunk_strides, &out_strides) {
+                Some(ranges) => partial.push((i, (key.clone(), ranges))),
+                None => whole.push(i),
+            }
+        }
+
+        if !whole.is_empty() {
+            let whole_keys: Vec<StoreKey> = whole.iter().map(|&i| keys[i].clone()).collect();
+            self.store.get_many(&whole_keys, &|j, result| {
+                if failed() {
+                    return;
+                }
+                let i = whole[j];
+                let placed = result.map_err(ArrayError::from).and_then(|chunk| {
+                    self.place_chunk(
+                        &keys[i],
+                        chunk.as_deref(),
+                        &plan.region(i),
+                        &chunk_strides,
+                        &out_strides,
+                        target,
+                    )
+                });
+                if let Err(e) = placed {
+                    fail(e);
+                }
+            });
+        }
+        if !partial.is_empty() && !failed() {
+            let (indices, requests): (Vec<usize>, Vec<_>) = partial.into_iter().unzip();
+            self.store.get_many_ranges(&requests, &|j, result| {
+                if failed() {
+                    return;
+                }
+                let i = indices[j];
+                let placed = result.map_err(ArrayError::from).and_then(|parts| {
+                    self.place_parts(
+                        parts.as_deref(),
+                        &requests[j].1,
+                        &plan.region(i),
+                        &chunk_strides,
+                        &out_strides,
+                        target,
+                    )
+                });
+                if let Err(e) = placed {
+                    fail(e);
+                }
+            });
+        }
+        match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The byte ranges to read of an uncompressed chunk when the selection needs only a small part of it;
+    /// `None` when the whole chunk should be read (compressed, mostly needed, or too scattered).
+    fn partial_ranges(
+        &self,
+        region: &ChunkRegion,
+        chunk_strides: &[usize],
+        out_strides: &[usize],
+    ) -> Option<Vec<std::ops::Range<u64>>> {
+        /// Ranges closer than this are read as one (a page is read from disk anyway).
+        const GAP: usize = 4096;
+        /// More ranges than this per chunk: read it whole.
+        const MAX_RANGES: usize = 256;
+        if !self.codecs.is_identity() || region.covers_chunk(&self.meta.chunks) {
+            return None;
+        }
+        let itemsize = self.meta.dtype.itemsize();
+        let (src_off, _, dims) = region.geometry(chunk_strides, out_strides);
+        let ranges = copy::source_ranges(src_off, &dims, itemsize, GAP, MAX_RANGES)?;
+        let needed: usize = ranges.iter().map(|r| r.len()).sum();
+        (needed.saturating_mul(2) < self.meta.chunk_bytes()).then(|| {
+            ranges
+                .into_iter()
+                .map(|r| r.start as u64..r.end as u64)
+                .collect()
+        })
+    }
+
+    /// Places the parts of an uncompressed chunk read by [`partial_ranges`](Self::partial_ranges) (or the
+    /// fill value, when the chunk is missing) into the chunk's region of the result.
+    fn place_parts(
+        &self,
+        parts: Option<&[Bytes]>,
+        ranges: &[std::ops::Range<u64>],
+        region: &ChunkRegion,
+        chunk_strides: &[usize],
+        out_strides: &[usize],
+        out: SharedOut,
+    ) -> ArrayResult<()> {
+        let Some(parts) = parts else {
+            return self.place_chunk(
+                &self.chunk_key(&region.chunk)?,
+                None,
+                region,
+                chunk_strides,
+                out_strides,
+                out,
+            );
+        };
+        let itemsize = self.meta.dtype.itemsize();
+        let (src_off, dst_off, dims) = region.geometry(chunk_strides, out_strides);
+        // The parts go to their places in a buffer spanning the first to the last part; the copy then
+        // reads only bytes that were read.
+        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
+            return Ok(());
+        };
+        let key = || self.chunk_key(&region.chunk).map(|k| k.to_string());
+        if parts.len() != ranges.len() {
+            return Err(ArrayError::ChunkSize {
+                key: key()?,
+                expected: ranges.len(),
+                found: parts.len(),
+            });
+        }
+        if let Some((r, part)) = ranges
+            .iter()
+            .zip(parts)
+            .find(|(r, p)| p.len() as u64 != r.end - r.start)
+        {
+            return Err(ArrayError::ChunkSize {
+                key: key()?,
+                expected: (r.end - r.start) as usize,
+                found: part.len(),
+            });
+        }
+        let base = first.start as usize;
+        with_scratch(last.end as usize - base, |span| {
+            for (r, part) in ranges.iter().zip(parts) {
+                span[r.start as usize - base..r.end as usize - base].copy_from_slice(part);
+            }
+            // SAFETY: the region belongs to this chunk alone and lies inside `out` (checked inside).
+            unsafe {
+                copy::copy_region_raw(
+                    span,
+                    src_off - base,
+                    out.ptr,
+                    out.len,
+                    dst_off,
+                    &dims,
+                    itemsize,
+                )
+            };
+        });
+        Ok(())
+    }
+
+    /// Decodes one chunk (or the fill value, when it is missing) into its region of the result.
+    fn place_chunk(
+        &self,
+        key: &StoreKey,
+        chunk: Option<&[u8]>,
+        region: &ChunkRegion,
+        chunk_strides: &[usize],
+        out_strides: &[usize],
+        out: SharedOut,
+    ) -> ArrayResult<()> {
+        let itemsize = self.meta.dtype.itemsize();
+        let (src_off, dst_off, dims) = region.geometry(chunk_strides, out_strides);
+        let Some(encoded) = chunk else {
+            // SAFETY: regions of different chunks are disjoint and lie within `out` (checked inside).
+            unsafe {
+                copy::fill_region_raw(
+                    self.meta.fill_value.bytes(),
+                    out.ptr,
+                    out.len,
+                    dst_off,
+                    &dims,
+                )
+            };
+            return Ok(());
+        };
+        let chunk_bytes = self.meta.chunk_bytes();
+        if region.covers_chunk(&self.meta.chunks)
+            && is_one_run(&dims, itemsize)
+            && dst_off + chunk_bytes <= out.len
+        {
+            // The chunk is a contiguous piece of the result: decode straight into it.
+            // SAFETY: this chunk's region is `dst_off..dst_off + chunk_bytes`, disjoint from every other
+            // chunk's region, and inside `out`.
+            let target =
+                unsafe { std::slice::from_raw_parts_mut(out.ptr.add(dst_off), chunk_bytes) };
+            return self.decode_chunk(key, encoded, target);
+        }
+        let place = |decoded: &[u8]| {
+            // SAFETY: as above, the region belongs to this chunk alone.
+            unsafe {
+                copy::copy_region_raw(decoded, src_off, out.ptr, out.len, dst_off, &dims, itemsize)
+            }
+        };
+        if self.codecs.is_identity() {
+            self.check_raw_size(key, encoded)?;
+            place(encoded);
+            return Ok(());
+        }
+        with_scratch(chunk_bytes, |scratch| {
+            self.decode_chunk(key, encoded, scratch)?;
+            place(scratch);
+            Ok(())
+        })
+    }
+
+    fn check_raw_size(&self, key: &StoreKey, encoded: &[u8]) -> ArrayResult<()> {
+        let expected = self.meta.chunk_bytes();
+        if encoded.len() != expected {
+            return Err(ArrayError::ChunkSize {
+                key: key.to_string(),
+                expected,
+                found: encoded.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Decodes a stored chunk into `out` (exactly one chunk's bytes).
+    pub(super) fn decode_chunk(
+        &self,
+        key: &StoreKey,
+        encoded: &[u8],
+        out: &mut [u8],
+    ) -> ArrayResult<()> {
+        if self.codecs.is_identity() {
+            self.check_raw_size(key, encoded)?;
+            out.copy_from_slice(encoded);
+            return Ok(());
+        }
+        self.codecs
+            .decode_into(encoded, out, self.meta.dtype.itemsize())
+            .map_err(|source| ArrayError::Codec {
+                key: key.to_string(),
+                source,
+            })
+    }
+}
