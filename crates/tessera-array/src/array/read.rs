@@ -102,7 +102,11 @@ impl Array {
             len: out.len(),
         };
         let error = Mutex::new(None);
-        let fail = |e: ArrayError| first_error(&error, e);
+        let record = |placed: ArrayResult<()>| {
+            if let Err(e) = placed {
+                first_error(&error, e);
+            }
+        };
         let failed = || error.lock().unwrap_or_else(|p| p.into_inner()).is_some();
 
         // Uncompressed chunks the selection needs only a small part of are read in part (a slab across
@@ -123,7 +127,7 @@ impl Array {
                     return;
                 }
                 let i = whole[j];
-                let placed = result.map_err(ArrayError::from).and_then(|chunk| {
+                record(result.map_err(ArrayError::from).and_then(|chunk| {
                     self.place_chunk(
                         &keys[i],
                         chunk.as_deref(),
@@ -132,10 +136,7 @@ impl Array {
                         &out_strides,
                         target,
                     )
-                });
-                if let Err(e) = placed {
-                    fail(e);
-                }
+                }));
             });
         }
         if !partial.is_empty() && !failed() {
@@ -145,7 +146,7 @@ impl Array {
                     return;
                 }
                 let i = indices[j];
-                let placed = result.map_err(ArrayError::from).and_then(|parts| {
+                record(result.map_err(ArrayError::from).and_then(|parts| {
                     self.place_parts(
                         parts.as_deref(),
                         &requests[j].1,
@@ -154,10 +155,7 @@ impl Array {
                         &out_strides,
                         target,
                     )
-                });
-                if let Err(e) = placed {
-                    fail(e);
-                }
+                }));
             });
         }
         match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
