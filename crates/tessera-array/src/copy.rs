@@ -30,6 +30,17 @@ pub struct Dim {
     pub dst: usize,
 }
 
+impl Dim {
+    /// The same axis with source and target exchanged: turns a read's geometry into the write's.
+    pub fn swapped(self) -> Dim {
+        Dim {
+            count: self.count,
+            src: self.dst,
+            dst: self.src,
+        }
+    }
+}
+
 /// Copies below this many bytes run on the calling thread (see [`copy`]).
 const PARALLEL_BYTES: usize = 4 << 20;
 /// Bytes per parallel task of [`copy`], roughly.

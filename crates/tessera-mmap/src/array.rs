@@ -836,14 +836,7 @@ impl ArrayAccess for MmapArray {
             offset + copy::extent(&dims, itemsize, |d| d.src) <= self.len,
             "selection outside the mapping"
         );
-        let dims: Vec<Dim> = dims
-            .iter()
-            .map(|d| Dim {
-                count: d.count,
-                src: d.dst,
-                dst: d.src,
-            })
-            .collect();
+        let dims: Vec<Dim> = dims.iter().map(|d| d.swapped()).collect();
         // SAFETY: as in `read_into` with the roles swapped; the mapping is writable (`write_lock` refuses
         // read-only arrays) and the write lock excludes every other access of this array. Distinct
         // elements of a selection (positive steps) land on distinct file positions.

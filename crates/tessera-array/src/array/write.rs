@@ -85,31 +85,17 @@ impl Array {
         let key = self.chunk_key(&region.chunk)?;
         let (chunk_off, in_off, out_dims) = region.geometry(chunk_strides, in_strides);
         // Swap the roles: data flows from the input (dst side of the read geometry) into the chunk.
-        let dims: Vec<Dim> = out_dims
-            .iter()
-            .map(|d| Dim {
-                count: d.count,
-                src: d.dst,
-                dst: d.src,
-            })
-            .collect();
+        let dims: Vec<Dim> = out_dims.iter().map(|d| d.swapped()).collect();
         let chunk_bytes = self.meta.chunk_bytes();
         let whole = region.covers_chunk(&self.meta.chunks);
 
         // Fast path: the write replaces a whole chunk that is one contiguous run of the input.
-        if let (true, Source::Bytes(input), false) = (whole, source, only_existing) {
-            let reversed: Vec<Dim> = dims
-                .iter()
-                .map(|d| Dim {
-                    count: d.count,
-                    src: d.src,
-                    dst: d.dst,
-                })
-                .collect();
-            if is_one_run(&reversed, itemsize) && in_off + chunk_bytes <= input.len() {
-                let _guard = chunk_lock(&key);
-                return self.store_chunk(&key, &input[in_off..in_off + chunk_bytes]);
-            }
+        if let (true, Source::Bytes(input), false) = (whole, source, only_existing)
+            && is_one_run(&dims, itemsize)
+            && in_off + chunk_bytes <= input.len()
+        {
+            let _guard = chunk_lock(&key);
+            return self.store_chunk(&key, &input[in_off..in_off + chunk_bytes]);
         }
 
         let _guard = chunk_lock(&key);
