@@ -183,29 +183,16 @@ impl Running {
     }
 
     /// Waits (bounded) for a successful exit after `child role ... done`; returns the stdout lines.
-    pub fn finish(mut self) -> Vec<String> {
-        let deadline = Instant::now() + CHILD_TIMEOUT;
-        let mut lines = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => lines.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("{}: still running after {CHILD_TIMEOUT:?}", self.what)
-                }
-            }
-        }
-        let status = self.child.wait().expect("the child is reaped");
+    pub fn finish(self) -> Vec<String> {
+        let what = self.what.clone();
+        let (status, stdout, stderr) = self.outcome(CHILD_TIMEOUT);
+        let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
         assert!(
             status.success()
                 && lines
                     .iter()
                     .any(|l| l.starts_with("child ") && l.ends_with(" done")),
-            "{}: {status}\nstdout:\n{}\nstderr:\n{}",
-            self.what,
-            lines.join("\n"),
-            self.stderr()
+            "{what}: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
         );
         lines
     }

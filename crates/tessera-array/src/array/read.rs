@@ -1,6 +1,7 @@
 //! The read path: plan the chunks a selection touches, fetch them in one batch (byte ranges of the
 //! uncompressed chunks a selection needs only a little of), decode in parallel into the result.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Mutex;
 
@@ -121,7 +122,12 @@ impl Array {
         }
 
         if !whole.is_empty() {
-            let whole_keys: Vec<StoreKey> = whole.iter().map(|&i| keys[i].clone()).collect();
+            // Usually every chunk is read whole: then the keys need no copy.
+            let whole_keys: Cow<'_, [StoreKey]> = if whole.len() == keys.len() {
+                Cow::Borrowed(&keys)
+            } else {
+                Cow::Owned(whole.iter().map(|&i| keys[i].clone()).collect())
+            };
             self.store.get_many(&whole_keys, &|j, result| {
                 if failed() {
                     return;
