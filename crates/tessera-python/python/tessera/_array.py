@@ -1,0 +1,386 @@
+"""``tessera.Array``: a Zarr array with numpy's basic indexing."""
+
+import json
+
+import numpy as np
+
+from . import _dtype, _indexing
+from ._attrs import Attributes
+from .errors import NotPicklableError, ReadOnlyError, UnsupportedError
+
+FIELD_WRITE = (
+    "writing a structured field selection is not supported yet: tessera-array cannot write one field "
+    "of a structured chunk. Read the records, set the field with numpy, write the records back"
+)
+
+
+def _flat_bytes(buffer):
+    """A flat uint8 view of a C-contiguous buffer (any dtype, 0-d included)."""
+    return buffer.reshape(-1).view(np.uint8)
+
+
+class Array:
+    """A Zarr v2 array. Create one with :func:`tessera.create` or open one with :func:`tessera.open`.
+
+    Reads (``a[...]``) return ``numpy.ndarray`` s in the stored dtype; chunks are fetched in one batch
+    and decoded in parallel, without the GIL, straight into the result. Writes (``a[...] = v``)
+    broadcast ``v`` as numpy does and encode chunks in parallel.
+    """
+
+    def __init__(self, core, store, url, mode):
+        self._core = core
+        self._store = store
+        self._url = url
+        self._mode = mode
+        self._load_metadata()
+
+    def _load_metadata(self):
+        meta = json.loads(self._core.metadata_json())
+        self._meta = meta
+        self._dtype = _dtype.from_zarr(meta["dtype"])
+        fill = self._core.fill_value_bytes()
+        self._fill = None if fill is None else np.frombuffer(fill, dtype=self._dtype)[0]
+
+    # ---- metadata -------------------------------------------------------------------------------
+    @property
+    def shape(self):
+        """The shape, a tuple of ints."""
+        return tuple(self._meta["shape"])
+
+    @property
+    def chunks(self):
+        """The chunk shape."""
+        return tuple(self._meta["chunks"])
+
+    @property
+    def shards(self):
+        """The shard shape; always ``None`` for Zarr v2 arrays."""
+        return None
+
+    @property
+    def dtype(self):
+        """The stored data type, byte order included (a ``numpy.dtype``)."""
+        return self._dtype
+
+    @property
+    def ndim(self):
+        """The number of dimensions."""
+        return len(self._meta["shape"])
+
+    @property
+    def size(self):
+        """The number of elements."""
+        return int(np.prod(self.shape, dtype=np.int64)) if self.ndim else 1
+
+    @property
+    def itemsize(self):
+        """Bytes per element."""
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self):
+        """Bytes of the whole array, decoded."""
+        return self.size * self.itemsize
+
+    @property
+    def nchunks(self):
+        """The number of chunks in the grid."""
+        n = 1
+        for s, c in zip(self.shape, self.chunks):
+            n *= -(-s // c)
+        return n
+
+    @property
+    def nchunks_initialized(self):
+        """The number of chunks stored."""
+        return self._core.stored_chunks()[0]
+
+    @property
+    def nbytes_stored(self):
+        """Bytes of the stored chunks (metadata not counted)."""
+        return self._core.stored_chunks()[1]
+
+    @property
+    def fill_value(self):
+        """The fill value as a numpy scalar of the dtype, or ``None``."""
+        return self._fill
+
+    @property
+    def order(self):
+        """``"C"`` or ``"F"``: the element order inside chunks."""
+        return self._meta["order"]
+
+    @property
+    def compressor(self):
+        """The compressor's numcodecs config (a dict), or ``None``."""
+        return self._meta.get("compressor")
+
+    @property
+    def filters(self):
+        """The filters' numcodecs configs (a list of dicts), or ``None``."""
+        return self._meta.get("filters")
+
+    @property
+    def dimension_separator(self):
+        """``"."`` or ``"/"``: the separator in chunk keys."""
+        return self._meta.get("dimension_separator", ".")
+
+    @property
+    def zarr_format(self):
+        """The Zarr format version: 2."""
+        return 2
+
+    @property
+    def path(self):
+        """The array's path in its store (``""`` for the root)."""
+        return self._core.path
+
+    @property
+    def name(self):
+        """The array's path with a leading ``/``, as zarr-python names it."""
+        return "/" + self.path
+
+    @property
+    def basename(self):
+        """The last segment of the path."""
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def store_url(self):
+        """The URL or path the store was opened from."""
+        return self._url
+
+    @property
+    def mode(self):
+        """The mode the array was opened with."""
+        return self._mode
+
+    @property
+    def read_only(self):
+        """True when the array was opened with ``mode="r"``."""
+        return self._mode == "r"
+
+    @property
+    def attrs(self):
+        """The attributes (``.zattrs``), a mutable mapping persisted on every change."""
+        return Attributes(self._core, self.read_only)
+
+    @property
+    def dimension_names(self):
+        """Names of the axes, from the ``_ARRAY_DIMENSIONS`` attribute (xarray's convention), or
+        ``None``."""
+        names = self.attrs.get("_ARRAY_DIMENSIONS")
+        return tuple(names) if names is not None else None
+
+    @property
+    def info(self):
+        """A text summary: type, shape, chunks, codecs, stored size."""
+        count, stored = self._core.stored_chunks()
+        ratio = f"{self.nbytes / stored:.1f}" if stored else "-"
+        rows = [
+            ("Type", "tessera.Array"),
+            ("Zarr format", "2"),
+            ("Store", self._url),
+            ("Path", self.path or "/"),
+            ("Data type", str(self.dtype)),
+            ("Shape", str(self.shape)),
+            ("Chunk shape", str(self.chunks)),
+            ("Order", self.order),
+            ("Read-only", str(self.read_only)),
+            ("Compressor", json.dumps(self.compressor)),
+            ("Filters", json.dumps(self.filters)),
+            ("No. bytes", f"{self.nbytes}"),
+            ("No. bytes stored", f"{stored}"),
+            ("Storage ratio", ratio),
+            ("Chunks initialized", f"{count}/{self.nchunks}"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}} : {v}" for k, v in rows)
+
+    def __len__(self):
+        if not self.ndim:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __repr__(self):
+        return (
+            f"<tessera.Array {self._url!s} /{self.path} shape={self.shape} dtype={self.dtype} "
+            f"chunks={self.chunks} mode={self._mode!r}>"
+        )
+
+    def __array__(self, dtype=None, copy=None):
+        data = self[...]
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            if copy is False:
+                raise ValueError("converting the array's dtype needs a copy")
+            return data.astype(dtype)
+        return data
+
+    # ---- reads ----------------------------------------------------------------------------------
+    def _read(self, sel):
+        shape = self._core.selection_shape(sel.axes)
+        out = np.empty(shape, dtype=self._dtype)
+        self._core.read_into(sel.axes, _flat_bytes(out))
+        if sel.flips:
+            out = np.flip(out, axis=sel.flips)
+        if sel.newaxes:
+            out = np.expand_dims(out, sel.newaxes)
+        if sel.fields is not None:
+            names = sel.fields[0] if len(sel.fields) == 1 else sel.fields
+            # tessera-array reads whole records; the field is copied out so the other fields' memory
+            # is released at once.
+            out = np.ascontiguousarray(out[names]) if out.ndim else out[names]
+        if sel.scalar and out.ndim == 0:
+            return out[()]
+        return out
+
+    def __getitem__(self, key):
+        return self._read(_indexing.parse(key, self.shape))
+
+    def get_basic_selection(self, selection=Ellipsis, fields=None):
+        """Reads a basic selection (integers, slices, ``...``, ``None``), optionally only ``fields``
+        of a structured dtype."""
+        sel = _indexing.parse(selection, self.shape)
+        if fields is not None:
+            sel.fields = [fields] if isinstance(fields, str) else list(fields)
+        return self._read(sel)
+
+    def get_orthogonal_selection(self, selection, fields=None):
+        """Orthogonal selection: only integers and slices are supported until tessera-array has
+        per-axis integer and mask selections (issue 16)."""
+        sel = _indexing.parse(selection, self.shape, what="orthogonal selection (oindex)")
+        if fields is not None:
+            sel.fields = [fields] if isinstance(fields, str) else list(fields)
+        return self._read(sel)
+
+    def get_coordinate_selection(self, selection, fields=None):
+        """Coordinate selection: not supported until tessera-array has point selections (issue 16)."""
+        raise UnsupportedError(
+            _indexing.FANCY.format(what="coordinate selection (vindex)")
+        )
+
+    @property
+    def oindex(self):
+        """Orthogonal indexing: ``a.oindex[...]``."""
+        return _OIndex(self)
+
+    @property
+    def vindex(self):
+        """Vectorised (coordinate) indexing: ``a.vindex[...]``."""
+        return _VIndex(self)
+
+    # ---- writes ---------------------------------------------------------------------------------
+    def _check_writable(self):
+        if self.read_only:
+            raise ReadOnlyError(
+                f"{self._url} /{self.path} was opened read-only (mode='r'); open it with mode='r+' "
+                "or 'a' to write"
+            )
+
+    def _write(self, sel, value):
+        self._check_writable()
+        if sel.fields is not None:
+            raise UnsupportedError(FIELD_WRITE)
+        shape = tuple(self._core.selection_shape(sel.axes))
+        final = list(shape)
+        for pos in sel.newaxes:
+            final.insert(pos, 1)
+        value = np.asarray(value)
+        if value.dtype != self._dtype:
+            value = value.astype(self._dtype)
+        value = np.broadcast_to(value, tuple(final)).reshape(shape)
+        if sel.flips:
+            value = np.flip(value, axis=sel.flips)
+        data = np.ascontiguousarray(value)
+        self._core.write_from(sel.axes, _flat_bytes(data))
+
+    def __setitem__(self, key, value):
+        self._write(_indexing.parse(key, self.shape), value)
+
+    def set_basic_selection(self, selection, value, fields=None):
+        """Writes ``value`` (broadcast as numpy does) into a basic selection."""
+        sel = _indexing.parse(selection, self.shape)
+        if fields is not None:
+            sel.fields = [fields]
+        self._write(sel, value)
+
+    def set_orthogonal_selection(self, selection, value, fields=None):
+        """Orthogonal write: only integers and slices until issue 16."""
+        sel = _indexing.parse(selection, self.shape, what="orthogonal selection (oindex)")
+        if fields is not None:
+            sel.fields = [fields]
+        self._write(sel, value)
+
+    def set_coordinate_selection(self, selection, value, fields=None):
+        """Coordinate write: not supported until issue 16."""
+        raise UnsupportedError(
+            _indexing.FANCY.format(what="coordinate selection (vindex)")
+        )
+
+    def resize(self, *shape):
+        """Changes the shape; chunks outside the new shape are removed. ``resize(10, 20)`` or
+        ``resize((10, 20))``."""
+        self._check_writable()
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        self._core.resize([int(s) for s in shape])
+        self._load_metadata()
+
+    def append(self, data, axis=0):
+        """Appends ``data`` along ``axis`` (the other axes must match); returns the new shape."""
+        self._check_writable()
+        data = np.ascontiguousarray(np.asarray(data), dtype=self._dtype)
+        if axis < 0:
+            axis += self.ndim
+        if data.ndim != self.ndim:
+            from .errors import ShapeError
+
+            raise ShapeError(
+                f"cannot append data of shape {data.shape} to an array of shape {self.shape}"
+            )
+        self._core.append(_flat_bytes(data), list(data.shape), int(axis))
+        self._load_metadata()
+        return self.shape
+
+    def reload(self):
+        """Re-reads the metadata (after another handle resized the array)."""
+        self._core.reload()
+        self._load_metadata()
+
+    # ---- pickling -------------------------------------------------------------------------------
+    def __reduce__(self):
+        from ._api import reopen
+
+        if self._url.startswith("memory://"):
+            raise NotPicklableError(
+                f"an array in {self._url} cannot be pickled: memory stores live in one process. "
+                "Use a directory or an object store URL to share arrays with other processes"
+            )
+        return (reopen, (self._url, self.path, _reopen_mode(self._mode), "array"))
+
+
+def _reopen_mode(mode):
+    # A receiving process reopens what exists: never "w" (that would erase the array).
+    return "r" if mode == "r" else "r+"
+
+
+class _OIndex:
+    def __init__(self, array):
+        self._array = array
+
+    def __getitem__(self, key):
+        return self._array.get_orthogonal_selection(key)
+
+    def __setitem__(self, key, value):
+        self._array.set_orthogonal_selection(key, value)
+
+
+class _VIndex:
+    def __init__(self, array):
+        self._array = array
+
+    def __getitem__(self, key):
+        return self._array.get_coordinate_selection(key)
+
+    def __setitem__(self, key, value):
+        self._array.set_coordinate_selection(key, value)

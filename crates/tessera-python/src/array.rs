@@ -1,0 +1,179 @@
+//! `ArrayCore`: one Zarr array, read into and written from numpy buffers with the GIL released.
+
+use std::sync::{Arc, RwLock};
+
+use numpy::{PyReadonlyArray1, PyReadwriteArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyAnyMethods, PyTuple};
+use tessera_array::{Array, ArrayAccess, AxisSelector, ResolvedSelection, Selection};
+
+use crate::errors::{creating, raise, reading};
+use crate::store::json_object;
+
+/// An open array. The handle is shared by Python threads: reads and writes clone the current
+/// `Arc<Array>` and run without the GIL; `resize` and `append` swap in the grown array.
+#[pyclass(frozen, module = "tessera._tessera", name = "ArrayCore")]
+pub(crate) struct PyArrayCore {
+    array: RwLock<Arc<Array>>,
+}
+
+impl PyArrayCore {
+    pub(crate) fn new(array: Array) -> PyArrayCore {
+        PyArrayCore {
+            array: RwLock::new(Arc::new(array)),
+        }
+    }
+
+    fn current(&self) -> Arc<Array> {
+        self.array.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn replace(&self, array: Array) {
+        *self.array.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(array);
+    }
+}
+
+/// Converts the per-axis items the Python half sends (an `int`, or a `(start, stop, step)` tuple) into
+/// a [`Selection`].
+fn selection(axes: &Bound<'_, PyAny>) -> PyResult<Selection> {
+    let mut out = Vec::new();
+    for item in axes.try_iter()? {
+        let item = item?;
+        if let Ok(tuple) = item.cast::<PyTuple>() {
+            let (start, stop, step): (Option<i64>, Option<i64>, Option<i64>) = tuple.extract()?;
+            out.push(AxisSelector::Slice { start, stop, step });
+        } else {
+            out.push(AxisSelector::Index(item.extract()?));
+        }
+    }
+    Ok(Selection::new(out))
+}
+
+fn resolve(array: &Array, axes: &Bound<'_, PyAny>) -> PyResult<ResolvedSelection> {
+    selection(axes)?.resolve(array.shape()).map_err(reading)
+}
+
+#[pymethods]
+impl PyArrayCore {
+    /// The array's path in its store.
+    #[getter]
+    fn path(&self) -> String {
+        self.current().path().as_str().to_string()
+    }
+
+    /// The `.zarray` document, as JSON text.
+    fn metadata_json(&self) -> String {
+        self.current().metadata().to_json().to_string()
+    }
+
+    /// The fill value's bytes in the stored dtype, `None` for a `null` fill value.
+    fn fill_value_bytes(&self) -> Option<Vec<u8>> {
+        let array = self.current();
+        let fill = array.fill_value();
+        (!fill.is_null()).then(|| fill.bytes().to_vec())
+    }
+
+    /// The shape of the result of a selection (axes dropped by an index removed).
+    fn selection_shape(&self, axes: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+        Ok(resolve(&self.current(), axes)?.shape())
+    }
+
+    /// Reads a selection into `out`: a flat, C-contiguous `uint8` view of a buffer holding exactly the
+    /// selection's elements in the stored dtype, C order. Chunks are decoded in parallel straight into
+    /// it, without the GIL.
+    fn read_into(
+        &self,
+        py: Python<'_>,
+        axes: &Bound<'_, PyAny>,
+        mut out: PyReadwriteArray1<'_, u8>,
+    ) -> PyResult<()> {
+        let array = self.current();
+        let sel = resolve(&array, axes)?;
+        let buffer = out.as_slice_mut().map_err(|e| {
+            raise(
+                "InvalidArgumentError",
+                format!("the output buffer must be C-contiguous: {e}"),
+            )
+        })?;
+        py.detach(|| array.read_into(&sel, buffer)).map_err(reading)
+    }
+
+    /// Writes `data` (a flat, C-contiguous `uint8` view of the selection's elements in the stored dtype,
+    /// C order) into a selection, encoding chunks in parallel without the GIL.
+    fn write_from(
+        &self,
+        py: Python<'_>,
+        axes: &Bound<'_, PyAny>,
+        data: PyReadonlyArray1<'_, u8>,
+    ) -> PyResult<()> {
+        let array = self.current();
+        let sel = resolve(&array, axes)?;
+        let bytes = data.as_slice().map_err(|e| {
+            raise(
+                "InvalidArgumentError",
+                format!("the data buffer must be C-contiguous: {e}"),
+            )
+        })?;
+        py.detach(|| array.write_resolved(&sel, bytes))
+            .map_err(creating)
+    }
+
+    /// Changes the shape (chunks outside it are removed).
+    fn resize(&self, py: Python<'_>, shape: Vec<u64>) -> PyResult<()> {
+        let mut array = (*self.current()).clone();
+        py.detach(|| array.resize(&shape)).map_err(creating)?;
+        self.replace(array);
+        Ok(())
+    }
+
+    /// Appends `data` (flat `uint8` bytes of `shape` in the stored dtype, C order) along `axis`.
+    fn append(
+        &self,
+        py: Python<'_>,
+        data: PyReadonlyArray1<'_, u8>,
+        shape: Vec<usize>,
+        axis: usize,
+    ) -> PyResult<()> {
+        let mut array = (*self.current()).clone();
+        let bytes = data.as_slice().map_err(|e| {
+            raise(
+                "InvalidArgumentError",
+                format!("the data buffer must be C-contiguous: {e}"),
+            )
+        })?;
+        py.detach(|| array.append_raw(bytes, &shape, axis))
+            .map_err(creating)?;
+        self.replace(array);
+        Ok(())
+    }
+
+    /// Re-reads `.zarray` from the store (after another handle resized the array).
+    fn reload(&self, py: Python<'_>) -> PyResult<()> {
+        let current = self.current();
+        let array = py
+            .detach(|| Array::open(current.store().clone(), current.path().as_str()))
+            .map_err(reading)?;
+        self.replace(array);
+        Ok(())
+    }
+
+    /// The attributes (`.zattrs`) as JSON text.
+    fn attributes_json(&self, py: Python<'_>) -> PyResult<String> {
+        let array = self.current();
+        let attrs = py.detach(|| array.attributes()).map_err(reading)?;
+        Ok(serde_json::Value::Object(attrs).to_string())
+    }
+
+    /// Replaces the attributes with a JSON object.
+    fn set_attributes_json(&self, py: Python<'_>, attrs: &str) -> PyResult<()> {
+        let attrs = json_object("attributes", attrs)?;
+        let array = self.current();
+        py.detach(|| array.set_attributes(&attrs)).map_err(creating)
+    }
+
+    /// `(number of stored chunks, their total bytes)`, from a listing of the store.
+    fn stored_chunks(&self, py: Python<'_>) -> PyResult<(u64, u64)> {
+        let array = self.current();
+        py.detach(|| array.stored_chunks()).map_err(reading)
+    }
+}

@@ -1,0 +1,46 @@
+"""Handles pickle as (store URL, path, mode) and reopen in other processes."""
+
+import multiprocessing
+import pickle
+
+import numpy as np
+import pytest
+
+import tessera
+
+
+def test_pickle_round_trip(tmp_path):
+    url = str(tmp_path / "p.zarr")
+    a = tessera.create(url, "x", shape=(6,), chunks=(2,), dtype="<i4")
+    a[...] = np.arange(6)
+    b = pickle.loads(pickle.dumps(a))
+    assert b.store_url == url and b.path == "x" and b.mode == "r+"
+    np.testing.assert_array_equal(b[...], np.arange(6))
+    r = pickle.loads(pickle.dumps(tessera.open(url, "x")))
+    assert r.read_only
+    g = pickle.loads(pickle.dumps(tessera.open_group(url)))
+    assert isinstance(g, tessera.Group) and "x" in g
+
+
+def test_memory_store_refuses_to_pickle(memory_url):
+    a = tessera.create(memory_url, "x", shape=(2,), chunks=(2,))
+    with pytest.raises(pickle.PicklingError, match="memory"):
+        pickle.dumps(a)
+    with pytest.raises(tessera.TesseraError):
+        pickle.dumps(tessera.open_group(memory_url))
+
+
+def write_block(args):
+    array, i = args
+    array[i * 4 : (i + 1) * 4, :] = i + 1
+    return i
+
+
+def test_spawn_pool_writes_disjoint_chunks(tmp_path):
+    url = str(tmp_path / "pool.zarr")
+    a = tessera.create(url, shape=(32, 5), chunks=(4, 5), dtype="<i8")
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        assert sorted(pool.map(write_block, [(a, i) for i in range(8)])) == list(range(8))
+    want = np.repeat(np.arange(1, 9), 4)[:, None] * np.ones((1, 5), dtype="<i8")
+    np.testing.assert_array_equal(tessera.open(url)[...], want)

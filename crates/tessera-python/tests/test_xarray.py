@@ -1,0 +1,50 @@
+"""xarray: engine="tessera" equals engine="zarr" on stores xarray wrote, and is lazy."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+xr = pytest.importorskip("xarray")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("xr") / "ds.zarr")
+    rng = np.random.default_rng(5)
+    temp = rng.standard_normal((6, 4, 5)).astype("f4")
+    temp[0, 0, 0] = np.nan
+    ds = xr.Dataset(
+        {
+            "temperature": (("time", "y", "x"), temp, {"units": "K", "long_name": "air"}),
+            "counts": (("y", "x"), rng.integers(0, 100, (4, 5)).astype("i2")),
+            "scaled": (("time",), np.linspace(0, 1, 6)),
+        },
+        coords={
+            "time": pd.date_range("2020-01-01", periods=6, freq="D"),
+            "y": np.arange(4) * 10.0,
+            "x": np.arange(5),
+        },
+        attrs={"title": "xarray-written"},
+    )
+    ds["scaled"].encoding = {"scale_factor": 0.01, "add_offset": 1.0, "dtype": "i2", "_FillValue": -1}
+    ds["temperature"].encoding = {"chunks": (2, 4, 5)}
+    ds.to_zarr(path, zarr_format=2, consolidated=True)
+    ds.to_zarr(path, group="sub", zarr_format=2, consolidated=True)
+    return path
+
+
+@pytest.mark.parametrize("group", [None, "sub"])
+def test_equal_to_engine_zarr(store, group):
+    ours = xr.open_dataset(store, engine="tessera", group=group, chunks={})
+    ref = xr.open_dataset(store, engine="zarr", group=group, chunks={})
+    assert ours.temperature.chunks == ref.temperature.chunks
+    xr.testing.assert_identical(ours.load(), ref.load())
+    assert ours.time.dtype == np.dtype("datetime64[ns]")
+    assert np.isnan(ours.temperature.values[0, 0, 0])
+
+
+def test_lazy_until_loaded(store):
+    ds = xr.open_dataset(store, engine="tessera")
+    var = ds["temperature"].variable
+    assert not isinstance(var._data, np.ndarray)
+    assert ds.temperature[1:3, 2, ::2].values.shape == (2, 3)
