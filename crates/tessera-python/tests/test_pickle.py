@@ -22,6 +22,16 @@ def test_pickle_round_trip(tmp_path):
     assert isinstance(g, tessera.Group) and "x" in g
 
 
+def test_relative_paths_pickle_as_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tessera.create("rel.zarr", shape=(2,), chunks=(2,), dtype="<i2")[...] = 7
+    a = tessera.open("rel.zarr")
+    monkeypatch.chdir("/")
+    b = pickle.loads(pickle.dumps(a))
+    assert b.store_url == str(tmp_path / "rel.zarr")
+    np.testing.assert_array_equal(b[...], [7, 7])
+
+
 def test_memory_store_refuses_to_pickle(memory_url):
     a = tessera.create(memory_url, "x", shape=(2,), chunks=(2,))
     with pytest.raises(pickle.PicklingError, match="memory"):

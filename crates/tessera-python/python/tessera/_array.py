@@ -1,6 +1,7 @@
 """``tessera.Array``: a Zarr array with numpy's basic indexing."""
 
 import json
+import os
 
 import numpy as np
 
@@ -31,6 +32,8 @@ class Array:
         self._core = core
         self._store = store
         self._url = url
+        # Where another process reopens it, fixed now: the working directory may change later.
+        self._portable_url = portable_url(url)
         self._mode = mode
         self._load_metadata()
 
@@ -356,7 +359,13 @@ class Array:
                 f"an array in {self._url} cannot be pickled: memory stores live in one process. "
                 "Use a directory or an object store URL to share arrays with other processes"
             )
-        return (reopen, (self._url, self.path, _reopen_mode(self._mode), "array"))
+        return (reopen, (self._portable_url, self.path, _reopen_mode(self._mode), "array"))
+
+
+def portable_url(url):
+    """The URL another process reopens: a relative local path made absolute (a Dask worker or a
+    spawned process may run in another directory)."""
+    return url if "://" in url else os.path.abspath(url)
 
 
 def _reopen_mode(mode):

@@ -1,6 +1,6 @@
 """``tessera.Group``: a Zarr v2 group, a mapping of names to arrays and groups."""
 
-from ._array import Array, _reopen_mode
+from ._array import Array, _reopen_mode, portable_url
 from ._attrs import Attributes
 from .errors import NodeNotFound, NotPicklableError, ReadOnlyError
 
@@ -18,6 +18,8 @@ class Group:
         self._core = core
         self._store = store
         self._url = url
+        # Where another process reopens it, fixed now: the working directory may change later.
+        self._portable_url = portable_url(url)
         self._mode = mode
 
     @property
@@ -168,4 +170,4 @@ class Group:
                 f"a group in {self._url} cannot be pickled: memory stores live in one process. "
                 "Use a directory or an object store URL to share groups with other processes"
             )
-        return (reopen, (self._url, self.path, _reopen_mode(self._mode), "group"))
+        return (reopen, (self._portable_url, self.path, _reopen_mode(self._mode), "group"))
