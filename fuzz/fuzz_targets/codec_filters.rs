@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((len, blob)) = tessera_fuzz::split(rest) else {
         return;
     };
-    let (filters, compressor) = match which % 14 {
+    let (filters, compressor) = match which % 17 {
         0 => (
             vec![json!({"id": "delta", "dtype": "<i4", "astype": "<i2"})],
             None,
@@ -45,7 +45,13 @@ fuzz_target!(|data: &[u8]| {
         9 => (vec![json!({"id": "adler32", "location": "end"})], None),
         10 => (vec![json!({"id": "crc32c"})], None),
         11 => (vec![json!({"id": "fletcher32"})], None),
-        12 => (
+        12 => (vec![json!({"id": "delta", "dtype": "|b1", "astype": "|u1"})], None),
+        13 => (vec![json!({"id": "base64"})], None),
+        14 => (
+            vec![json!({"id": "jenkins_lookup3", "initval": 7, "prefix": [1, 2, 3]})],
+            None,
+        ),
+        15 => (
             vec![
                 json!({"id": "delta", "dtype": ">i8"}),
                 json!({"id": "packbits"}),

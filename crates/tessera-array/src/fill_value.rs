@@ -250,13 +250,22 @@ fn encode(value: &Value, dtype: &DataType) -> ArrayResult<Vec<u8>> {
             Ok(raw)
         }
         DataType::Unicode { chars, order } => {
-            let text = value
-                .as_str()
-                .ok_or_else(|| bad(format!("expected text, found {value}")))?;
-            let count = text.chars().count();
-            if count > *chars {
-                return Err(bad(format!("{count} characters do not fit in U{chars}")));
-            }
+            let text = match value {
+                Value::String(s) => {
+                    let count = s.chars().count();
+                    if count > *chars {
+                        return Err(bad(format!("{count} characters do not fit in U{chars}")));
+                    }
+                    s.clone()
+                }
+                // Early zarr-python wrote `0` for text arrays. zarr-python 2.18 reads a number
+                // (or boolean) as numpy's `astype('<U{n}')` of it: Python's `str`, cut to n
+                // characters (`0` → "0", `0.0` → "0.0", `true` → "Tru" for U3).
+                Value::Number(_) | Value::Bool(_) => {
+                    python_str(value).chars().take(*chars).collect()
+                }
+                other => return Err(bad(format!("expected text, found {other}"))),
+            };
             let mut v = Vec::with_capacity(chars * 4);
             for c in text.chars() {
                 let code = c as u32;
@@ -268,6 +277,34 @@ fn encode(value: &Value, dtype: &DataType) -> ArrayResult<Vec<u8>> {
             v.resize(chars * 4, 0);
             Ok(v)
         }
+    }
+}
+
+/// Python's `str()` of a JSON number or boolean as Python's `json` module reads it: ints in
+/// decimal, floats in `repr` form (`1.0`, `1e+16`, `1.5e-05`), `True`/`False`.
+fn python_str(value: &Value) -> String {
+    match value {
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap_or_default();
+            let magnitude = x.abs();
+            if x == 0.0 || (1e-4..1e16).contains(&magnitude) {
+                // Rust's shortest round-trip digits, positional; Python keeps a ".0".
+                let s = format!("{x}");
+                if s.contains('.') { s } else { format!("{s}.0") }
+            } else {
+                // `{:e}` is shortest digits too ("1.5e-5"); Python writes "1.5e-05".
+                let s = format!("{x:e}");
+                let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+                let (sign, digits) = match exp.strip_prefix('-') {
+                    Some(d) => ('-', d),
+                    None => ('+', exp),
+                };
+                format!("{mantissa}e{sign}{digits:0>2}")
+            }
+        }
+        other => other.to_string(),
     }
 }
 
@@ -400,6 +437,25 @@ mod tests {
         let u = FillValue::from_json(&json!("hé"), &dt(">U3")).unwrap();
         assert_eq!(u.bytes(), [0, 0, 0, b'h', 0, 0, 0, 0xe9, 0, 0, 0, 0]);
         assert!(FillValue::from_json(&json!("long"), &dt("<U3")).is_err());
+        // Numbers in a text array's fill, as zarr-python 2.18 reads them (checked against it).
+        let text = |v: Value, t: &str| {
+            let f = FillValue::from_json(&v, &dt(t)).unwrap();
+            assert_eq!(f.to_json(), v, "the spelling read is written back");
+            f.bytes()
+                .chunks(4)
+                .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+                .take_while(|&c| c != 0)
+                .map(|c| char::from_u32(c).unwrap())
+                .collect::<String>()
+        };
+        assert_eq!(text(json!(0), "<U3"), "0");
+        assert_eq!(text(json!(1), "<U3"), "1");
+        assert_eq!(text(json!(0.0), "<U3"), "0.0");
+        assert_eq!(text(json!(-12345), "<U3"), "-12");
+        assert_eq!(text(json!(true), "<U3"), "Tru");
+        assert_eq!(text(json!(1.5e-5), "<U9"), "1.5e-05");
+        assert_eq!(text(json!(1e16), "<U9"), "1e+16");
+        assert_eq!(text(json!(123.25), "<U9"), "123.25");
         let s = FillValue::from_json(&json!("YWI="), &dt("|S4")).unwrap();
         assert_eq!(s.bytes(), b"ab\0\0");
         assert_eq!(

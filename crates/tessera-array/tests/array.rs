@@ -75,6 +75,33 @@ fn f_order_nested_keys_and_edge_chunks_round_trip() {
     );
 }
 
+/// pcodec stores the element type: the write path hands the codecs the array's dtype and the
+/// chunk's shape. A misspelled codec field is refused before anything is written.
+#[test]
+fn pcodec_arrays_round_trip_and_unknown_codec_fields_are_refused() {
+    let store = mem();
+    let data = ArrayD::from_shape_fn(IxDyn(&[9, 7]), |i| (i[0] * 1000 + i[1] * 3) as i64);
+    let arr = ArrayBuilder::new(vec![9, 7], vec![4, 4], dt("<i8"))
+        .compressor(Some(json!({"id": "pcodec", "level": 8})))
+        .create(store.clone(), "p")
+        .unwrap();
+    arr.write((), &data).unwrap();
+    assert_eq!(
+        Array::open(store.clone(), "p")
+            .unwrap()
+            .read::<i64>(())
+            .unwrap(),
+        data
+    );
+
+    let err = ArrayBuilder::new(vec![4], vec![2], dt("<f4"))
+        .compressor(Some(json!({"id": "zstd", "lvl": 3})))
+        .create(store.clone(), "z")
+        .unwrap_err();
+    assert!(err.to_string().contains("\"lvl\""), "{err}");
+    assert!(stored_keys(&store, "z").is_empty(), "nothing written");
+}
+
 #[test]
 fn zero_d_and_zero_length_arrays() {
     let store = mem();

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tessera_codec::{CodecChain, Value};
+use tessera_codec::{ChunkLayout, CodecChain, Value};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,8 +43,12 @@ fn run(fixtures: PathBuf, out: PathBuf) -> Result<usize, Box<dyn std::error::Err
         let filters = case["filters"].as_array().cloned();
         let chain = CodecChain::from_json(Some(&case["compressor"]), filters.as_deref())?;
         let input = std::fs::read(fixtures.join("inputs").join(format!("{input_name}.bin")))?;
+        let dtype = manifest["inputs"][input_name]["dtype"]
+            .as_str()
+            .ok_or("input without dtype")?;
+        let layout = ChunkLayout::new(dtype, itemsize, vec![input.len() / itemsize.max(1)]);
         let blob = chain
-            .encode(&input, itemsize)
+            .encode_chunk(&input, &layout)
             .map_err(|e| format!("{name}: {e}"))?;
         std::fs::write(out.join("blobs").join(format!("{name}.bin")), blob)?;
         written.push(case.clone());

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::codec::{Codec, codec_from_json};
+use crate::codec::{ChunkLayout, Codec, codec_from_json};
 use crate::error::{CodecError, CodecResult};
 
 /// One codec with the exact config it was built from.
@@ -147,13 +147,39 @@ impl CodecChain {
     /// [`CodecErrorKind::InvalidConfig`](crate::CodecErrorKind::InvalidConfig) when a filter's
     /// dtype does not divide the chunk, or a compression library error.
     pub fn encode(&self, decoded: &[u8], itemsize: usize) -> CodecResult<Vec<u8>> {
-        let itemsizes = self.itemsizes(itemsize);
+        self.encode_chunk(decoded, &ChunkLayout::untyped(itemsize, decoded.len()))
+    }
+
+    /// Encodes one chunk whose numpy dtype and shape are known (`layout`), as zarr-python hands
+    /// a chunk to numcodecs: the first codec sees the dtype and shape, a codec after a filter a
+    /// flat buffer of the filter's itemsize. pcodec needs the dtype; the other codecs encode as
+    /// [`encode`](Self::encode) does.
+    ///
+    /// # Errors
+    /// As [`encode`](Self::encode); [`CodecErrorKind::Unsupported`](crate::CodecErrorKind::Unsupported)
+    /// for a dtype a codec cannot store.
+    pub fn encode_chunk(&self, decoded: &[u8], layout: &ChunkLayout) -> CodecResult<Vec<u8>> {
+        let itemsizes = self.itemsizes(layout.itemsize());
         let mut data: Cow<'_, [u8]> = Cow::Borrowed(decoded);
+        let mut first = true;
+        let stage_layout = |first: bool, data: &[u8], isz: usize| {
+            if first {
+                layout.clone()
+            } else {
+                ChunkLayout::untyped(isz, data.len())
+            }
+        };
         for (f, &isz) in self.filter_stages().iter().zip(&itemsizes) {
-            data = Cow::Owned(f.codec.encode(&data, isz)?);
+            let l = stage_layout(first, &data, isz);
+            data = Cow::Owned(f.codec.encode_chunk(&data, &l)?);
+            first = false;
         }
         match &self.compressor {
-            Some(c) => c.codec.encode(&data, *itemsizes.last().expect("non-empty")),
+            Some(c) => {
+                let isz = *itemsizes.last().expect("non-empty");
+                c.codec
+                    .encode_chunk(&data, &stage_layout(first, &data, isz))
+            }
             None => Ok(data.into_owned()),
         }
     }
@@ -240,13 +266,14 @@ impl CodecChain {
 }
 
 fn is_compressor(stage: &Stage) -> bool {
-    use crate::compressors::{blosc, bz2, gzip, lz4, lzma, zlib, zstd};
+    use crate::compressors::{blosc, bz2, gzip, lz4, lzma, pcodec, zlib, zstd};
     [
         blosc::ID,
         bz2::ID,
         gzip::ID,
         lz4::ID,
         lzma::ID,
+        pcodec::ID,
         zlib::ID,
         zstd::ID,
     ]

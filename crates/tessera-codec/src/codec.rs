@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::compressors::{blosc, bz2, gzip, lz4, lzma, zlib, zstd};
+use crate::compressors::{blosc, bz2, gzip, lz4, lzma, pcodec, zlib, zstd};
 use crate::error::{CodecError, CodecErrorKind, CodecResult};
 use crate::filters::{
-    astype, bitround, categorize, checksum32, delta, fixedscaleoffset, fletcher32, packbits,
-    quantize, shuffle,
+    astype, base64, bitround, categorize, checksum32, delta, fixedscaleoffset, fletcher32,
+    jenkins_lookup3, packbits, quantize, shuffle,
 };
 
 /// One numcodecs codec, built from its JSON config: a compressor or a filter.
@@ -24,6 +24,13 @@ pub trait Codec: Send + Sync + Debug {
     /// typesize; filters that read a dtype from their config ignore it).
     fn encode(&self, input: &[u8], itemsize: usize) -> CodecResult<Vec<u8>>;
 
+    /// Encodes `input` knowing the chunk as numcodecs receives it: its numpy dtype and shape.
+    /// Codecs that store the element type (pcodec) or work on the shape need this; the
+    /// default calls [`encode`](Self::encode) with the layout's itemsize.
+    fn encode_chunk(&self, input: &[u8], layout: &ChunkLayout) -> CodecResult<Vec<u8>> {
+        self.encode(input, layout.itemsize())
+    }
+
     /// Decodes `input` into `out`, which must end up exactly full: data that decodes to more or
     /// fewer bytes is an error ([`CodecErrorKind::SizeMismatch`] or [`CodecErrorKind::TooLarge`]),
     /// and nothing is written or allocated beyond `out`'s length plus small scratch space.
@@ -37,6 +44,52 @@ pub trait Codec: Send + Sync + Debug {
     /// (numcodecs passes on the output array's dtype, so e.g. `packbits` or `shuffle` yield 1).
     fn encoded_itemsize(&self, itemsize: usize) -> usize {
         itemsize
+    }
+}
+
+/// A chunk as numcodecs' codecs see it: the numpy array zarr-python hands to the first codec
+/// (the array's dtype and the chunk's shape), or the flat buffer a filter passes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkLayout {
+    dtype: Option<String>,
+    itemsize: usize,
+    shape: Vec<usize>,
+}
+
+impl ChunkLayout {
+    /// A chunk of numpy dtype `dtype` (a typestr such as `"<f4"`), `itemsize` bytes per
+    /// element, of shape `shape` (C order).
+    pub fn new(dtype: &str, itemsize: usize, shape: Vec<usize>) -> ChunkLayout {
+        ChunkLayout {
+            dtype: Some(dtype.to_owned()),
+            itemsize,
+            shape,
+        }
+    }
+
+    /// A one-dimensional buffer of `len` bytes whose element type is unknown beyond its size:
+    /// what [`CodecChain::encode`](crate::CodecChain::encode) passes, and what follows a filter.
+    pub fn untyped(itemsize: usize, len: usize) -> ChunkLayout {
+        ChunkLayout {
+            dtype: None,
+            itemsize,
+            shape: vec![len / itemsize.max(1)],
+        }
+    }
+
+    /// The numpy typestr, when known.
+    pub fn dtype(&self) -> Option<&str> {
+        self.dtype.as_deref()
+    }
+
+    /// Bytes per element.
+    pub fn itemsize(&self) -> usize {
+        self.itemsize
+    }
+
+    /// The chunk's shape in elements.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
     }
 }
 
@@ -61,6 +114,7 @@ pub fn codec_from_json(config: &Value) -> CodecResult<Arc<dyn Codec>> {
         bz2::ID => Arc::new(bz2::Bz2::from_json(config)?),
         lzma::ID => Arc::new(lzma::Lzma::from_json(config)?),
         lz4::ID => Arc::new(lz4::Lz4::from_json(config)?),
+        pcodec::ID => Arc::new(pcodec::Pcodec::from_json(config)?),
         delta::ID => Arc::new(delta::Delta::from_json(config)?),
         fixedscaleoffset::ID => Arc::new(fixedscaleoffset::FixedScaleOffset::from_json(config)?),
         quantize::ID => Arc::new(quantize::Quantize::from_json(config)?),
@@ -73,8 +127,9 @@ pub fn codec_from_json(config: &Value) -> CodecResult<Arc<dyn Codec>> {
             Arc::new(checksum32::Checksum32::from_json(config)?)
         }
         fletcher32::ID => Arc::new(fletcher32::Fletcher32::from_json(config)?),
-        "vlen-utf8" | "vlen-bytes" | "vlen-array" | "json2" | "msgpack2" | "pickle" | "base64"
-        | "zfpy" | "pcodec" | "jenkins_lookup3" => {
+        jenkins_lookup3::ID => Arc::new(jenkins_lookup3::JenkinsLookup3::from_json(config)?),
+        base64::ID => Arc::new(base64::Base64::from_json(config)?),
+        "vlen-utf8" | "vlen-bytes" | "vlen-array" | "json2" | "msgpack2" | "pickle" | "zfpy" => {
             return Err(CodecError::new(
                 CodecErrorKind::Unsupported,
                 id,

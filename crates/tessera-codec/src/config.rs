@@ -11,10 +11,31 @@ pub(crate) struct Config<'a> {
 }
 
 impl<'a> Config<'a> {
-    pub(crate) fn new(id: &'a str, value: &'a Value) -> CodecResult<Self> {
+    /// Reads `value` as the config of codec `id`, whose fields besides `"id"` are `fields`
+    /// (every field numcodecs' `get_config` writes, in current and older versions).
+    ///
+    /// A field outside that list is refused rather than ignored: written back to `.zarray`
+    /// it would make the array unreadable for zarr-python, and a misspelled field (`lvl` for
+    /// `level`) would silently fall back to the default.
+    pub(crate) fn new(id: &'a str, value: &'a Value, fields: &[&str]) -> CodecResult<Self> {
         let map = value.as_object().ok_or_else(|| {
             CodecError::invalid(id, format!("config must be a JSON object, got {value}"))
         })?;
+        if let Some(unknown) = map
+            .keys()
+            .find(|k| k.as_str() != "id" && !fields.contains(&k.as_str()))
+        {
+            let known = if fields.is_empty() {
+                format!("{id} takes no field besides \"id\"")
+            } else {
+                let names: Vec<String> = fields.iter().map(|f| format!("{f:?}")).collect();
+                format!("{id} takes {}", names.join(", "))
+            };
+            return Err(CodecError::invalid(
+                id,
+                format!("unknown field {unknown:?} ({known})"),
+            ));
+        }
         Ok(Config { id, map })
     }
 

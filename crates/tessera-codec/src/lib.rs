@@ -18,10 +18,14 @@
 //! # Ok::<(), tessera_codec::CodecError>(())
 //! ```
 //!
-//! Compressors: `blosc` (via c-blosc), `zstd`, `zlib`, `gzip`, `bz2`, `lzma`, `lz4` (see
-//! [`compressors`]). Filters: `delta`, `fixedscaleoffset`, `quantize`, `shuffle`, `packbits`,
-//! `astype`, `categorize`, `bitround`, and the checksums `crc32`, `adler32`, `crc32c`,
-//! `fletcher32` (see [`filters`]).
+//! Compressors: `blosc` (via c-blosc), `zstd`, `zlib`, `gzip`, `bz2`, `lzma`, `lz4`, `pcodec`
+//! (via pco; it stores the element type, so it encodes through [`CodecChain::encode_chunk`])
+//! (see [`compressors`]). Filters: `delta` (booleans included), `fixedscaleoffset`, `quantize`,
+//! `shuffle`, `packbits`, `astype`, `categorize`, `bitround`, `base64`, and the checksums
+//! `crc32`, `adler32`, `crc32c`, `fletcher32`, `jenkins_lookup3` (see [`filters`]).
+//!
+//! A config field a codec does not know is refused ([`CodecErrorKind::InvalidConfig`] naming the
+//! field and the ones the codec takes), so a misspelling never reaches `.zarray`.
 //!
 //! Decoding is bounded: the caller says how large the decoded chunk is, every stage decodes
 //! into a buffer whose size follows from that, and data that decodes to more or fewer bytes
@@ -36,7 +40,7 @@ pub mod filters;
 mod numeric;
 
 pub use chain::CodecChain;
-pub use codec::{Codec, codec_from_json};
+pub use codec::{ChunkLayout, Codec, codec_from_json};
 pub use error::{CodecError, CodecErrorKind, CodecResult, SIZE_SLACK};
 pub use serde_json::Value;
 

@@ -196,6 +196,23 @@ impl NumType {
         }
     }
 
+    /// Whether numpy casts this type to `to` under `casting="safe"` (no value can change):
+    /// bool to anything; an integer to a wider or equal integer of its signedness, to a strictly
+    /// wider signed one, or to a float with more bytes (any 64-bit integer to f8, as numpy
+    /// allows); a float to a wider or equal float.
+    pub(crate) fn casts_safely_to(&self, to: &NumType) -> bool {
+        match (self.kind, to.kind) {
+            (Kind::Bool, _) => true,
+            (_, Kind::Bool) => false,
+            (Kind::UInt, Kind::UInt) | (Kind::Int, Kind::Int) | (Kind::Float, Kind::Float) => {
+                to.size >= self.size
+            }
+            (Kind::UInt, Kind::Int) => to.size > self.size,
+            (Kind::Int | Kind::UInt, Kind::Float) => to.size > self.size || to.size == 8,
+            (Kind::Int, Kind::UInt) | (Kind::Float, Kind::Int | Kind::UInt) => false,
+        }
+    }
+
     /// Whether a Python int fits this integer type (numpy 2 refuses arithmetic otherwise).
     pub(crate) fn fits(&self, x: i128) -> bool {
         let bits = 8 * self.size as u32;

@@ -196,6 +196,81 @@ fn invalid_configs_are_typed() {
     }
 }
 
+/// A misspelled or foreign field is refused with the field's name and the fields the codec
+/// takes, for every codec (written back to `.zarray` it would break zarr-python).
+#[test]
+fn unknown_config_fields_are_refused() {
+    let configs = [
+        (json!({"id": "zstd", "lvl": 3}), "\"level\""),
+        (
+            json!({"id": "blosc", "cname": "lz4", "typsize": 4}),
+            "\"blocksize\"",
+        ),
+        (
+            json!({"id": "zlib", "level": 1, "checksum": true}),
+            "\"level\"",
+        ),
+        (json!({"id": "gzip", "mtime": 0}), "\"level\""),
+        (json!({"id": "bz2", "lvl": 1}), "\"level\""),
+        (json!({"id": "lzma", "level": 1}), "\"preset\""),
+        (
+            json!({"id": "lzma", "format": 3, "filters": [{"id": 33, "presset": 1}]}),
+            "\"dict_size\"",
+        ),
+        (json!({"id": "lz4", "accel": 1}), "\"acceleration\""),
+        (
+            json!({"id": "delta", "dtype": "<i4", "as_type": "<i2"}),
+            "\"astype\"",
+        ),
+        (
+            json!({"id": "fixedscaleoffset", "offset": 0, "scale": 1, "dtype": "<f8", "dtyp": 1}),
+            "\"scale\"",
+        ),
+        (
+            json!({"id": "quantize", "digits": 1, "dtype": "<f8", "x": 1}),
+            "\"digits\"",
+        ),
+        (
+            json!({"id": "shuffle", "element_size": 4}),
+            "\"elementsize\"",
+        ),
+        (json!({"id": "packbits", "x": null}), "no field"),
+        (
+            json!({"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8", "dtype": "<f8"}),
+            "\"encode_dtype\"",
+        ),
+        (
+            json!({"id": "categorize", "labels": ["a"], "dtype": "<U1", "label": 1}),
+            "\"labels\"",
+        ),
+        (
+            json!({"id": "bitround", "keepbits": 3, "keep": 1}),
+            "\"keepbits\"",
+        ),
+        (json!({"id": "crc32", "loc": "end"}), "\"location\""),
+        (json!({"id": "adler32", "loc": "end"}), "\"location\""),
+        (json!({"id": "crc32c", "loc": "end"}), "\"location\""),
+        (json!({"id": "fletcher32", "location": "end"}), "no field"),
+    ];
+    for (config, known) in configs {
+        let err = CodecChain::from_json(Some(&config), None)
+            .and_then(|_| CodecChain::from_json(None, Some(std::slice::from_ref(&config))))
+            .expect_err(&config.to_string());
+        assert_eq!(err.kind(), CodecErrorKind::InvalidConfig, "{config}: {err}");
+        assert!(err.message().contains("unknown field"), "{config}: {err}");
+        assert!(err.message().contains(known), "{config}: {err}");
+    }
+    // Every field numcodecs writes is accepted, including a zstd config from before `checksum`.
+    for config in [
+        json!({"id": "zstd", "level": 3}),
+        json!({"id": "zstd", "level": 3, "checksum": false}),
+        json!({"id": "crc32", "location": "end"}),
+        json!({"id": "blosc", "cname": "zstd", "clevel": 3, "shuffle": 2, "blocksize": 0, "typesize": 4}),
+    ] {
+        CodecChain::from_json(Some(&config), None).unwrap_or_else(|e| panic!("{config}: {e}"));
+    }
+}
+
 /// Fuzz finding (codec_config): a `U` dtype of absurd width made categorize allocate its width
 /// for every label and overflow.
 #[test]

@@ -151,8 +151,15 @@ impl Array {
         let encoded = if self.codecs.is_identity() {
             decoded.to_vec()
         } else {
+            // The dtype and chunk shape as zarr-python hands them to numcodecs: pcodec stores
+            // the element type.
+            let layout = tessera_codec::ChunkLayout::new(
+                &self.meta.dtype.typestr(),
+                self.meta.dtype.itemsize(),
+                self.meta.chunks.iter().map(|&c| c as usize).collect(),
+            );
             self.codecs
-                .encode(decoded, self.meta.dtype.itemsize())
+                .encode_chunk(decoded, &layout)
                 .map_err(|source| ArrayError::Codec {
                     key: key.to_string(),
                     source,

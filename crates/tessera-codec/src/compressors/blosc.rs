@@ -40,6 +40,10 @@ use crate::error::{CodecError, CodecResult};
 /// The numcodecs id.
 pub const ID: &str = "blosc";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+/// (numcodecs' v2 `get_config` writes no `typesize`; the Zarr v3 blosc configuration does.)
+pub const FIELDS: &[&str] = &["cname", "clevel", "shuffle", "blocksize", "typesize"];
+
 /// Compressor names this build of c-blosc supports (snappy is not compiled in).
 pub const CNAMES: [&str; 5] = ["blosclz", "lz4", "lz4hc", "zlib", "zstd"];
 
@@ -61,7 +65,7 @@ impl Blosc {
     /// Reads a numcodecs blosc config. Defaults as numcodecs: cname `lz4`, clevel 5,
     /// shuffle 1 (SHUFFLE), blocksize 0 (automatic).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let cname = c.str_or("cname", "lz4")?;
         if cname == "snappy" {
             return Err(CodecError::unsupported(

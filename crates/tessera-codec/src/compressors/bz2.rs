@@ -24,6 +24,9 @@ use crate::error::{CodecError, CodecResult};
 /// The numcodecs id.
 pub const ID: &str = "bz2";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["level"];
+
 /// The bzip2 compressor.
 #[derive(Debug, Clone)]
 pub struct Bz2 {
@@ -33,7 +36,7 @@ pub struct Bz2 {
 impl Bz2 {
     /// Reads a numcodecs bz2 config. Default level 1 as numcodecs; levels are 1..=9.
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let level = c.int_or("level", 1)?;
         if !(1..=9).contains(&level) {
             return Err(CodecError::invalid(

@@ -27,6 +27,9 @@ use crate::error::CodecResult;
 /// The numcodecs id.
 pub const ID: &str = "gzip";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["level"];
+
 /// The gzip compressor.
 #[derive(Debug, Clone)]
 pub struct GZip {
@@ -36,7 +39,7 @@ pub struct GZip {
 impl GZip {
     /// Reads a numcodecs gzip config. Default level 1 as numcodecs.
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let level = c.int_or("level", 1)?;
         deflate::level(ID, level)?;
         Ok(GZip { level })

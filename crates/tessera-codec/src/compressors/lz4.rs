@@ -26,6 +26,9 @@ use crate::error::{CodecError, CodecErrorKind, CodecResult};
 /// The numcodecs id.
 pub const ID: &str = "lz4";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["acceleration"];
+
 /// The largest input numcodecs' LZ4 accepts (`LZ4_MAX_INPUT_SIZE`).
 const MAX_INPUT: usize = 0x7E00_0000;
 
@@ -38,7 +41,7 @@ pub struct Lz4 {
 impl Lz4 {
     /// Reads a numcodecs lz4 config. Default acceleration 1; values <= 0 mean 1, as numcodecs.
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let a = c.int_or("acceleration", 1)?;
         let acceleration = if a <= 0 { 1 } else { a.min(65537) as c_int };
         Ok(Lz4 { acceleration })

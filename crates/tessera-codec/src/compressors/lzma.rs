@@ -33,6 +33,9 @@ use crate::error::{CodecError, CodecErrorKind, CodecResult};
 /// The numcodecs id.
 pub const ID: &str = "lzma";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["format", "check", "preset", "filters"];
+
 const FORMAT_AUTO: i64 = 0;
 const FORMAT_XZ: i64 = 1;
 const FORMAT_ALONE: i64 = 2;
@@ -56,7 +59,7 @@ impl Lzma {
     /// Reads a numcodecs lzma config; defaults as numcodecs (`format` 1, `check` -1, no preset,
     /// no filters).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let format = c.int_or("format", FORMAT_XZ)?;
         if !(FORMAT_AUTO..=FORMAT_RAW).contains(&format) {
             return Err(CodecError::invalid(
@@ -184,13 +187,46 @@ fn lzma_options(spec: &Config<'_>) -> CodecResult<LzmaOptions> {
     Ok(o)
 }
 
+/// The keys of one filter spec besides `"id"`, as Python's `lzma` module takes them.
+fn filter_fields(spec: &Value) -> &'static [&'static str] {
+    match spec.get("id").and_then(Value::as_i64) {
+        Some(FILTER_LZMA1 | FILTER_LZMA2) => &[
+            "preset",
+            "dict_size",
+            "lc",
+            "lp",
+            "pb",
+            "mode",
+            "nice_len",
+            "mf",
+            "depth",
+        ],
+        Some(FILTER_DELTA) => &["dist"],
+        Some(4..=9) => &["start_offset"],
+        // An unknown or missing filter id is reported by `build_filters`.
+        _ => &[
+            "preset",
+            "dict_size",
+            "lc",
+            "lp",
+            "pb",
+            "mode",
+            "nice_len",
+            "mf",
+            "depth",
+            "dist",
+            "start_offset",
+        ],
+    }
+}
+
 fn build_filters(specs: &[Value]) -> CodecResult<Filters> {
     let mut f = Filters::new();
     if specs.is_empty() || specs.len() > 4 {
         return Err(CodecError::invalid(ID, "a filter chain has 1 to 4 filters"));
     }
     for spec in specs {
-        let c = Config::new(ID, spec)?;
+        let c = Config::new(ID, spec, filter_fields(spec))?;
         let id = c.required_int("id")?;
         let bad_props =
             |e| CodecError::invalid(ID, format!("invalid options for filter {id}")).with_source(e);
@@ -306,7 +342,7 @@ impl Codec for Lzma {
                 let opts = match &self.filters {
                     None => LzmaOptions::new_preset(preset).map_err(internal)?,
                     Some(specs) => {
-                        let spec = Config::new(ID, &specs[0])?;
+                        let spec = Config::new(ID, &specs[0], filter_fields(&specs[0]))?;
                         if specs.len() != 1 || spec.required_int("id")? != FILTER_LZMA1 {
                             return Err(CodecError::invalid(
                                 ID,

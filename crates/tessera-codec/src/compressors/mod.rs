@@ -6,6 +6,7 @@ mod deflate;
 pub mod gzip;
 pub mod lz4;
 pub mod lzma;
+pub mod pcodec;
 mod stream;
 pub mod zlib;
 pub mod zstd;

@@ -23,6 +23,9 @@ use crate::error::CodecResult;
 /// The numcodecs id.
 pub const ID: &str = "zlib";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["level"];
+
 /// The zlib compressor.
 #[derive(Debug, Clone)]
 pub struct Zlib {
@@ -32,7 +35,7 @@ pub struct Zlib {
 impl Zlib {
     /// Reads a numcodecs zlib config. Default level 1 as numcodecs; -1 means zlib's default.
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         Ok(Zlib {
             level: deflate::level(ID, c.int_or("level", 1)?)?,
         })

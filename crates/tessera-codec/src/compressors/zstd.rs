@@ -24,6 +24,10 @@ use crate::error::{CodecError, CodecErrorKind, CodecResult};
 /// The numcodecs id.
 pub const ID: &str = "zstd";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+/// (numcodecs before 0.13 wrote no `checksum`.)
+pub const FIELDS: &[&str] = &["level", "checksum"];
+
 /// The zstd compressor.
 #[derive(Debug, Clone)]
 pub struct Zstd {
@@ -35,7 +39,7 @@ impl Zstd {
     /// Reads a numcodecs zstd config. Defaults as numcodecs: level 0 (libzstd's default, 3),
     /// checksum false. Levels above the maximum are clamped, as numcodecs does.
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let level = c.int_or("level", 0)?;
         let level = level.clamp(
             zstd_safe::min_c_level() as i64,

@@ -25,6 +25,9 @@ use crate::numeric::NumType;
 /// The numcodecs id.
 pub const ID: &str = "astype";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["encode_dtype", "decode_dtype"];
+
 /// The astype filter.
 #[derive(Debug, Clone)]
 pub struct AsType {
@@ -35,7 +38,7 @@ pub struct AsType {
 impl AsType {
     /// Reads a numcodecs astype config: `encode_dtype` and `decode_dtype` (both required).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         Ok(AsType {
             encode_dtype: NumType::parse(ID, c.required_str("encode_dtype")?)?,
             decode_dtype: NumType::parse(ID, c.required_str("decode_dtype")?)?,

@@ -24,6 +24,9 @@ use crate::filters::expect_len;
 /// The numcodecs id.
 pub const ID: &str = "bitround";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["keepbits"];
+
 /// The bitround filter.
 #[derive(Debug, Clone)]
 pub struct BitRound {
@@ -33,7 +36,7 @@ pub struct BitRound {
 impl BitRound {
     /// Reads a numcodecs bitround config: `keepbits` (required, >= 0).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let keepbits = c.required_int("keepbits")?;
         if !(0..=52).contains(&keepbits) {
             return Err(CodecError::invalid(

@@ -35,6 +35,9 @@ use crate::numeric::{Kind, Num, NumType};
 /// The numcodecs id.
 pub const ID: &str = "categorize";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["labels", "dtype", "astype"];
+
 /// The categorize filter.
 #[derive(Debug, Clone)]
 pub struct Categorize {
@@ -88,7 +91,7 @@ impl Categorize {
     /// Reads a numcodecs categorize config: `labels` (strings), `dtype` (`<U n`), `astype`
     /// (default `|u1`).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let (width, big_endian) = parse_unicode(c.required_str("dtype")?)?;
         let astype = NumType::parse(ID, c.str_or("astype", "|u1")?)?;
         if !matches!(astype.kind, Kind::Int | Kind::UInt) {

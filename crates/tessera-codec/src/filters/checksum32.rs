@@ -30,6 +30,10 @@ pub const ADLER32_ID: &str = "adler32";
 /// The numcodecs id of CRC-32C (Castagnoli).
 pub const CRC32C_ID: &str = "crc32c";
 
+/// The config fields besides `"id"`; others are refused. numcodecs writes `location` only when
+/// it was given (and versions before 0.13 never).
+pub const FIELDS: &[&str] = &["location"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Algorithm {
     Crc32,
@@ -54,7 +58,7 @@ impl Checksum32 {
             CRC32C_ID => (Algorithm::Crc32c, CRC32C_ID),
             _ => (Algorithm::Crc32, CRC32_ID),
         };
-        let c = Config::new(id, config)?;
+        let c = Config::new(id, config, FIELDS)?;
         let default = if algorithm == Algorithm::Crc32c {
             "end"
         } else {

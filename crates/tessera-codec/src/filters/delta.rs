@@ -2,8 +2,14 @@
 //! narrower type (`astype`).
 //!
 //! numcodecs: `numcodecs/delta.py`. Encoding subtracts in `dtype` (integers wrap) and casts to
-//! `astype`; decoding accumulates in `dtype` (numpy's `cumsum(enc, out=dec)` sums in the
-//! output's type), so integer round trips are exact even when differences wrap.
+//! `astype`; decoding is numpy's `cumsum(enc, out=dec)`, which accumulates in `dtype` when
+//! `astype` casts safely to it and in `astype` otherwise, then casts to `dtype`; so integer
+//! round trips are exact even when differences wrap.
+//!
+//! Booleans follow numpy too, lossy as it is: `np.diff` of booleans is `!=` (xor), while the
+//! boolean `cumsum` is a running `or`, so numcodecs decodes `[T, F, T]` (encoded `[T, T, T]`)
+//! as `[T, T, T]`. tessera writes and reads the same bytes as numcodecs, so arrays written
+//! by either read alike in both.
 //!
 //! ```
 //! use tessera_codec::{CodecChain, Value};
@@ -20,12 +26,15 @@ use serde_json::Value;
 
 use crate::codec::Codec;
 use crate::config::Config;
-use crate::error::{CodecError, CodecResult};
+use crate::error::CodecResult;
 use crate::filters::expect_len;
 use crate::numeric::{Kind, Num, NumType};
 
 /// The numcodecs id.
 pub const ID: &str = "delta";
+
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["dtype", "astype"];
 
 /// The delta filter.
 #[derive(Debug, Clone)]
@@ -37,26 +46,25 @@ pub struct Delta {
 impl Delta {
     /// Reads a numcodecs delta config: `dtype` (required), `astype` (default `dtype`).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let dtype = NumType::parse(ID, c.required_str("dtype")?)?;
         let astype = match c.get("astype") {
             None => dtype,
             Some(_) => NumType::parse(ID, c.required_str("astype")?)?,
         };
-        if dtype.kind == Kind::Bool || astype.kind == Kind::Bool {
-            return Err(CodecError::unsupported(
-                ID,
-                "numpy cannot take differences of booleans",
-            ));
-        }
         Ok(Delta { dtype, astype })
     }
 }
 
-/// `a + b` or `a - b` in the arithmetic of `t`.
+/// `a + b` or `a - b` in the arithmetic of `t`. For booleans numpy's `add` is `or` and
+/// `np.diff` uses `!=`.
 #[inline]
 pub(crate) fn arith(t: &NumType, a: Num, b: Num, subtract: bool) -> Num {
     match t.kind {
+        Kind::Bool => {
+            let (x, y) = (a.to_i128() != 0, b.to_i128() != 0);
+            Num::U(if subtract { x != y } else { x || y } as u64)
+        }
         Kind::Float => {
             let (x, y) = (a.to_f64(), b.to_f64());
             Num::F(t.round_float(if subtract { x - y } else { x + y }))
@@ -166,13 +174,21 @@ impl Codec for Delta {
         if self.dtype == self.astype && same_type_delta(self.dtype, input, out, false) {
             return Ok(());
         }
+        // numpy's cumsum(enc, out=dec) runs its add loop in the output type only when the
+        // input casts safely to it (f4 into f8); otherwise in the input type, casting each
+        // running sum to the output (i4 out of f4 sums [0.5, 0.5] to [0, 1]).
+        let acc_type = if self.astype.casts_safely_to(&self.dtype) {
+            self.dtype
+        } else {
+            self.astype
+        };
         let mut acc = Num::I(0);
         for i in 0..n {
-            let d = cast(&self.dtype, self.astype.read(input, i));
+            let d = cast(&acc_type, self.astype.read(input, i));
             acc = if i == 0 {
                 d
             } else {
-                arith(&self.dtype, acc, d, false)
+                arith(&acc_type, acc, d, false)
             };
             self.dtype.write(out, i, acc);
         }
@@ -204,6 +220,42 @@ mod tests {
         let mut out = vec![0u8; data.len()];
         d.decode_into(&enc, &mut out, 2).unwrap();
         assert_eq!(out, data);
+    }
+
+    #[test]
+    fn booleans_encode_as_numpy_diff_and_decode_as_numpy_cumsum() {
+        let d = Delta::from_json(&json!({"id": "delta", "dtype": "|b1"})).unwrap();
+        let data = [1u8, 0, 0, 1, 1, 0];
+        let enc = d.encode(&data, 1).unwrap();
+        assert_eq!(enc, [1, 1, 0, 1, 0, 1]);
+        let mut out = [0u8; 6];
+        d.decode_into(&enc, &mut out, 1).unwrap();
+        // numcodecs' own decode: a running `or`.
+        assert_eq!(out, [1, 1, 1, 1, 1, 1]);
+        d.decode_into(&[0, 0, 1, 0, 1, 1], &mut out, 1).unwrap();
+        assert_eq!(out, [0, 0, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn decode_accumulates_in_the_type_numpy_picks() {
+        // f4 does not cast safely to i4: numpy sums in f4 and truncates each running sum.
+        let d = Delta::from_json(&json!({"id": "delta", "dtype": "<i4", "astype": "<f4"})).unwrap();
+        let enc: Vec<u8> = [0.5f32, 0.5, 0.25]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let mut out = [0u8; 12];
+        d.decode_into(&enc, &mut out, 4).unwrap();
+        let got: Vec<i32> = out
+            .chunks(4)
+            .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(got, [0, 1, 1]);
+        // u1 into bool: sums wrap in u1 (1 + 255 = 0, false).
+        let d = Delta::from_json(&json!({"id": "delta", "dtype": "|b1", "astype": "|u1"})).unwrap();
+        let mut out = [0u8; 3];
+        d.decode_into(&[1, 255, 0], &mut out, 1).unwrap();
+        assert_eq!(out, [1, 0, 0]);
     }
 
     #[test]

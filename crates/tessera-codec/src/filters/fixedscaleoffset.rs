@@ -31,6 +31,9 @@ use crate::numeric::{Kind, Num, NumType};
 /// The numcodecs id.
 pub const ID: &str = "fixedscaleoffset";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["scale", "offset", "dtype", "astype"];
+
 /// The fixed scale-offset filter.
 #[derive(Debug, Clone)]
 pub struct FixedScaleOffset {
@@ -79,7 +82,7 @@ impl FixedScaleOffset {
     /// Reads a numcodecs fixedscaleoffset config: `offset`, `scale`, `dtype` (required) and
     /// `astype` (default `dtype`).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let offset = c.number("offset", None)?;
         let scale = c.number("scale", None)?;
         let dtype = NumType::parse(ID, c.required_str("dtype")?)?;

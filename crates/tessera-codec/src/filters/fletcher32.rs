@@ -24,6 +24,9 @@ use crate::filters::expect_len;
 /// The numcodecs id.
 pub const ID: &str = "fletcher32";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &[];
+
 /// The fletcher32 filter.
 #[derive(Debug, Clone)]
 pub struct Fletcher32;
@@ -31,7 +34,7 @@ pub struct Fletcher32;
 impl Fletcher32 {
     /// Reads a numcodecs fletcher32 config (it has no options).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        Config::new(ID, config)?;
+        Config::new(ID, config, FIELDS)?;
         Ok(Fletcher32)
     }
 }

@@ -3,12 +3,14 @@
 //! stage of a decode writes into a buffer of known length.
 
 pub mod astype;
+pub mod base64;
 pub mod bitround;
 pub mod categorize;
 pub mod checksum32;
 pub mod delta;
 pub mod fixedscaleoffset;
 pub mod fletcher32;
+pub mod jenkins_lookup3;
 pub mod packbits;
 pub mod quantize;
 pub mod shuffle;

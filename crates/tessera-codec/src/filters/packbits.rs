@@ -23,6 +23,9 @@ use crate::filters::expect_len;
 /// The numcodecs id.
 pub const ID: &str = "packbits";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &[];
+
 /// The packbits filter.
 #[derive(Debug, Clone)]
 pub struct PackBits;
@@ -30,7 +33,7 @@ pub struct PackBits;
 impl PackBits {
     /// Reads a numcodecs packbits config (it has no options).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        Config::new(ID, config)?;
+        Config::new(ID, config, FIELDS)?;
         Ok(PackBits)
     }
 }

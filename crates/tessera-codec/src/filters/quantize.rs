@@ -27,6 +27,9 @@ use crate::numeric::{Kind, Num, NumType};
 /// The numcodecs id.
 pub const ID: &str = "quantize";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["digits", "dtype", "astype"];
+
 /// The quantize filter.
 #[derive(Debug, Clone)]
 pub struct Quantize {
@@ -39,7 +42,7 @@ impl Quantize {
     /// Reads a numcodecs quantize config: `digits`, `dtype` (required, float), `astype`
     /// (float, default `dtype`).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let digits = c.required_int("digits")?;
         let dtype = NumType::parse(ID, c.required_str("dtype")?)?;
         let astype = match c.get("astype") {

@@ -24,6 +24,9 @@ use crate::filters::expect_len;
 /// The numcodecs id.
 pub const ID: &str = "shuffle";
 
+/// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+pub const FIELDS: &[&str] = &["elementsize"];
+
 /// The shuffle filter.
 #[derive(Debug, Clone)]
 pub struct Shuffle {
@@ -33,7 +36,7 @@ pub struct Shuffle {
 impl Shuffle {
     /// Reads a numcodecs shuffle config: `elementsize` (default 4).
     pub fn from_json(config: &Value) -> CodecResult<Self> {
-        let c = Config::new(ID, config)?;
+        let c = Config::new(ID, config, FIELDS)?;
         let e = c.int_or("elementsize", 4)?;
         Ok(Shuffle {
             elementsize: e.max(1) as usize,
