@@ -163,13 +163,36 @@ fn eight_processes_write_disjoint_regions_on_s3() {
     eight_writers(store, &format!("s3://{BUCKET}/conc"), &env, Separator::Dot);
 }
 
-/// One write of the thread model: the elements it covers (per axis, start/count/step) and the
-/// moments (ticks of a shared counter) it began and ended.
-struct Write {
-    value: u32,
-    axes: [(u64, u64, u64); 2],
-    began: u64,
-    ended: u64,
+/// One write of the model: the elements it covers (per axis, start/count/step) and the moments
+/// (ticks of a shared counter, or of the system's monotonic clock) it began and ended.
+pub struct Write {
+    pub value: u32,
+    pub axes: [(u64, u64, u64); 2],
+    pub began: u64,
+    pub ended: u64,
+}
+
+/// A random box of a `rows` x `cols` array: per axis a start, a count (at most half the axis) and a
+/// step of 1 (mostly), 2 or 3; and the selection of it.
+pub fn random_box(rng: &mut Rng, rows: u64, cols: u64) -> ([(u64, u64, u64); 2], Selection) {
+    let mut axes = [(0, 0, 0); 2];
+    for (a, &n) in [rows, cols].iter().enumerate() {
+        let step = [1, 1, 1, 2, 3][rng.below(5) as usize];
+        let start = rng.below(n);
+        let max_count = (n - start).div_ceil(step);
+        let count = 1 + rng.below(max_count.min(n / 2).max(1));
+        axes[a] = (start, count.min(max_count), step);
+    }
+    let sel = Selection::new(
+        axes.iter()
+            .map(|&(start, count, step)| AxisSelector::Slice {
+                start: Some(start as i64),
+                stop: Some((start + (count - 1) * step + 1) as i64),
+                step: Some(step as i64),
+            })
+            .collect(),
+    );
+    (axes, sel)
 }
 
 impl Write {
@@ -213,23 +236,7 @@ fn overlapping_boxes_lose_nothing(store: Arc<dyn Store>, rng: &mut Rng) {
                     let mut rng = Rng::new(seed);
                     let mut done = Vec::new();
                     for _ in 0..40 {
-                        let mut axes = [(0, 0, 0); 2];
-                        for (a, &n) in [rows, cols].iter().enumerate() {
-                            let step = [1, 1, 1, 2, 3][rng.below(5) as usize];
-                            let start = rng.below(n);
-                            let max_count = (n - start).div_ceil(step);
-                            let count = 1 + rng.below(max_count.min(n / 2).max(1));
-                            axes[a] = (start, count.min(max_count), step);
-                        }
-                        let sel = Selection::new(
-                            axes.iter()
-                                .map(|&(start, count, step)| AxisSelector::Slice {
-                                    start: Some(start as i64),
-                                    stop: Some((start + (count - 1) * step + 1) as i64),
-                                    step: Some(step as i64),
-                                })
-                                .collect(),
-                        );
+                        let (axes, sel) = random_box(&mut rng, rows, cols);
                         let fill = rng.below(8) == 0;
                         let value = if fill {
                             0
@@ -260,7 +267,13 @@ fn overlapping_boxes_lose_nothing(store: Arc<dyn Store>, rng: &mut Rng) {
             .flat_map(|h| h.join().unwrap())
             .collect()
     });
-    let got = Array::open(store, "boxes")
+    check_boxes(&store, &writes, "8 threads");
+}
+
+/// Checks that every element of `boxes` holds the value of a write that covered it and that no other
+/// covering write began after it ended (each element behaves as a linearizable register).
+pub fn check_boxes(store: &Arc<dyn Store>, writes: &[Write], writers: &str) {
+    let got = Array::open(store.clone(), "boxes")
         .unwrap()
         .read::<u32>(())
         .unwrap()
@@ -291,8 +304,10 @@ fn overlapping_boxes_lose_nothing(store: Arc<dyn Store>, rng: &mut Rng) {
         );
     }
     println!(
-        "{} writes by 8 threads; {contested} elements written concurrently by more than one",
-        writes.len()
+        "{} writes by {writers}; {} elements checked, {contested} of them written concurrently by \
+         more than one writer",
+        writes.len(),
+        got.len()
     );
 }
 

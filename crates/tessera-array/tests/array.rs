@@ -441,7 +441,7 @@ mod blocks {
     use tessera_array::{Array, ArrayBuilder, ArrayError, Order};
     use tessera_store::{
         Bytes, ListableStore, MemoryStore, ReadableStore, Store, StoreKey, StorePrefix,
-        StoreResult, WritableStore,
+        StoreResult, Update, WritableStore,
     };
 
     use super::dt;
@@ -479,6 +479,14 @@ mod blocks {
 
         fn erase_prefix(&self, prefix: &StorePrefix) -> StoreResult<()> {
             self.inner.erase_prefix(prefix)
+        }
+
+        fn update(
+            &self,
+            key: &StoreKey,
+            modify: &mut dyn FnMut(Option<Bytes>) -> Update,
+        ) -> StoreResult<()> {
+            self.inner.update(key, modify)
         }
     }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tessera_store::{
     ByteRange, Bytes, ListableStore, ReadableStore, Store, StoreKey, StorePrefix, StoreResult,
-    WritableStore,
+    Update, WritableStore,
 };
 
 /// Delegates to another store, but hands `get_many` at most `max_in_flight` keys at a time: a remote
@@ -67,6 +67,14 @@ impl WritableStore for BoundedStore {
 
     fn erase_prefix(&self, prefix: &StorePrefix) -> StoreResult<()> {
         self.inner.erase_prefix(prefix)
+    }
+
+    fn update(
+        &self,
+        key: &StoreKey,
+        modify: &mut dyn FnMut(Option<Bytes>) -> Update,
+    ) -> StoreResult<()> {
+        self.inner.update(key, modify)
     }
 
     fn set_many(&self, items: Vec<(StoreKey, Bytes)>) -> StoreResult<()> {

@@ -37,6 +37,13 @@ pub enum StoreErrorKind {
     /// A store's configuration is incomplete or inconsistent (for instance a missing region or
     /// malformed credentials).
     InvalidConfig,
+    /// Something other than a regular file stands where a value should be in a filesystem store: a
+    /// FIFO, a socket, a device or a directory. It is refused at once, never waited on and never
+    /// read as a missing value.
+    NotAFile,
+    /// An operation gave up after the configured time or number of attempts (a lock held by another
+    /// process, a value other writers kept changing, a request that kept failing).
+    Timeout,
 }
 
 impl StoreErrorKind {
@@ -53,6 +60,8 @@ impl StoreErrorKind {
             StoreErrorKind::Precondition => "precondition failed",
             StoreErrorKind::InvalidUrl => "invalid store location",
             StoreErrorKind::InvalidConfig => "invalid store configuration",
+            StoreErrorKind::NotAFile => "not a regular file",
+            StoreErrorKind::Timeout => "gave up",
         }
     }
 }

@@ -48,12 +48,15 @@ pub use bytes::Bytes;
 pub use object_store;
 
 pub use error::{StoreError, StoreErrorKind, StoreResult};
-pub use filesystem::{FilesystemStore, FilesystemStoreBuilder};
+pub use filesystem::{DEFAULT_LOCK_TIMEOUT, FilesystemStore, FilesystemStoreBuilder};
 pub use key::{StoreKey, StorePrefix};
 pub use memory::MemoryStore;
-pub use object::{DEFAULT_REMOTE_CONCURRENCY, ObjectStoreBackend, install_crypto_provider};
+pub use object::{
+    DEFAULT_REMOTE_CONCURRENCY, DEFAULT_UPDATE_ATTEMPTS, ObjectStoreBackend,
+    install_crypto_provider,
+};
 pub use open::{create_store, open_store};
 pub use range::ByteRange;
 pub use traits::{
-    ListableStore, RangeRequest, ReadableStore, ReadableStoreExt, Store, WritableStore,
+    ListableStore, RangeRequest, ReadableStore, ReadableStoreExt, Store, Update, WritableStore,
 };

@@ -1,20 +1,24 @@
 //! A store held in memory.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::ops::Bound;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 
 use crate::error::StoreResult;
 use crate::key::{StoreKey, StorePrefix};
 use crate::range::ByteRange;
-use crate::traits::{ListableStore, ReadableStore, WritableStore};
+use crate::traits::{ListableStore, ReadableStore, Update, WritableStore};
 
 /// A store that keeps its values in memory, sorted by key; for tests and scratch arrays.
 ///
 /// Every operation is atomic: readers see a value before or after a `set`, never during. Reads
 /// share the values without copying them ([`Bytes`] is reference-counted).
+/// [`update`](WritableStore::update), `set` and `erase` of one key hold a lock of the key (one of a
+/// fixed set of locks, chosen by the key's hash), so a read-modify-write loses no other thread's
+/// write, while readers and writers of other keys carry on.
 ///
 /// ```
 /// use tessera_store::{MemoryStore, ReadableStore, StoreKey, WritableStore};
@@ -23,9 +27,22 @@ use crate::traits::{ListableStore, ReadableStore, WritableStore};
 /// store.set(&key, "chunk".into()).unwrap();
 /// assert_eq!(store.get(&key).unwrap().unwrap(), "chunk");
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     values: RwLock<BTreeMap<StoreKey, Bytes>>,
+    key_locks: Vec<Mutex<()>>,
+}
+
+/// How many key locks a [`MemoryStore`] has: keys beyond that share them (correct, less parallel).
+const KEY_LOCKS: usize = 64;
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            values: RwLock::default(),
+            key_locks: (0..KEY_LOCKS).map(|_| Mutex::new(())).collect(),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -52,6 +69,15 @@ impl MemoryStore {
 
     fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<StoreKey, Bytes>> {
         self.values.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The lock serialising `update`, `set` and `erase` of `key`. A panic in an update's `modify`
+    /// poisons it before anything was written: the value is still consistent.
+    fn lock_key(&self, key: &StoreKey) -> MutexGuard<'_, ()> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        let lock = &self.key_locks[(hasher.finish() % self.key_locks.len() as u64) as usize];
+        lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn under<'a>(
@@ -86,12 +112,33 @@ impl ReadableStore for MemoryStore {
 
 impl WritableStore for MemoryStore {
     fn set(&self, key: &StoreKey, value: Bytes) -> StoreResult<()> {
+        let _lock = self.lock_key(key);
         self.write().insert(key.clone(), value);
         Ok(())
     }
 
     fn erase(&self, key: &StoreKey) -> StoreResult<()> {
+        let _lock = self.lock_key(key);
         self.write().remove(key);
+        Ok(())
+    }
+
+    fn update(
+        &self,
+        key: &StoreKey,
+        modify: &mut dyn FnMut(Option<Bytes>) -> Update,
+    ) -> StoreResult<()> {
+        let _lock = self.lock_key(key);
+        let current = self.read().get(key).cloned();
+        match modify(current) {
+            Update::Keep => {}
+            Update::Set(value) => {
+                self.write().insert(key.clone(), value);
+            }
+            Update::Erase { .. } => {
+                self.write().remove(key);
+            }
+        }
         Ok(())
     }
 
@@ -101,7 +148,9 @@ impl WritableStore for MemoryStore {
     }
 
     fn set_many(&self, items: Vec<(StoreKey, Bytes)>) -> StoreResult<()> {
-        self.write().extend(items);
+        for (key, value) in items {
+            self.set(&key, value)?;
+        }
         Ok(())
     }
 }

@@ -121,12 +121,34 @@ pub trait ReadableStore: Send + Sync + fmt::Debug {
     }
 }
 
+/// What [`WritableStore::update`] does with a key, decided from the value it found there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// Leave the value as it is; nothing is written.
+    Keep,
+    /// Store this value.
+    Set(Bytes),
+    /// Remove the value.
+    ///
+    /// Object stores have no conditional delete (in `object_store`): there, `fallback`, when given,
+    /// is stored with a conditional put instead, so the update stays atomic; give a value that your
+    /// readers treat as no value (an encoded chunk of fill values, for an array). Without a
+    /// fallback an object store deletes unconditionally, and a concurrent update of the same key may
+    /// be lost. The filesystem and memory stores always remove the value and ignore `fallback`.
+    Erase {
+        /// What an object store stores instead of deleting (see above).
+        fallback: Option<Bytes>,
+    },
+}
+
 /// Writing and erasing values.
 ///
 /// Concurrency contract: writes to different keys may run in parallel from any number of threads.
 /// Each [`set`](Self::set) replaces a value atomically where the backend allows it (the
 /// filesystem store and the memory store always do; object stores do per request): a reader sees
-/// the old value or the new one, never a mixture.
+/// the old value or the new one, never a mixture. Read-modify-write cycles of one key go through
+/// [`update`](Self::update), which no other `update`, `set` or `erase` of that key can interleave
+/// with (see there for what that costs on each backend).
 pub trait WritableStore: ReadableStore {
     /// Stores `value` under `key`, replacing any value there.
     ///
@@ -147,6 +169,37 @@ pub trait WritableStore: ReadableStore {
     /// # Errors
     /// As [`set`](Self::set).
     fn erase_prefix(&self, prefix: &StorePrefix) -> StoreResult<()>;
+
+    /// Reads the value under `key` (`None` when there is none), hands it to `modify`, and applies the
+    /// [`Update`] it returns, so that no other `update`, [`set`](Self::set) or
+    /// [`erase`](Self::erase) of the same key, from this process or another one (another machine,
+    /// for object stores), lands between the read and the write: no update is ever lost.
+    ///
+    /// - [`FilesystemStore`](crate::FilesystemStore): under an advisory lock of the key (`flock` on
+    ///   a hidden lock file next to the value, removed on release), which `set` and `erase` take
+    ///   too. Programs that do not take it (zarr-python) are not excluded.
+    /// - [`MemoryStore`](crate::MemoryStore): under a lock of the key.
+    /// - [`ObjectStoreBackend`](crate::ObjectStoreBackend): optimistically, with a conditional put
+    ///   (`If-Match` the version read, `If-None-Match: *` when there was none); when another writer
+    ///   got in first, the read and `modify` are repeated after a pause, a bounded number of times.
+    ///
+    /// `modify` may therefore run more than once; only its last result is applied. It must not
+    /// write to this store itself. A caller whose `modify` can fail keeps its error aside and
+    /// returns [`Update::Keep`].
+    ///
+    /// Required, with no shared implementation: a store that wraps another must decide how to
+    /// forward it, rather than silently degrading it to a read followed by a blind write.
+    ///
+    /// # Errors
+    /// As [`get`](ReadableStore::get) and [`set`](Self::set);
+    /// [`Timeout`](crate::StoreErrorKind::Timeout) when the key stayed locked, or kept changing,
+    /// beyond the store's limits; [`NotSupported`](crate::StoreErrorKind::NotSupported) for stores
+    /// without conditional writes (plain HTTP).
+    fn update(
+        &self,
+        key: &StoreKey,
+        modify: &mut dyn FnMut(Option<Bytes>) -> Update,
+    ) -> StoreResult<()>;
 
     /// Stores many values, with several writes in flight at once.
     ///

@@ -34,11 +34,31 @@ use crate::selection::{AxisRange, IntoSelection, ResolvedSelection, Selection};
 /// # Concurrency contract
 /// - Any number of threads and processes may read at once, also while others write: each chunk is
 ///   replaced atomically by the store, so a reader sees the old chunk or the new one.
-/// - Writers to disjoint, chunk-aligned regions may run in parallel in threads or processes.
-/// - Threads of one process may also write overlapping or partial-chunk regions at the same time: each
-///   chunk's read-modify-write runs under a process-wide lock keyed by the chunk's store key, so no
-///   thread's data is lost. Across processes, partial writes to the same chunk need the caller's
-///   coordination (the last writer of a chunk wins).
+/// - Any number of threads, processes and (on object stores) machines may write at once, to any
+///   regions, overlapping or not, partial chunks included: no write is lost. Where writes overlap,
+///   each element ends up with the value of one of the writes covering it, and a write that ended
+///   before another began is never seen over it. A chunk a write replaces whole is stored outright; a
+///   chunk it covers in part is read, modified and written back through the store's
+///   [`update`](tessera_store::WritableStore::update), which no other writer of that chunk can
+///   interleave with:
+///   - filesystem: under an advisory `flock` of the chunk's key (a hidden lock file beside it,
+///     removed after), also taken by whole-chunk writes. Cost: one lock file created and removed per
+///     chunk written; writers of one chunk take turns. Other programs (zarr-python) do not take the
+///     lock; `flock` must work between the writers (local filesystems; NFS v4 emulates it);
+///   - object stores (S3, GCS): optimistically, by a conditional put (`If-Match` the ETag read, or
+///     `If-None-Match: *` for a new chunk), retried with backoff when another writer got in first
+///     ([`DEFAULT_UPDATE_ATTEMPTS`](tessera_store::DEFAULT_UPDATE_ATTEMPTS) attempts by default).
+///     Cost: nothing extra without contention (the chunk was read anyway); each collision repeats
+///     a GET, the decode, the encode and the PUT. A chunk a partial write leaves equal to the fill
+///     value is stored encoded rather than deleted there (S3 has no conditional delete in
+///     `object_store`). Plain HTTP stores cannot update conditionally: partial writes to them fail
+///     with `NotSupported`;
+///   - memory: under a lock of the key.
+///
+///   Threads of one process also queue on a process-wide lock per chunk before the store's update,
+///   so they do not collide with each other on object stores.
+/// - A write is atomic per chunk, not as a whole: a reader (or a crash) may see some of its chunks
+///   written and others not yet.
 /// - [`resize`](Array::resize) and [`append`](Array::append) change the metadata: other handles to the
 ///   same array must be reopened to see the new shape.
 #[derive(Clone, Debug)]

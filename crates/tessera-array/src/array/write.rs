@@ -1,11 +1,12 @@
 //! The write path: encode in parallel; a chunk the write covers only in part is read, modified and
-//! written back under a process-wide lock for its key.
+//! written back through the store's [`update`](tessera_store::WritableStore::update), which no other
+//! writer of the chunk, in any process, can interleave with.
 
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use rayon::prelude::*;
 
-use tessera_store::{Bytes, StoreKey};
+use tessera_store::{Bytes, StoreKey, Update};
 
 use super::Array;
 use super::read::is_one_run;
@@ -25,7 +26,8 @@ pub(super) enum Source<'a> {
     Fill,
 }
 
-/// Process-wide locks serialising read-modify-write cycles of the same chunk.
+/// Process-wide locks queueing the read-modify-write cycles of one chunk by threads of this process
+/// (the store's update excludes other processes; this spares threads the retries of colliding).
 static CHUNK_LOCKS: LazyLock<Vec<Mutex<()>>> =
     LazyLock::new(|| (0..1024).map(|_| Mutex::new(())).collect());
 
@@ -89,17 +91,15 @@ impl Array {
         let chunk_bytes = self.meta.chunk_bytes();
         let whole = region.covers_chunk(&self.meta.chunks);
 
-        // Fast path: the write replaces a whole chunk that is one contiguous run of the input.
+        // Fast path: the write replaces a whole chunk that is one contiguous run of the input. The
+        // store replaces the value atomically, ordered with every update of the same key.
         if let (true, Source::Bytes(input), false) = (whole, source, only_existing)
             && is_one_run(&dims, itemsize)
             && in_off + chunk_bytes <= input.len()
         {
-            let _guard = chunk_lock(&key);
             return self.store_chunk(&key, &input[in_off..in_off + chunk_bytes]);
         }
 
-        let _guard = chunk_lock(&key);
-        let mut buf = vec![0u8; chunk_bytes];
         let fill = self.meta.fill_value.bytes();
         let fill_whole = |buf: &mut [u8]| {
             let whole_dims = [Dim {
@@ -110,18 +110,9 @@ impl Array {
             // SAFETY: `buf` is exclusively ours and the region is all of it.
             unsafe { copy::fill_region_raw(fill, buf.as_mut_ptr(), buf.len(), 0, &whole_dims) };
         };
-        if region.covers_chunk_within(&self.meta.chunks, &self.meta.shape) && !only_existing {
-            fill_whole(&mut buf);
-        } else {
-            match self.store.get(&key)? {
-                Some(encoded) => self.decode_chunk(&key, &encoded, &mut buf)?,
-                None if only_existing => return Ok(()),
-                None => fill_whole(&mut buf),
-            }
-        }
-        match source {
+        let write_region = |buf: &mut [u8]| match source {
             Source::Bytes(input) => {
-                copy::copy_region(input, in_off, &mut buf, chunk_off, &dims, itemsize)
+                copy::copy_region(input, in_off, buf, chunk_off, &dims, itemsize)
             }
             // SAFETY: `buf` is exclusively ours; the region lies within it (checked inside).
             Source::Fill => unsafe {
@@ -135,37 +126,88 @@ impl Array {
                     .collect();
                 copy::fill_region_raw(fill, buf.as_mut_ptr(), buf.len(), chunk_off, &fill_dims)
             },
+        };
+        // Everything of the chunk inside the array is written: nothing of the old value survives.
+        if region.covers_chunk_within(&self.meta.chunks, &self.meta.shape) && !only_existing {
+            let mut buf = vec![0u8; chunk_bytes];
+            fill_whole(&mut buf);
+            write_region(&mut buf);
+            return self.store_chunk(&key, &buf);
         }
-        self.store_chunk(&key, &buf)
+
+        // Read-modify-write through the store's update, which no other writer of this chunk, in this
+        // process or another, can interleave with. The process-wide lock first lets threads of one
+        // process queue instead of colliding (on object stores a collision costs a retry).
+        let _guard = chunk_lock(&key);
+        let mut failure = None;
+        self.store.update(&key, &mut |current| {
+            let mut buf = vec![0u8; chunk_bytes];
+            let modified = (|| {
+                match current {
+                    Some(encoded) => self.decode_chunk(&key, &encoded, &mut buf)?,
+                    None if only_existing => return Ok(Update::Keep),
+                    None => fill_whole(&mut buf),
+                }
+                write_region(&mut buf);
+                self.chunk_update(&key, &buf)
+            })();
+            modified.unwrap_or_else(|e| {
+                failure = Some(e);
+                Update::Keep
+            })
+        })?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Whether a decoded chunk is left unstored: it holds only the fill value, empty chunks are not
+    /// written, and the fill value is not `null` (with a `null` fill value a missing chunk has no
+    /// defined content, zarr-python 2 returns uninitialised memory, so chunks are always stored).
+    fn drops_chunk(&self, decoded: &[u8]) -> bool {
+        let fill = &self.meta.fill_value;
+        !self.write_empty_chunks && !fill.is_null() && fill.matches_chunk(decoded)
+    }
+
+    /// Encodes a decoded chunk for storing.
+    fn encode_chunk(&self, key: &StoreKey, decoded: &[u8]) -> ArrayResult<Bytes> {
+        if self.codecs.is_identity() {
+            return Ok(Bytes::copy_from_slice(decoded));
+        }
+        // The dtype and chunk shape as zarr-python hands them to numcodecs: pcodec stores the
+        // element type.
+        let layout = tessera_codec::ChunkLayout::new(
+            &self.meta.dtype.typestr(),
+            self.meta.dtype.itemsize(),
+            self.meta.chunks.iter().map(|&c| c as usize).collect(),
+        );
+        self.codecs
+            .encode_chunk(decoded, &layout)
+            .map(Bytes::from)
+            .map_err(|source| ArrayError::Codec {
+                key: key.to_string(),
+                source,
+            })
+    }
+
+    /// What an update stores for a modified chunk: its encoding, or no value when it is dropped (with
+    /// the encoding as the fallback for stores that cannot delete conditionally).
+    fn chunk_update(&self, key: &StoreKey, decoded: &[u8]) -> ArrayResult<Update> {
+        let encoded = self.encode_chunk(key, decoded)?;
+        if self.drops_chunk(decoded) {
+            return Ok(Update::Erase {
+                fallback: Some(encoded),
+            });
+        }
+        Ok(Update::Set(encoded))
     }
 
     /// Encodes and stores one chunk, or removes it when it holds only the fill value.
     pub(super) fn store_chunk(&self, key: &StoreKey, decoded: &[u8]) -> ArrayResult<()> {
-        // With a `null` fill value a missing chunk has no defined content (zarr-python 2 returns
-        // uninitialised memory), so chunks are always stored.
-        let fill = &self.meta.fill_value;
-        if !self.write_empty_chunks && !fill.is_null() && fill.matches_chunk(decoded) {
+        if self.drops_chunk(decoded) {
             self.store.erase(key)?;
             return Ok(());
         }
-        let encoded = if self.codecs.is_identity() {
-            decoded.to_vec()
-        } else {
-            // The dtype and chunk shape as zarr-python hands them to numcodecs: pcodec stores
-            // the element type.
-            let layout = tessera_codec::ChunkLayout::new(
-                &self.meta.dtype.typestr(),
-                self.meta.dtype.itemsize(),
-                self.meta.chunks.iter().map(|&c| c as usize).collect(),
-            );
-            self.codecs
-                .encode_chunk(decoded, &layout)
-                .map_err(|source| ArrayError::Codec {
-                    key: key.to_string(),
-                    source,
-                })?
-        };
-        self.store.set(key, Bytes::from(encoded))?;
+        let encoded = self.encode_chunk(key, decoded)?;
+        self.store.set(key, encoded)?;
         Ok(())
     }
 }

@@ -4,7 +4,9 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::{FilesystemStore, TEMP_MARK, is_missing};
+use super::lock::remove_if_unheld;
+use super::special::{LOCK_MARK, TEMP_MARK};
+use super::{FilesystemStore, is_missing};
 use crate::error::{StoreError, StoreResult};
 use crate::key::StorePrefix;
 
@@ -18,6 +20,10 @@ impl FilesystemStore {
     /// exceed the longest write of any process using the store (a minute is plenty for chunks; zero is
     /// safe only when no other process writes). Symlinked directories are not followed, and only
     /// regular files whose names carry the temporary mark are touched.
+    ///
+    /// Key lock files (`.NAME.tessera-lock`) that a writer killed while holding the lock left behind
+    /// are removed too when older than `older_than`, but only after taking the lock: one held by a
+    /// live writer is never removed. They are counted with the temporary files.
     ///
     /// ```
     /// use std::time::Duration;
@@ -73,7 +79,9 @@ fn remove_below(
             remove_below(&entry.path(), &format!("{shown}{name}/"), cutoff, removed)?;
             continue;
         }
-        if !(file_type.is_file() && name.starts_with('.') && name.contains(TEMP_MARK)) {
+        let is_temp = name.contains(TEMP_MARK);
+        let is_lock = name.ends_with(LOCK_MARK);
+        if !(file_type.is_file() && name.starts_with('.') && (is_temp || is_lock)) {
             continue;
         }
         let stale = entry
@@ -83,8 +91,13 @@ fn remove_below(
         if !stale {
             continue;
         }
-        match fs::remove_file(entry.path()) {
-            Ok(()) => *removed += 1,
+        let removed_now = if is_temp {
+            fs::remove_file(entry.path()).map(|()| true)
+        } else {
+            remove_if_unheld(&entry.path())
+        };
+        match removed_now.map(usize::from) {
+            Ok(n) => *removed += n,
             Err(e) if is_missing(&e) => {} // Renamed or removed by someone else meanwhile.
             Err(e) => {
                 return Err(StoreError::io(

@@ -4,7 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{FilesystemStore, TEMP_MARK, is_missing};
+use super::special::is_internal_name;
+use super::{FilesystemStore, is_missing};
 use crate::error::{StoreError, StoreResult};
 use crate::key::{StoreKey, StorePrefix};
 use crate::traits::ListableStore;
@@ -45,7 +46,7 @@ impl FilesystemStore {
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             return Ok(None); // Not UTF-8: cannot be a key.
         };
-        if name.starts_with('.') && name.contains(TEMP_MARK) {
+        if is_internal_name(&name) {
             return Ok(None);
         }
         let Ok(key) = StoreKey::new(format!("{prefix}{name}")) else {

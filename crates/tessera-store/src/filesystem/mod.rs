@@ -3,6 +3,8 @@
 mod batch;
 mod cleanup;
 mod listing;
+mod lock;
+mod special;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -10,16 +12,20 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::key::{StoreKey, StorePrefix};
 use crate::range::{ByteRange, check_ranges};
-use crate::traits::{ReadableStore, WritableStore};
+use crate::traits::{ReadableStore, Update, WritableStore};
 
-/// Marks the temporary files of in-progress writes; listings skip names holding it.
-const TEMP_MARK: &str = ".tessera-tmp.";
+use self::lock::lock_key;
+use self::special::{TEMP_MARK, check_not_internal, check_regular, open_nonblocking};
+
+/// How long a [`FilesystemStore`] write waits for another writer's lock on the same key by default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Makes temporary file names unique within this process; the pid makes them unique across
 /// processes writing the same store.
@@ -48,9 +54,21 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// path before the access; it protects against links present in the store, not against another
 /// process swapping a link in between the check and the access.
 ///
+/// # A FIFO, socket, device or directory is not a value
+/// Reading a key whose path holds anything but a regular file (or a symlink to one inside the root)
+/// fails at once with [`StoreErrorKind::NotAFile`]: a FIFO is opened without blocking and its type
+/// checked on the opened descriptor, so a read never waits on it, and a directory never reads as a
+/// missing value. Listings skip such entries (directories are prefixes, as always).
+///
 /// # Concurrency
 /// Writes to different keys may run in parallel from threads or processes; two concurrent
-/// writes to the same key leave one of the two values.
+/// writes to the same key leave one of the two values. [`update`](WritableStore::update),
+/// [`set`](WritableStore::set) and [`erase`](WritableStore::erase) of one key take an advisory
+/// lock of the key (an exclusive `flock` on the hidden file `.NAME.tessera-lock` beside the value,
+/// removed when released), so a read-modify-write through `update` never loses another
+/// thread's or process's write. The lock costs a file creation and removal per write. It is
+/// advisory: programs that do not take it are not excluded; and it needs a filesystem where `flock`
+/// works between all writers (local filesystems; NFS v4 emulates it with byte-range locks).
 ///
 /// ```
 /// use tessera_store::{FilesystemStore, ReadableStore, StoreKey, WritableStore};
@@ -66,6 +84,7 @@ pub struct FilesystemStore {
     root: PathBuf,
     fsync: bool,
     concurrency: usize,
+    lock_timeout: Duration,
 }
 
 /// Options for opening a [`FilesystemStore`].
@@ -86,6 +105,7 @@ pub struct FilesystemStoreBuilder {
     create: bool,
     fsync: bool,
     concurrency: Option<usize>,
+    lock_timeout: Duration,
 }
 
 impl FilesystemStoreBuilder {
@@ -97,6 +117,7 @@ impl FilesystemStoreBuilder {
             create: false,
             fsync: false,
             concurrency: None,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
         }
     }
 
@@ -117,6 +138,14 @@ impl FilesystemStoreBuilder {
     /// the number of threads in the current rayon pool.
     pub fn concurrency(&mut self, n: usize) -> &mut Self {
         self.concurrency = Some(n.max(1));
+        self
+    }
+
+    /// How long a write waits for another writer's lock on the same key before it fails with
+    /// [`Timeout`](StoreErrorKind::Timeout). Default: [`DEFAULT_LOCK_TIMEOUT`]. A holder that
+    /// dies releases its locks at once; only a live but stalled one makes others wait this long.
+    pub fn lock_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.lock_timeout = timeout;
         self
     }
 
@@ -147,6 +176,7 @@ impl FilesystemStoreBuilder {
             root,
             fsync: self.fsync,
             concurrency: self.concurrency.unwrap_or_else(rayon::current_num_threads),
+            lock_timeout: self.lock_timeout,
         })
     }
 }
@@ -224,12 +254,13 @@ impl FilesystemStore {
     }
 
     /// Opens the file of `key` for reading, or `None` when there is no value.
+    /// A FIFO, socket, device or directory there is [`StoreErrorKind::NotAFile`], found without
+    /// blocking.
     fn open_value(&self, key: &StoreKey) -> StoreResult<Option<(File, u64)>> {
+        check_not_internal(key)?;
         let path = self.path_of(key);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if is_missing(&e) => return Ok(None),
-            Err(e) => return Err(StoreError::io(e, key.as_str(), "opening the value's file")),
+        let Some(file) = open_nonblocking(&path, key)? else {
+            return Ok(None);
         };
         if !self.opened_inside(&file, &path, key.as_str())? {
             return Ok(None);
@@ -237,10 +268,7 @@ impl FilesystemStore {
         let meta = file
             .metadata()
             .map_err(|e| StoreError::io(e, key.as_str(), "reading the value's metadata"))?;
-        if meta.is_dir() {
-            // A directory holds other keys; it is not a value.
-            return Ok(None);
-        }
+        check_regular(&meta, key)?;
         Ok(Some((file, meta.len())))
     }
 
@@ -287,6 +315,49 @@ impl FilesystemStore {
             }
         }
         Ok(dir)
+    }
+
+    /// Writes `value` over the key's file (in `dir`, prepared by `prepare_parent`); the caller holds
+    /// the key's lock.
+    fn replace(&self, dir: &Path, key: &StoreKey, value: &[u8]) -> StoreResult<()> {
+        let target = dir.join(key.name());
+        match fs::symlink_metadata(&target) {
+            // A directory left empty by erased keys gives way; one holding keys does not.
+            Ok(meta) if meta.is_dir() && fs::remove_dir(&target).is_err() => {
+                return Err(StoreError::new(
+                    StoreErrorKind::AlreadyExists,
+                    "a directory of other keys is in the way of this key",
+                )
+                .with_key(key.as_str()));
+            }
+            Ok(meta) if meta.is_symlink() => {
+                // The rename would replace the link itself, but a link leading outside is
+                // refused here as everywhere else.
+                self.check_inside(&target, key.as_str())?;
+            }
+            _ => {}
+        }
+        self.write_atomically(dir, key, value)
+            .map_err(|e| StoreError::io(e, key.as_str(), "writing the value's file"))
+    }
+
+    /// Removes the key's file; the caller holds the key's lock.
+    fn remove(&self, key: &StoreKey) -> StoreResult<()> {
+        let path = self.path_of(key);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => match fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if is_missing(&e) => Ok(()),
+                Err(e) => Err(StoreError::io(e, key.as_str(), "removing the value's file")),
+            },
+            Err(e) if is_missing(&e) => Ok(()),
+            Err(e) => Err(StoreError::io(
+                e,
+                key.as_str(),
+                "inspecting the value's file",
+            )),
+        }
     }
 
     fn write_atomically(&self, dir: &Path, key: &StoreKey, value: &[u8]) -> io::Result<()> {
@@ -435,6 +506,7 @@ impl ReadableStore for FilesystemStore {
     }
 
     fn size(&self, key: &StoreKey) -> StoreResult<Option<u64>> {
+        check_not_internal(key)?;
         let path = self.path_of(key);
         let meta = match fs::metadata(&path) {
             Ok(meta) => meta,
@@ -447,9 +519,10 @@ impl ReadableStore for FilesystemStore {
                 ));
             }
         };
-        if !self.check_inside(&path, key.as_str())? || meta.is_dir() {
+        if !self.check_inside(&path, key.as_str())? {
             return Ok(None);
         }
+        check_regular(&meta, key)?;
         Ok(Some(meta.len()))
     }
 
@@ -460,47 +533,40 @@ impl ReadableStore for FilesystemStore {
 
 impl WritableStore for FilesystemStore {
     fn set(&self, key: &StoreKey, value: Bytes) -> StoreResult<()> {
+        check_not_internal(key)?;
         let dir = self.prepare_parent(key)?;
-        let target = dir.join(key.name());
-        match fs::symlink_metadata(&target) {
-            // A directory left empty by erased keys gives way; one holding keys does not.
-            Ok(meta) if meta.is_dir() && fs::remove_dir(&target).is_err() => {
-                return Err(StoreError::new(
-                    StoreErrorKind::AlreadyExists,
-                    "a directory of other keys is in the way of this key",
-                )
-                .with_key(key.as_str()));
-            }
-            Ok(meta) if meta.is_symlink() => {
-                // The rename would replace the link itself, but a link leading outside is
-                // refused here as everywhere else.
-                self.check_inside(&target, key.as_str())?;
-            }
-            _ => {}
-        }
-        self.write_atomically(&dir, key, &value)
-            .map_err(|e| StoreError::io(e, key.as_str(), "writing the value's file"))
+        let _lock = lock_key(&dir, key, self.lock_timeout)?;
+        self.replace(&dir, key, &value)
     }
 
     fn erase(&self, key: &StoreKey) -> StoreResult<()> {
+        check_not_internal(key)?;
         let path = self.path_of(key);
         let parent = path.parent().unwrap_or(&self.root);
-        if !self.check_inside(parent, key.as_str())? {
+        if !self.check_inside(parent, key.as_str())? || !parent.is_dir() {
             return Ok(());
         }
-        match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_dir() => Ok(()),
-            Ok(_) => match fs::remove_file(&path) {
-                Ok(()) => Ok(()),
-                Err(e) if is_missing(&e) => Ok(()),
-                Err(e) => Err(StoreError::io(e, key.as_str(), "removing the value's file")),
-            },
-            Err(e) if is_missing(&e) => Ok(()),
-            Err(e) => Err(StoreError::io(
-                e,
-                key.as_str(),
-                "inspecting the value's file",
-            )),
+        let _lock = match lock_key(parent, key, self.lock_timeout) {
+            Ok(lock) => lock,
+            // The parent is a file or vanished meanwhile: nothing is stored under the key.
+            Err(e) if matches!(e.kind(), StoreErrorKind::NotFound) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        self.remove(key)
+    }
+
+    fn update(
+        &self,
+        key: &StoreKey,
+        modify: &mut dyn FnMut(Option<Bytes>) -> Update,
+    ) -> StoreResult<()> {
+        check_not_internal(key)?;
+        let dir = self.prepare_parent(key)?;
+        let _lock = lock_key(&dir, key, self.lock_timeout)?;
+        match modify(self.get(key)?) {
+            Update::Keep => Ok(()),
+            Update::Set(value) => self.replace(&dir, key, &value),
+            Update::Erase { .. } => self.remove(key),
         }
     }
 

@@ -3,6 +3,7 @@
 mod batch;
 mod fetch;
 mod runtime;
+mod update;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -18,10 +19,15 @@ pub use self::runtime::install_crypto_provider;
 use crate::error::StoreResult;
 use crate::key::{StoreKey, StorePrefix};
 use crate::range::ByteRange;
-use crate::traits::{ListableStore, ReadableStore, WritableStore};
+use crate::traits::{ListableStore, ReadableStore, Update, WritableStore};
 
 /// How many requests an [`ObjectStoreBackend`] keeps in flight by default.
 pub const DEFAULT_REMOTE_CONCURRENCY: usize = 64;
+
+/// How many times an [`ObjectStoreBackend`]'s [`update`](WritableStore::update) reads and writes
+/// back a value other writers keep changing, by default, before it gives up. The pauses between
+/// attempts start at 5 ms and double, with jitter, up to 0.5 s: about 20 s in all.
+pub const DEFAULT_UPDATE_ATTEMPTS: u32 = 50;
 
 /// A [`Store`](crate::Store) over any [`object_store::ObjectStore`]: S3, GCS, HTTP(S), or a
 /// wrapper such as `object_store::throttle::ThrottledStore`, with every key under a prefix path.
@@ -47,6 +53,7 @@ pub struct ObjectStoreBackend {
     store: Arc<dyn ObjectStore>,
     root: Path,
     concurrency: usize,
+    update_attempts: u32,
 }
 
 impl ObjectStoreBackend {
@@ -56,7 +63,16 @@ impl ObjectStoreBackend {
             store,
             root,
             concurrency: DEFAULT_REMOTE_CONCURRENCY,
+            update_attempts: DEFAULT_UPDATE_ATTEMPTS,
         }
+    }
+
+    /// Sets how many times [`update`](WritableStore::update) tries before it gives up with
+    /// [`Timeout`](crate::StoreErrorKind::Timeout) (at least 1; default
+    /// [`DEFAULT_UPDATE_ATTEMPTS`]).
+    pub fn with_update_attempts(mut self, attempts: u32) -> Self {
+        self.update_attempts = attempts.max(1);
+        self
     }
 
     /// Sets how many requests `get_many`, `set_many` and `erase_prefix` keep in flight.
@@ -104,6 +120,16 @@ impl ObjectStoreBackend {
             .map(|part| part.as_ref().to_owned())
             .collect();
         StoreKey::new(parts.join("/")).ok()
+    }
+
+    /// Deletes the object of `key`; a missing one is not an error.
+    fn delete(&self, key: &StoreKey) -> StoreResult<()> {
+        let store = Arc::clone(&self.store);
+        let path = self.path_of(key.as_str());
+        match block_on(async move { store.delete(&path).await })? {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(remote_error(e, key.as_str(), "erasing the value")),
+        }
     }
 
     fn list_meta(&self, prefix: &StorePrefix) -> StoreResult<Vec<object_store::ObjectMeta>> {
@@ -183,12 +209,15 @@ impl WritableStore for ObjectStoreBackend {
     }
 
     fn erase(&self, key: &StoreKey) -> StoreResult<()> {
-        let store = Arc::clone(&self.store);
-        let path = self.path_of(key.as_str());
-        match block_on(async move { store.delete(&path).await })? {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(remote_error(e, key.as_str(), "erasing the value")),
-        }
+        self.delete(key)
+    }
+
+    fn update(
+        &self,
+        key: &StoreKey,
+        modify: &mut dyn FnMut(Option<Bytes>) -> Update,
+    ) -> StoreResult<()> {
+        update::update(self, key, modify)
     }
 
     fn erase_prefix(&self, prefix: &StorePrefix) -> StoreResult<()> {

@@ -5,8 +5,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::Path;
 
 use tessera_store::{
-    Bytes, FilesystemStore, ListableStore, MemoryStore, ReadableStore, StoreErrorKind, StoreKey,
-    StorePrefix, WritableStore, open_store,
+    ByteRange, Bytes, FilesystemStore, ListableStore, MemoryStore, ReadableStore, ReadableStoreExt,
+    StoreErrorKind, StoreKey, StorePrefix, Update, WritableStore, open_store,
 };
 
 use crate::suite;
@@ -376,5 +376,153 @@ fn filesystem_removes_stale_temporary_files() {
             .remove_stale_temp_files(&StorePrefix::new("missing/").unwrap(), Duration::ZERO)
             .unwrap(),
         0
+    );
+}
+
+/// A FIFO, a socket or a directory where a value should be is `NotAFile` at once for every kind of
+/// read (a FIFO without a writer would block a plain `open` forever), never a missing value; listings
+/// skip the FIFO and the socket and carry on.
+#[test]
+#[allow(clippy::single_range_in_vec_init)] // one-range requests are what is tested
+fn filesystem_special_files_are_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = FilesystemStore::open(root).unwrap();
+    store
+        .set(&k("a/0.0"), Bytes::from_static(b"chunk"))
+        .unwrap();
+    let fifo = root.join("a/0.1");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a plain syscall on a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    let _socket = std::os::unix::net::UnixListener::bind(root.join("a/0.2")).unwrap();
+    fs::create_dir_all(root.join("a/0.3/inside")).unwrap();
+    fs::create_dir(root.join("a/0.4")).unwrap();
+
+    suite::within(20, "reads of special files", || {
+        for (name, what) in [
+            ("a/0.1", "FIFO"),
+            ("a/0.2", "socket"),
+            ("a/0.3", "directory"),
+            ("a/0.4", "directory"),
+        ] {
+            let key = k(name);
+            let check = |op: &str, err: tessera_store::StoreError| {
+                assert_eq!(err.kind(), StoreErrorKind::NotAFile, "{op} {name}: {err}");
+                assert_eq!(err.key(), Some(name));
+                assert!(err.to_string().contains(what), "{op} {name}: {err}");
+            };
+            check("get", store.get(&key).unwrap_err());
+            check("size", store.size(&key).unwrap_err());
+            check(
+                "get_range",
+                store.get_range(&key, ByteRange::Suffix(1)).unwrap_err(),
+            );
+            check("get_ranges", store.get_ranges(&key, &[0..1]).unwrap_err());
+            let keys = [k("a/0.0"), key.clone()];
+            let results = store.get_many_vec(&keys);
+            assert_eq!(results[0].as_ref().unwrap().as_deref(), Some(&b"chunk"[..]));
+            check("get_many", results[1].clone().unwrap_err());
+            let requests = vec![(k("a/0.0"), vec![0..2]), (key.clone(), vec![0..1])];
+            let seen = std::sync::Mutex::new(Vec::new());
+            store.get_many_ranges(&requests, &|i, result| {
+                seen.lock().unwrap().push((i, result));
+            });
+            for (i, result) in seen.into_inner().unwrap() {
+                match i {
+                    0 => assert_eq!(result.unwrap().unwrap(), vec![Bytes::from_static(b"ch")]),
+                    _ => check("get_many_ranges", result.unwrap_err()),
+                }
+            }
+        }
+    });
+    // Listings skip what is not a value; directories stay prefixes.
+    assert_eq!(
+        store.list_prefix(&StorePrefix::root()).unwrap(),
+        vec![k("a/0.0")]
+    );
+    let (keys, prefixes) = store.list_dir(&StorePrefix::new("a/").unwrap()).unwrap();
+    assert_eq!(keys, vec![k("a/0.0")]);
+    assert!(prefixes.is_empty(), "{prefixes:?}");
+    assert_eq!(
+        store.list_prefix_sizes(&StorePrefix::root()).unwrap(),
+        vec![(k("a/0.0"), 5)]
+    );
+    // Writing a value replaces a FIFO.
+    store.set(&k("a/0.1"), Bytes::from_static(b"v")).unwrap();
+    assert_eq!(store.get(&k("a/0.1")).unwrap().unwrap(), "v");
+}
+
+/// Lock files: never listed, never readable as keys; one left by a killed writer does not stop later
+/// writes; `remove_stale_temp_files` removes old ones nobody holds and keeps a held one.
+#[test]
+fn filesystem_lock_files_stay_out_of_sight() {
+    use std::os::fd::AsRawFd;
+    use std::time::{Duration, SystemTime};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = FilesystemStore::builder(root)
+        .lock_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    store.set(&k("a/0.0"), Bytes::from_static(b"x")).unwrap();
+    // Writes leave no lock file behind.
+    let names: Vec<String> = fs::read_dir(root.join("a"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["0.0".to_string()]);
+    // What a writer killed while holding the lock leaves behind.
+    let stale = root.join("a/.0.0.tessera-lock");
+    fs::File::create(&stale)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    assert_eq!(
+        store.list_prefix(&StorePrefix::root()).unwrap(),
+        vec![k("a/0.0")]
+    );
+    for name in ["a/.0.0.tessera-lock", "a/.0.0.tessera-tmp.1.2"] {
+        let err = store.get(&k(name)).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::InvalidKey, "{err}");
+        let err = store.set(&k(name), Bytes::new()).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::InvalidKey, "{err}");
+    }
+    store
+        .update(&k("a/0.0"), &mut |v| {
+            Update::Set([&v.unwrap()[..], b"y"].concat().into())
+        })
+        .unwrap();
+    assert_eq!(store.get(&k("a/0.0")).unwrap().unwrap(), "xy");
+    assert!(!stale.exists(), "the stale lock file is reused and removed");
+
+    // A held lock: writers of that key wait, then give up with Timeout; others carry on.
+    let held_path = root.join("a/.0.1.tessera-lock");
+    let held = fs::File::create(&held_path).unwrap();
+    held.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    // SAFETY: a plain syscall on a descriptor we own.
+    assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let err = store
+        .set(&k("a/0.1"), Bytes::from_static(b"z"))
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Timeout, "{err}");
+    store.set(&k("a/0.2"), Bytes::from_static(b"z")).unwrap();
+    let orphan = root.join("a/.0.3.tessera-lock");
+    fs::File::create(&orphan)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    let removed = store
+        .remove_stale_temp_files(&StorePrefix::root(), Duration::from_secs(60))
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert!(!orphan.exists());
+    assert!(held_path.exists(), "a held lock file is never removed");
+    drop(held);
+    store.set(&k("a/0.1"), Bytes::from_static(b"z")).unwrap();
+    assert_eq!(
+        store.list_prefix(&StorePrefix::root()).unwrap(),
+        vec![k("a/0.0"), k("a/0.1"), k("a/0.2")]
     );
 }

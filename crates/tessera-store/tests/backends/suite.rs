@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 use tessera_store::{
-    ByteRange, Bytes, ReadableStore, ReadableStoreExt, Store, StoreErrorKind, StoreKey, StorePrefix,
+    ByteRange, Bytes, ReadableStore, ReadableStoreExt, Store, StoreErrorKind, StoreKey,
+    StorePrefix, Update,
 };
 
 /// Size of the large seeded value the range checks read from.
@@ -394,7 +395,82 @@ pub fn check_store(store: &dyn Store, prefix: &StorePrefix) {
     check_unusual_characters(store, prefix);
     check_erase(store, prefix);
     check_keys_are_checked();
+    check_update(store, prefix);
     check_erase_prefix(store, prefix);
+}
+
+/// `update` sees the current value, applies what `modify` decides, and loses no update when
+/// threads update one key at once (a counter incremented by every thread ends at the total).
+pub fn check_update(store: &dyn Store, prefix: &StorePrefix) {
+    let k = key(prefix, "updated/0.0");
+    let mut seen = Vec::new();
+    store
+        .update(&k, &mut |current| {
+            seen.push(current.clone());
+            Update::Set(Bytes::from_static(b"first"))
+        })
+        .unwrap();
+    assert_eq!(seen, vec![None], "a missing value is handed over as None");
+    assert_eq!(store.get(&k).unwrap().as_deref(), Some(&b"first"[..]));
+    store.update(&k, &mut |_| Update::Keep).unwrap();
+    assert_eq!(store.get(&k).unwrap().as_deref(), Some(&b"first"[..]));
+    store
+        .update(&k, &mut |current| {
+            let mut v = current.expect("stored").to_vec();
+            v.extend_from_slice(b"+second");
+            Update::Set(v.into())
+        })
+        .unwrap();
+    assert_eq!(
+        store.get(&k).unwrap().as_deref(),
+        Some(&b"first+second"[..])
+    );
+    store
+        .update(&k, &mut |_| Update::Erase { fallback: None })
+        .unwrap();
+    assert_eq!(store.get(&k).unwrap(), None);
+    // Erasing nothing writes nothing, whatever the fallback.
+    store
+        .update(&k, &mut |_| Update::Erase {
+            fallback: Some(Bytes::from_static(b"fallback")),
+        })
+        .unwrap();
+    assert_eq!(store.get(&k).unwrap(), None);
+
+    const THREADS: u64 = 8;
+    const EACH: u64 = 12;
+    let counter = key(prefix, "updated/counter");
+    let calls = AtomicUsize::new(0);
+    within(120, "concurrent updates", || {
+        (0..THREADS).into_par_iter().for_each(|_| {
+            for _ in 0..EACH {
+                store
+                    .update(&counter, &mut |current| {
+                        calls.fetch_add(1, Ordering::Relaxed);
+                        let n = current.map_or(0, |v| {
+                            u64::from_le_bytes(v[..].try_into().expect("8 bytes"))
+                        });
+                        Update::Set(Bytes::copy_from_slice(&(n + 1).to_le_bytes()))
+                    })
+                    .unwrap();
+            }
+        });
+    });
+    let total = store.get(&counter).unwrap().expect("counter stored");
+    assert_eq!(
+        u64::from_le_bytes(total[..].try_into().unwrap()),
+        THREADS * EACH,
+        "updates were lost ({} calls of modify)",
+        calls.into_inner()
+    );
+    store.erase(&counter).unwrap();
+    // No lock or temporary file shows in listings.
+    assert_eq!(
+        store
+            .list_prefix(&StorePrefix::new(format!("{}updated/", prefix.as_str())).unwrap())
+            .unwrap(),
+        Vec::<StoreKey>::new()
+    );
 }
 
 fn check_listing(store: &dyn Store, prefix: &StorePrefix) {
