@@ -156,8 +156,11 @@ impl ArrayBuilder {
         crate::group::prepare_node(&store, &path, self.overwrite)?;
         store.set(&path.key(".zarray")?, Bytes::from(array.meta.to_bytes()))?;
         if let Some(attrs) = &self.attributes {
-            array.set_attributes(attrs)?;
+            let bytes = crate::metadata::pretty_json(&Value::Object(attrs.clone()));
+            store.set(&path.key(".zattrs")?, Bytes::from(bytes))?;
         }
+        // The new node, its new parents, and (when it replaced one) the old node's children gone.
+        crate::consolidated::sync(&store, &path, true)?;
         array.write_empty_chunks = self.write_empty_chunks;
         Ok(array)
     }
