@@ -368,3 +368,43 @@ fn every_shape_through_every_call() {
         );
     }
 }
+
+/// What `ArrayBuilder::new`'s documentation promises is what it writes.
+#[test]
+fn builder_defaults_are_as_documented() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let a = ArrayBuilder::new(vec![4], vec![2], dt("<f8"))
+        .create(store.clone(), "a")
+        .unwrap();
+    let doc: Value = serde_json::from_slice(
+        &store
+            .get(&StoreKey::new("a/.zarray").unwrap())
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc["compressor"], tessera_array::default_compressor());
+    assert_eq!(
+        doc["compressor"],
+        json!({"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0})
+    );
+    assert_eq!(
+        (&doc["filters"], &doc["fill_value"], &doc["order"]),
+        (&Value::Null, &Value::Null, &json!("C"))
+    );
+    assert!(matches!(
+        doc.get("dimension_separator"),
+        None | Some(Value::String(_))
+    ));
+    assert_eq!(a.metadata().separator.as_char(), '.');
+    assert!(a.attributes().unwrap().is_empty());
+    // Null fill: an all-zero chunk is still stored.
+    a.write(ndarray::s![0..2], &ndarray::Array1::<f64>::zeros(2))
+        .unwrap();
+    assert!(store.get(&StoreKey::new("a/0").unwrap()).unwrap().is_some());
+    // No overwrite by default.
+    assert!(matches!(
+        ArrayBuilder::new(vec![4], vec![2], dt("<f8")).create(store, "a"),
+        Err(ArrayError::AlreadyExists { .. })
+    ));
+}

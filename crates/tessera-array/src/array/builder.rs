@@ -50,7 +50,9 @@ pub fn default_compressor() -> Value {
 
 impl ArrayBuilder {
     /// A new array of `shape`, split into chunks of `chunks`, holding `dtype`. Defaults: zarr-python 2's
-    /// blosc-lz4 compressor, no filters, fill value `null`, order C, separator `.`.
+    /// blosc-lz4 compressor ([`default_compressor`]), no filters, fill value `null` (zarr-python 2
+    /// would write 0), order C, separator `.`, no attributes, no overwrite, and chunks equal to the
+    /// fill value not stored (with a `null` fill every written chunk is stored).
     pub fn new(shape: Vec<u64>, chunks: Vec<u64>, dtype: DataType) -> ArrayBuilder {
         ArrayBuilder {
             shape,
