@@ -1,6 +1,6 @@
-//! tessera: chunked, compressed N-dimensional arrays in the Zarr v2 format.
-//!
-//! This facade re-exports the crates of the workspace.
+//! The facade of the workspace: re-exports its crates. README.md follows; its Rust example runs as
+//! this crate's doctest, so it stays correct as pasted.
+#![doc = include_str!("../README.md")]
 pub use tessera_array as array;
 pub use tessera_codec as codec;
 pub use tessera_mmap as mmap;

@@ -90,6 +90,21 @@ else
   fi
 fi
 
+echo "-- consolidated metadata after tessera's resize, append, attributes and creates"
+CONS="$ROOT/target/readback-consolidated"
+rm -rf "$CONS"
+mkdir -p "$CONS"
+if cargo run --quiet -p tessera --example write_consolidated_updates -- "$CONS"; then
+  for py in "$PY2" "$PY3"; do
+    if ! "$py" "$ROOT/.ci/readback/check_consolidated.py" "$CONS"; then
+      failures+=("consolidated readback with $py")
+    fi
+  done
+else
+  echo "FAIL consolidated-readback: cargo run --example write_consolidated_updates failed"
+  failures+=("consolidated readback (writer failed)")
+fi
+
 echo "-- python readback summary"
 if [ "${#failures[@]}" -gt 0 ]; then
   for f in "${failures[@]}"; do echo "FAILED: $f"; done

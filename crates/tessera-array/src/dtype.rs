@@ -371,6 +371,9 @@ impl DataType {
                     order: order.unwrap_or(ByteOrder::NATIVE),
                 })
             }
+            'O' => Err(ArrayError::Unsupported {
+                feature: format!("object dtype {s:?} (variable-length strings, bytes or objects)"),
+            }),
             _ => Err(unknown()),
         }
     }

@@ -76,7 +76,7 @@ pub enum ArrayError {
         path: String,
     },
     /// An array or group already exists where one was to be created.
-    #[error("{path:?} already holds {kind}")]
+    #[error("/{path} already holds {kind}")]
     AlreadyExists {
         /// What is there.
         kind: &'static str,
@@ -94,6 +94,12 @@ pub enum ArrayError {
     /// The operation would need more memory than the array layer allows for one buffer.
     #[error("{0}")]
     TooLarge(String),
+    /// The data is valid Zarr, but uses something tessera does not implement (named in `feature`).
+    #[error("not supported by tessera: {feature}")]
+    Unsupported {
+        /// What tessera lacks, e.g. `object dtype "|O"`.
+        feature: String,
+    },
 }
 
 impl ArrayError {

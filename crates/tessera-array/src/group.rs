@@ -239,6 +239,7 @@ impl Group {
         let node = NodePath::new(path)?;
         prepare_node(&store, &node, false)?;
         store.set(&node.key(".zgroup")?, group_doc())?;
+        crate::consolidated::sync(&store, &node, false)?;
         Ok(Group {
             store,
             path: node,
@@ -311,7 +312,7 @@ impl Group {
         self.attributes_of(&self.path.child(name)?)
     }
 
-    /// Replaces the group's attributes.
+    /// Replaces the group's attributes (and their copy in the consolidated metadata above it).
     ///
     /// # Errors
     /// Store errors.
@@ -319,7 +320,7 @@ impl Group {
         let bytes = pretty_json(&Value::Object(attrs.clone()));
         self.store
             .set(&self.path.key(".zattrs")?, Bytes::from(bytes))?;
-        Ok(())
+        crate::consolidated::sync(&self.store, &self.path, false)
     }
 
     /// What the node `name` (a relative path) below this group is, if anything.

@@ -31,6 +31,7 @@
 
 pub mod access;
 pub mod array;
+mod consolidated;
 pub mod copy;
 pub mod dtype;
 pub mod element;

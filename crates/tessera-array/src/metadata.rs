@@ -237,8 +237,10 @@ impl ArrayMetadata {
         })
     }
 
-    /// Metadata for a new array; every field not given takes zarr-python's default
-    /// (order C, separator `.`, no compressor, no filters, fill value `null`).
+    /// Metadata for a new array with the plainest values for every field not given: order C,
+    /// separator `.`, no compressor, no filters, fill value `null`. (These are not zarr-python's
+    /// defaults, which compress with blosc-lz4 and fill with 0; [`ArrayBuilder`](crate::ArrayBuilder)
+    /// starts from blosc-lz4.)
     ///
     /// # Errors
     /// [`ArrayError::Metadata`] on the same conditions as [`ArrayMetadata::parse`].

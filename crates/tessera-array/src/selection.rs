@@ -158,7 +158,7 @@ impl Selection {
             .enumerate()
             .map(|(axis, (sel, &len))| resolve_axis(axis, sel, len))
             .collect::<ArrayResult<Vec<_>>>()?;
-        ResolvedSelection::counted(axes)
+        ResolvedSelection::counted(axes, shape)
     }
 }
 
@@ -385,13 +385,36 @@ pub struct AxisRange {
     pub keep: bool,
 }
 
-/// A selection resolved against a shape: absolute, in bounds, one [`AxisRange`] per axis.
+/// A selection resolved against a shape: absolute, in bounds, one [`AxisRange`] per axis. It carries
+/// that shape: reading or writing it on an array of another shape is a
+/// [`ShapeMismatch`](ArrayError::ShapeMismatch), never a silent write outside the array.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ResolvedSelection {
     axes: Vec<AxisRange>,
+    array_shape: Vec<u64>,
 }
 
 impl ResolvedSelection {
+    /// The shape of the array this selection was resolved against.
+    pub fn array_shape(&self) -> &[u64] {
+        &self.array_shape
+    }
+
+    /// Checks that this selection was resolved against `shape`.
+    ///
+    /// # Errors
+    /// [`ArrayError::ShapeMismatch`] with `shape` as expected and the selection's shape as found.
+    pub fn check_array_shape(&self, shape: &[u64]) -> ArrayResult<()> {
+        if self.array_shape == shape {
+            Ok(())
+        } else {
+            Err(ArrayError::ShapeMismatch {
+                expected: shape.to_vec(),
+                found: self.array_shape.clone(),
+            })
+        }
+    }
+
     /// The per-axis ranges, one per array dimension.
     pub fn axes(&self) -> &[AxisRange] {
         &self.axes
@@ -418,12 +441,12 @@ impl ResolvedSelection {
                 )));
             }
         }
-        ResolvedSelection::counted(axes)
+        ResolvedSelection::counted(axes, shape)
     }
 
     /// Refuses selections of more than `u64::MAX` elements (three axes of 2^40 select 2^120), so that
     /// [`num_elements`](Self::num_elements) never overflows.
-    fn counted(axes: Vec<AxisRange>) -> ArrayResult<ResolvedSelection> {
+    fn counted(axes: Vec<AxisRange>, shape: &[u64]) -> ArrayResult<ResolvedSelection> {
         let empty = axes.iter().any(|a| a.count == 0);
         if !empty
             && axes
@@ -436,7 +459,10 @@ impl ResolvedSelection {
                 "a selection of {counts:?} positions per axis holds more than 2^64 elements"
             )));
         }
-        Ok(ResolvedSelection { axes })
+        Ok(ResolvedSelection {
+            axes,
+            array_shape: shape.to_vec(),
+        })
     }
 
     /// The shape of the result: the counts of the axes that are kept.

@@ -314,20 +314,28 @@ fn groups_hierarchy_and_consolidation() {
         tessera_array::Node::Group(_)
     ));
     root.consolidate().unwrap();
-    // A later change is not seen through the consolidated snapshot, but is without it.
+    // A later change by tessera updates the consolidated metadata; one made behind its back (a raw
+    // store write) is not seen through the consolidated snapshot, but is without it.
     root.create_array("late", ArrayBuilder::new(vec![1], vec![1], dt("|u1")))
+        .unwrap();
+    let late = store
+        .get(&StoreKey::new("late/.zarray").unwrap())
+        .unwrap()
+        .unwrap();
+    store
+        .set(&StoreKey::new("raw/.zarray").unwrap(), late)
         .unwrap();
     let cons = Group::open_consolidated(store.clone(), "").unwrap();
     assert!(cons.is_consolidated());
     assert_eq!(cons.attributes().unwrap(), attrs);
-    assert_eq!(cons.walk().unwrap().len(), 4);
+    assert_eq!(cons.walk().unwrap().len(), 5);
     assert_eq!(
         Group::open(store.clone(), "")
             .unwrap()
             .walk()
             .unwrap()
             .len(),
-        5
+        6
     );
     // `..` inside consolidated metadata is refused.
     let evil = json!({"zarr_consolidated_format": 1, "metadata": {".zgroup": {"zarr_format": 2}, "../a/.zarray": {}}});

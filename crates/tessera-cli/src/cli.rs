@@ -47,8 +47,12 @@ Examples:
 The tree lists, for every array: shape, chunks, dtype, order, compressor, filters, fill value,
 attributes, chunks stored out of the chunk grid's total, stored bytes and the compression ratio
 (decoded size of the stored chunks / their stored size). Stored chunks are counted by listing the
-store, never by visiting the chunk grid, so huge sparse arrays are fast. Consolidated metadata
-(.zmetadata) is used when present.")]
+store, never by visiting the chunk grid, so huge sparse arrays are fast. Nodes are found by listing
+the store and through consolidated metadata (.zmetadata); each is read from its own metadata.
+
+A node tessera cannot open is listed with the reason: unsupported by tessera (the feature is named)
+or invalid data (the key is named); --json gives each node an \"error\" (null when it opened). The
+command then exits with 1, after printing every node.")]
 pub struct InfoArgs {
     /// The store (path or URL).
     pub store: String,
@@ -66,13 +70,16 @@ pub struct InfoArgs {
 Examples:
   tessera export data.zarr --array temperature -o temperature.npy
   tessera export s3://bucket/data.zarr --array t --select '0:100, :, 5' -o slab.npy
-  tessera export data.zarr --array t --select '::10,-1' -o - | python -c 'import numpy,sys; print(numpy.load(sys.stdin.buffer))'
+  tessera export data.zarr --array t --select '::10,-1' -o - | python3 -c 'import io,sys,numpy; print(numpy.load(io.BytesIO(sys.stdin.buffer.read())))'
 
 SPEC is comma-separated per axis: start:stop:step (positive steps) or a single index, with numpy
 semantics (negative positions count from the end, slice bounds are clamped, an index drops the
 axis); missing trailing axes are taken whole. The .npy keeps the stored dtype exactly: byte order,
-strings, datetimes and structured types with their full descr. The data is streamed in slabs, so
-memory stays within --memory-limit whatever the size of the selection.")]
+strings, datetimes and structured types with their full descr. The data is streamed in slabs of at
+most 64 MiB (or one row of chunks, when that is larger), so memory stays bounded whatever the size
+of the selection; --memory-limit lowers that further. Standard output (-o -) may be a pipe: the .npy
+is written front to back, never seeked (numpy.load needs a seekable file: wrap a pipe in io.BytesIO
+as above).")]
 pub struct ExportArgs {
     /// The store (path or URL).
     pub store: String,
@@ -159,7 +166,10 @@ Examples:
   tessera copy s3://bucket/raw.zarr small.zarr --compressor '{\"id\":\"zstd\",\"level\":9}'
 
 Without --array the whole hierarchy is copied: groups, arrays and their attributes (and
-consolidated metadata, rewritten for the copy). Chunks are copied as stored when neither chunks nor
+consolidated metadata, rewritten for the copy). Every node is checked before anything is written;
+when some cannot be copied (unsupported by tessera, or broken), the copy names them all and writes
+nothing: leave them out with --exclude PATH. Each array's shape and codecs come from its own
+.zarray, never from a stale .zmetadata. Chunks are copied as stored when neither chunks nor
 codecs change; otherwise they are decoded and re-encoded in parallel. Rechunking plans its work as
 blocks of the destination chunk grid that fit --memory-limit, so arrays far larger than memory can
 be rechunked in any direction.")]
@@ -186,4 +196,7 @@ pub struct CopyArgs {
     /// Replace arrays or groups already at the destination.
     #[arg(long)]
     pub overwrite: bool,
+    /// Leave out this array or group (and everything below it); may be given several times.
+    #[arg(long, value_name = "PATH")]
+    pub exclude: Vec<String>,
 }

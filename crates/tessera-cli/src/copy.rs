@@ -35,6 +35,7 @@ struct ArrayJob {
     path: NodePath,
     src: Array,
     dst_doc: Value,
+    attributes: serde_json::Map<String, Value>,
 }
 
 /// Runs `tessera copy`.
@@ -51,34 +52,62 @@ pub fn run(args: &CopyArgs) -> CliResult<()> {
         filters: parse_filters(args.filters.as_deref())?,
     };
     let src_store = open_existing(&args.src)?;
-    let hierarchy = Hierarchy::open(src_store.clone(), &target)?;
-    let nodes = hierarchy.nodes(&target)?;
+    let hierarchy = Hierarchy::open(src_store.clone(), &args.src, &target)?;
+    let excluded = args
+        .exclude
+        .iter()
+        .map(|p| {
+            NodePath::new(p).map_err(|e| CliError::usage(format!("--exclude {p}")).with_source(e))
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    let mut nodes = hierarchy.nodes(&target)?;
+    for ex in &excluded {
+        if !nodes.iter().any(|n| is_within(&n.path, ex)) {
+            return Err(CliError::usage(format!(
+                "--exclude {ex}: no array or group there below {target}"
+            )));
+        }
+    }
+    nodes.retain(|n| !excluded.iter().any(|ex| is_within(&n.path, ex)));
 
-    // Plan every array before writing anything, so a flag that does not fit fails up front.
+    // Check every node before writing anything: a hierarchy is copied whole or not at all.
+    let failed: Vec<String> = nodes
+        .iter()
+        .filter_map(|n| n.state.as_ref().err().map(|p| format!("{} ({p})", n.path)))
+        .collect();
+    if !failed.is_empty() {
+        return Err(CliError::new(format!(
+            "nothing was copied: {} of {} nodes cannot be copied: {}; leave them out with --exclude PATH",
+            failed.len(),
+            nodes.len(),
+            failed.join("; ")
+        )));
+    }
     let mut jobs = Vec::new();
-    for (path, kind) in &nodes {
-        if *kind == NodeKind::Array {
-            let src = hierarchy.array(path)?;
-            let dst_doc =
-                destination_metadata(&src, &changes).with_context(|| format!("copying {path}"))?;
-            jobs.push(ArrayJob {
-                path: path.clone(),
-                src,
-                dst_doc,
-            });
+    let mut groups = Vec::new();
+    for node in nodes {
+        let Ok(opened) = node.state else { continue };
+        match opened.array {
+            Some(src) => {
+                let dst_doc = destination_metadata(&src, &changes)
+                    .with_context(|| format!("copying {}", node.path))?;
+                jobs.push(ArrayJob {
+                    path: node.path,
+                    src,
+                    dst_doc,
+                    attributes: opened.attributes,
+                });
+            }
+            None => groups.push((node.path, opened.attributes)),
         }
     }
 
     let dst_store = open_or_create(&args.dst)?;
-    for (path, kind) in &nodes {
-        if *kind == NodeKind::Group {
-            copy_group(&hierarchy, &dst_store, path, args.overwrite)?;
-        }
+    for (path, attributes) in &groups {
+        copy_group(&dst_store, path, attributes, args.overwrite)?;
     }
     for job in &jobs {
-        let attrs = hierarchy.attributes(&job.path)?;
-        let dst = create_array(&dst_store, job, attrs, args.overwrite)
-            .with_context(|| format!("creating {} in {}", job.path, args.dst))?;
+        let dst = create_array(&dst_store, job, args.overwrite)?;
         copy_array(&job.src, &dst, limit).with_context(|| format!("copying {}", job.path))?;
     }
     if hierarchy.is_consolidated()
@@ -88,6 +117,16 @@ pub fn run(args: &CopyArgs) -> CliResult<()> {
             .context("writing consolidated metadata")?;
     }
     Ok(())
+}
+
+/// True when `path` is `ancestor` or lies below it.
+fn is_within(path: &NodePath, ancestor: &NodePath) -> bool {
+    ancestor.is_root()
+        || path == ancestor
+        || path
+            .as_str()
+            .strip_prefix(ancestor.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn destination_metadata(src: &Array, changes: &Changes) -> CliResult<Value> {
@@ -118,12 +157,11 @@ fn destination_metadata(src: &Array, changes: &Changes) -> CliResult<Value> {
 }
 
 fn copy_group(
-    hierarchy: &Hierarchy,
     dst: &Arc<dyn Store>,
     path: &NodePath,
+    attrs: &serde_json::Map<String, Value>,
     overwrite: bool,
 ) -> CliResult<()> {
-    let attrs = hierarchy.attributes(path)?;
     let existing =
         tessera_array::node_kind(dst.as_ref(), path).context("reading the destination")?;
     if existing == Some(NodeKind::Array) {
@@ -141,18 +179,13 @@ fn copy_group(
         .with_context(|| format!("creating group {path}"))?;
     if !attrs.is_empty() {
         group
-            .set_attributes(&attrs)
+            .set_attributes(attrs)
             .with_context(|| format!("writing the attributes of {path}"))?;
     }
     Ok(())
 }
 
-fn create_array(
-    dst: &Arc<dyn Store>,
-    job: &ArrayJob,
-    attrs: serde_json::Map<String, Value>,
-    overwrite: bool,
-) -> CliResult<Array> {
+fn create_array(dst: &Arc<dyn Store>, job: &ArrayJob, overwrite: bool) -> CliResult<Array> {
     let meta = ArrayMetadata::from_json(&job.dst_doc).context("destination metadata")?;
     let mut builder =
         ArrayBuilder::new(meta.shape.clone(), meta.chunks.clone(), meta.dtype.clone())
@@ -162,10 +195,12 @@ fn create_array(
             .order(meta.order)
             .separator(meta.separator)
             .overwrite(overwrite);
-    if !attrs.is_empty() {
-        builder = builder.attributes(attrs);
+    if !job.attributes.is_empty() {
+        builder = builder.attributes(job.attributes.clone());
     }
-    builder.create(dst.clone(), job.path.as_str())?;
+    builder
+        .create(dst.clone(), job.path.as_str())
+        .map_err(|e| crate::import::creation_error(e, &job.path, "the destination"))?;
     // Rewrite .zarray from the source document so fields this version does not know survive the copy.
     dst.set(
         &job.path.key(".zarray")?,
@@ -299,7 +334,9 @@ fn recode(src: &Array, dst: &Array, limit: u64) -> CliResult<()> {
                         .with_context(|| format!("decoding {}", keys[i]))?;
                     drop(encoded);
                     let dst_key = dst.chunk_key(&batch[i].1)?;
-                    if fill.matches_chunk(&decoded) {
+                    // A chunk equal to the fill is left out, as the array layer does; never with a
+                    // `null` fill, where a missing chunk has no defined content.
+                    if !fill.is_null() && fill.matches_chunk(&decoded) {
                         return Ok(());
                     }
                     let recoded = dst

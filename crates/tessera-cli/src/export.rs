@@ -4,13 +4,13 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use tessera_array::{Array, ArrayAccess, NodeKind, ResolvedSelection, Selection};
+use tessera_array::{Array, ArrayAccess, AxisRange, ResolvedSelection, Selection};
 use tessera_mmap::npy::NpyHeader;
 
 use crate::bounded_store::BoundedStore;
 use crate::cli::ExportArgs;
 use crate::error::{CliError, CliResult, Context};
-use crate::hierarchy::Hierarchy;
+use crate::hierarchy::open_array;
 use crate::memory::{memory_limit, plan_work, pool};
 use crate::options::{node_path, open_existing};
 use crate::progress;
@@ -25,7 +25,7 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
         .parse()
         .map_err(|e| CliError::usage(format!("--select {spec:?}")).with_source(e))?;
     let store = open_existing(&args.store)?;
-    let array = open_array(&Hierarchy::open(store.clone(), &target)?, &target)?;
+    let array = open_array(store.clone(), &args.store, &target)?;
     let resolved = selection.resolve(array.shape()).map_err(|e| {
         CliError::usage(format!(
             "--select {spec:?} does not fit {} of shape {:?}",
@@ -44,7 +44,8 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
         meta.clone(),
     )
     .with_context(|| format!("opening {target}"))?;
-    let slabs = Slabs::new(resolved.axes(), &meta.chunks, itemsize, plan.buffer);
+    let budget = slab_budget(plan.buffer, resolved.axes(), &meta.chunks, itemsize);
+    let slabs = Slabs::new(resolved.axes(), &meta.chunks, itemsize, budget);
     let header = NpyHeader::new(meta.dtype.clone(), resolved.shape(), false).to_bytes();
     let total = resolved
         .num_elements()
@@ -87,15 +88,30 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
     output.finish()
 }
 
-/// Opens the array at `target`, with a clear message when something else is there.
-pub fn open_array(hierarchy: &Hierarchy, target: &tessera_array::NodePath) -> CliResult<Array> {
-    match hierarchy.kind(target)? {
-        Some(NodeKind::Array) => hierarchy.array(target),
-        Some(NodeKind::Group) => Err(CliError::usage(format!(
-            "{target} is a group; name an array inside it with --array"
-        ))),
-        None => Err(CliError::new(format!("no array at {target}"))),
-    }
+/// Slabs stay small even under a large memory limit, so the output streams (and its progress bar
+/// moves) instead of arriving in one piece at the end.
+const SLAB_TARGET: u64 = 64 << 20;
+
+/// The byte budget of one slab: [`SLAB_TARGET`], or one row of chunks of the selection when that is
+/// larger (a smaller slab would decode each chunk more than once), within the memory plan's buffer.
+fn slab_budget(buffer: u64, axes: &[AxisRange], chunks: &[u64], itemsize: usize) -> u64 {
+    let chunk_row = axes
+        .iter()
+        .zip(chunks)
+        .enumerate()
+        .map(|(a, (axis, &c))| {
+            if a == 0 {
+                u128::from(axis.count.min(c))
+            } else {
+                u128::from(axis.count)
+            }
+        })
+        .product::<u128>()
+        .saturating_mul(itemsize as u128);
+    let target = u64::try_from(chunk_row)
+        .unwrap_or(u64::MAX)
+        .max(SLAB_TARGET);
+    buffer.min(target)
 }
 
 /// Refuses an export that cannot fit on the output's filesystem, before writing a byte: a selection of a
@@ -201,5 +217,39 @@ impl Output {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(shape: &[u64]) -> Vec<AxisRange> {
+        shape
+            .iter()
+            .map(|&count| AxisRange {
+                start: 0,
+                count,
+                step: 1,
+                keep: true,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn slabs_stream_under_a_large_limit() {
+        // 1 GiB of f8 in 1024 x 1024 chunks, under a 6 GiB limit: 64 MiB slabs, not one 1 GiB slab.
+        let axes = full(&[16384, 8192]);
+        let budget = slab_budget(6 << 30, &axes, &[1024, 1024], 8);
+        assert_eq!(budget, 64 << 20);
+        let slabs = Slabs::new(&axes, &[1024, 1024], 8, budget);
+        assert_eq!(slabs.count(), 16);
+        // A row of chunks larger than the target is kept whole; a small limit still wins.
+        assert_eq!(
+            slab_budget(6 << 30, &full(&[4096, 65536]), &[512, 512], 8),
+            256 << 20
+        );
+        assert_eq!(slab_budget(8 << 20, &axes, &[1024, 1024], 8), 8 << 20);
+        assert_eq!(slab_budget(8 << 20, &[], &[], 8), 8 << 20);
     }
 }

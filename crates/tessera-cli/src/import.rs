@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use tessera_array::{ArrayBuilder, Order};
+use tessera_array::{ArrayBuilder, ArrayError, NodePath, Order};
 
 use crate::cli::{ImportArgs, OrderArg};
 use crate::error::{CliError, CliResult, Context};
@@ -65,7 +65,7 @@ pub fn run(args: &ImportArgs) -> CliResult<()> {
     let store = open_or_create(&args.store)?;
     let array = builder
         .create(store, target.as_str())
-        .with_context(|| format!("cannot create the array {target}"))?;
+        .map_err(|e| creation_error(e, &target, &args.store))?;
 
     let itemsize = input.dtype.itemsize() as u64;
     let plan = plan_work(limit, meta.chunk_bytes() as u64);
@@ -98,6 +98,20 @@ pub fn run(args: &ImportArgs) -> CliResult<()> {
     })?;
     bar.finish_and_clear();
     Ok(())
+}
+
+/// The error of creating the array at `target` in `store`; one already there names the path and the
+/// flag that replaces it.
+pub fn creation_error(err: ArrayError, target: &NodePath, store: &str) -> CliError {
+    match err {
+        ArrayError::AlreadyExists { kind, path } if path == target.as_str() => CliError::new(
+            format!("{target} in {store} already holds {kind}; pass --overwrite to replace it"),
+        ),
+        ArrayError::AlreadyExists { kind, path } => CliError::new(format!(
+            "cannot create {target} in {store}: /{path} holds {kind}, which cannot hold other nodes"
+        )),
+        other => CliError::new(format!("cannot create the array {target}")).with_source(other),
+    }
 }
 
 /// Chunk-aligned blocks of an array, in the order of the file (so the file is read front to back):

@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 use tessera_array::{Array, NodeKind, NodePath, Order};
 
 use crate::cli::InfoArgs;
-use crate::error::{CliResult, Context};
-use crate::hierarchy::Hierarchy;
+use crate::error::{CliError, CliResult, Context};
+use crate::hierarchy::{Hierarchy, Node};
 use crate::memory::human_bytes;
 use crate::options::{node_path, open_existing};
 
@@ -17,10 +17,14 @@ pub const JSON_FORMAT: u64 = 1;
 
 /// One node of the report.
 struct NodeReport {
-    path: NodePath,
-    kind: NodeKind,
-    attributes: Map<String, Value>,
+    node: Node,
     array: Option<ArrayReport>,
+}
+
+impl NodeReport {
+    fn attributes(&self) -> Option<&Map<String, Value>> {
+        self.node.state.as_ref().ok().map(|o| &o.attributes)
+    }
 }
 
 struct ArrayReport {
@@ -49,41 +53,39 @@ impl ArrayReport {
             * self.array.dtype().itemsize() as u128
     }
 
+    /// Decoded size of the stored chunks: what the text view shows as "decoded".
+    fn stored_decoded_bytes(&self) -> u128 {
+        u128::from(self.stored_chunks) * self.array.metadata().chunk_bytes() as u128
+    }
+
     /// Decoded size of the stored chunks divided by their stored size.
     fn ratio(&self) -> Option<f64> {
-        let decoded = self.stored_chunks as f64 * self.array.metadata().chunk_bytes() as f64;
+        let decoded = self.stored_decoded_bytes() as f64;
         (self.stored_bytes > 0).then(|| decoded / self.stored_bytes as f64)
     }
 }
 
-/// Runs `tessera info`.
+/// Runs `tessera info`: every node is listed, also after one fails to open; the command fails (after
+/// printing everything) when any did.
 pub fn run(args: &InfoArgs) -> CliResult<()> {
     let target = node_path(args.array.as_deref())?;
     let store = open_existing(&args.store)?;
-    let hierarchy = Hierarchy::open(store.clone(), &target)?;
+    let hierarchy = Hierarchy::open(store.clone(), &args.store, &target)?;
     let nodes = hierarchy.nodes(&target)?;
 
     let mut reports = Vec::with_capacity(nodes.len());
     let mut arrays: HashMap<String, usize> = HashMap::new();
-    for (path, kind) in nodes {
-        let attributes = hierarchy.attributes(&path)?;
-        let array = match kind {
-            NodeKind::Array => {
-                arrays.insert(path.as_str().to_string(), reports.len());
-                Some(ArrayReport {
-                    array: hierarchy.array(&path)?,
-                    stored_chunks: 0,
-                    stored_bytes: 0,
-                })
+    for mut node in nodes {
+        let array = node.state.as_mut().ok().and_then(|o| o.array.take());
+        let array = array.map(|array| {
+            arrays.insert(node.path.as_str().to_string(), reports.len());
+            ArrayReport {
+                array,
+                stored_chunks: 0,
+                stored_bytes: 0,
             }
-            NodeKind::Group => None,
-        };
-        reports.push(NodeReport {
-            path,
-            kind,
-            attributes,
-            array,
         });
+        reports.push(NodeReport { node, array });
     }
     count_stored_chunks(&hierarchy, &target, &mut reports, &arrays)?;
 
@@ -98,7 +100,26 @@ pub fn run(args: &InfoArgs) -> CliResult<()> {
         write_tree(&mut out, &args.store, hierarchy.is_consolidated(), &reports)
             .context("writing the report")?;
     }
-    out.flush().context("writing the report")
+    out.flush().context("writing the report")?;
+    let failed: Vec<String> = reports
+        .iter()
+        .filter_map(|r| {
+            r.node
+                .state
+                .as_ref()
+                .err()
+                .map(|problem| format!("{} ({problem})", r.node.path))
+        })
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::new(format!(
+        "{} of {} nodes could not be read: {}",
+        failed.len(),
+        reports.len(),
+        failed.join("; ")
+    )))
 }
 
 /// Counts every array's stored chunks and bytes with one listing of the target's prefix: the cost
@@ -150,6 +171,14 @@ fn count_stored_chunks(
     Ok(())
 }
 
+fn kind_name(kind: Option<NodeKind>) -> &'static str {
+    match kind {
+        Some(NodeKind::Array) => "array",
+        Some(NodeKind::Group) => "group",
+        None => "unknown",
+    }
+}
+
 fn order_name(order: Order) -> &'static str {
     match order {
         Order::C => "C",
@@ -167,14 +196,17 @@ fn json_document(
         .iter()
         .map(|r| {
             let mut node = Map::new();
-            node.insert("path".into(), Value::from(r.path.as_str()));
+            node.insert("path".into(), Value::from(r.node.path.as_str()));
+            node.insert("kind".into(), Value::from(kind_name(r.node.kind)));
             node.insert(
-                "kind".into(),
-                Value::from(if r.kind == NodeKind::Array {
-                    "array"
-                } else {
-                    "group"
-                }),
+                "error".into(),
+                match &r.node.state {
+                    Ok(_) => Value::Null,
+                    Err(problem) => json!({
+                        "kind": problem.kind.name(),
+                        "message": problem.message,
+                    }),
+                },
             );
             if let Some(a) = &r.array {
                 let meta = a.array.metadata();
@@ -202,12 +234,18 @@ fn json_document(
                 node.insert("stored_bytes".into(), json!(a.stored_bytes));
                 node.insert("nbytes".into(), big_number(a.nbytes()));
                 node.insert(
+                    "stored_decoded_bytes".into(),
+                    big_number(a.stored_decoded_bytes()),
+                );
+                node.insert(
                     "compression_ratio".into(),
                     a.ratio()
                         .map_or(Value::Null, |r| json!((r * 1000.0).round() / 1000.0)),
                 );
             }
-            node.insert("attributes".into(), Value::Object(r.attributes.clone()));
+            if let Some(attributes) = r.attributes() {
+                node.insert("attributes".into(), Value::Object(attributes.clone()));
+            }
             Value::Object(node)
         })
         .collect();
@@ -279,17 +317,17 @@ fn write_tree(
     let mut children: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, r) in reports.iter().enumerate().skip(1) {
         children
-            .entry(r.path.parent().as_str().to_string())
+            .entry(r.node.path.parent().as_str().to_string())
             .or_default()
             .push(i);
     }
     let Some(top) = reports.first() else {
         return Ok(());
     };
-    let title = if top.path.is_root() {
+    let title = if top.node.path.is_root() {
         store.to_string()
     } else {
-        format!("{store} {}", top.path)
+        format!("{store} {}", top.node.path)
     };
     write_node(out, reports, &children, 0, &title, consolidated, "", "")
 }
@@ -306,13 +344,19 @@ fn write_node(
     body: &str,
 ) -> std::io::Result<()> {
     let r = &reports[index];
-    let kids = children.get(r.path.as_str()).map_or(&[][..], Vec::as_slice);
-    let kind = match (&r.kind, index == 0 && consolidated) {
-        (NodeKind::Group, true) => "group, consolidated metadata",
-        (NodeKind::Group, false) => "group",
-        (NodeKind::Array, _) => "array",
+    let kids = children
+        .get(r.node.path.as_str())
+        .map_or(&[][..], Vec::as_slice);
+    let kind = match (r.node.kind, index == 0 && consolidated) {
+        (Some(NodeKind::Group), true) => "group, consolidated metadata",
+        (kind, _) => kind_name(kind),
     };
-    writeln!(out, "{lead}{name}  ({kind})")?;
+    let failed = if r.node.state.is_err() {
+        ", cannot be read"
+    } else {
+        ""
+    };
+    writeln!(out, "{lead}{name}  ({kind}{failed})")?;
     // Detail lines hang under the node, beside the branch that continues to its children.
     let detail = if kids.is_empty() {
         format!("{body}    ")
@@ -351,10 +395,17 @@ fn write_node(
         };
         writeln!(out, "{detail}filters     {filters}")?;
         writeln!(out, "{detail}fill value  {}", meta.fill_value.to_json())?;
+        // The same figure as --json's "nbytes": every element, stored or not.
+        writeln!(
+            out,
+            "{detail}nbytes      {} ({} B)",
+            human_bytes(u64::try_from(a.nbytes()).unwrap_or(u64::MAX)),
+            a.nbytes()
+        )?;
         let ratio = a
             .ratio()
             .map_or_else(String::new, |r| format!(", ratio {r:.2}x"));
-        let decoded = u128::from(a.stored_chunks) * meta.chunk_bytes() as u128;
+        let decoded = a.stored_decoded_bytes();
         writeln!(
             out,
             "{detail}stored      {} of {} chunks, {} ({} decoded{ratio})",
@@ -364,7 +415,10 @@ fn write_node(
             human_bytes(u64::try_from(decoded).unwrap_or(u64::MAX)),
         )?;
     }
-    for (k, v) in &r.attributes {
+    if let Err(problem) = &r.node.state {
+        writeln!(out, "{detail}error       {problem}")?;
+    }
+    for (k, v) in r.attributes().into_iter().flatten() {
         writeln!(out, "{detail}@{k} = {}", compact(v, 100))?;
     }
     for (pos, &child) in kids.iter().enumerate() {
@@ -381,7 +435,7 @@ fn write_node(
             reports,
             children,
             child,
-            reports[child].path.name(),
+            reports[child].node.path.name(),
             false,
             &child_lead,
             &child_body,

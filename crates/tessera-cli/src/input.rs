@@ -52,13 +52,16 @@ impl RawInput {
             })?;
             return RawInput::checked(file, data, dtype, shape, order, offset);
         }
-        let candidates = [default_sidecar_path(path), path.with_extension("json")];
+        let mut candidates = vec![default_sidecar_path(path)];
+        if !candidates.contains(&path.with_extension("json")) {
+            candidates.push(path.with_extension("json"));
+        }
         let Some(sidecar) = candidates.iter().find(|c| c.is_file()) else {
+            let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
             return Err(CliError::usage(format!(
-                "{} is neither a .npy file nor a raw file with a sidecar (looked for {} and {})",
+                "{} is neither a .npy file nor a raw file with a sidecar (looked for {})",
                 path.display(),
-                candidates[0].display(),
-                candidates[1].display()
+                looked.join(" and ")
             )));
         };
         let (dtype, shape, order, offset) = read_sidecar(sidecar)?;

@@ -15,7 +15,17 @@ const FALLBACK_LIMIT: u64 = 1 << 30;
 /// half of what is available right now.
 pub fn memory_limit(flag: Option<&str>) -> CliResult<u64> {
     match flag {
-        Some(text) => Ok(parse_bytes("--memory-limit", text)?.max(MIN_LIMIT)),
+        Some(text) => {
+            let limit = parse_bytes("--memory-limit", text)?;
+            if limit < MIN_LIMIT {
+                return Err(crate::error::CliError::usage(format!(
+                    "--memory-limit {text} is below the minimum of {} (a single chunk's buffers and \
+                     the worker threads need that much); give at least 4M",
+                    human_bytes(MIN_LIMIT)
+                )));
+            }
+            Ok(limit)
+        }
         None => Ok(default_limit()),
     }
 }
@@ -94,7 +104,9 @@ mod tests {
     #[test]
     fn defaults_and_formats() {
         assert!(memory_limit(None).unwrap() >= 64 << 20);
-        assert_eq!(memory_limit(Some("1K")).unwrap(), MIN_LIMIT);
+        let err = memory_limit(Some("1K")).unwrap_err();
+        assert!(err.to_string().contains("minimum of 4.0 MiB"), "{err}");
+        assert_eq!(memory_limit(Some("4M")).unwrap(), MIN_LIMIT);
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(12), "12 B");
         assert_eq!(workers_for(0, 10), 1);

@@ -108,15 +108,23 @@ pub fn check_chain(compressor: Option<&Value>, filters: Option<&[Value]>) -> Cli
         .map_err(|e| CliError::usage("--compressor/--filters").with_source(e))
 }
 
-/// A fill value from `--fill-value`: JSON in `.zarray`'s encoding. A bare word that is not JSON
-/// (`NaN`, `Infinity`) is taken as the JSON string it stands for.
+/// A fill value from `--fill-value`: JSON in `.zarray`'s encoding. The special floats may be given
+/// bare and in any case (`NaN`, `nan`, `inf`, `-Infinity`, `NaT`), as numpy prints them; they are
+/// stored as the JSON strings zarr-python writes (`"NaN"`, `"Infinity"`, `"-Infinity"`, `"NaT"`).
 pub fn parse_fill_value(text: &str) -> CliResult<Value> {
     let trimmed = text.trim();
+    let special = match trimmed.trim_matches('"').to_ascii_lowercase().as_str() {
+        "nan" => Some("NaN"),
+        "inf" | "+inf" | "infinity" | "+infinity" => Some("Infinity"),
+        "-inf" | "-infinity" => Some("-Infinity"),
+        "nat" => Some("NaT"),
+        _ => None,
+    };
+    if let Some(word) = special {
+        return Ok(Value::String(word.to_string()));
+    }
     match serde_json::from_str::<Value>(trimmed) {
         Ok(v) => Ok(v),
-        Err(_) if ["NaN", "Infinity", "-Infinity", "NaT"].contains(&trimmed) => {
-            Ok(Value::String(trimmed.to_string()))
-        }
         Err(e) => {
             Err(CliError::usage(format!("--fill-value: not valid JSON ({trimmed})")).with_source(e))
         }
@@ -198,10 +206,22 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
-        assert_eq!(
-            parse_fill_value("NaN").unwrap(),
-            Value::String("NaN".into())
-        );
+        for (given, stored) in [
+            ("NaN", "NaN"),
+            ("nan", "NaN"),
+            ("\"NaN\"", "NaN"),
+            ("\"nan\"", "NaN"),
+            ("-inf", "-Infinity"),
+            ("Infinity", "Infinity"),
+            ("nat", "NaT"),
+        ] {
+            assert_eq!(
+                parse_fill_value(given).unwrap(),
+                Value::from(stored),
+                "{given}"
+            );
+        }
+        assert!(parse_fill_value("nan-ish").is_err());
         assert_eq!(parse_fill_value("42").unwrap(), Value::from(42));
     }
 }

@@ -25,7 +25,18 @@ impl Slabs {
     /// is decoded once.
     pub fn new(axes: &[AxisRange], chunks: &[u64], itemsize: usize, budget: u64) -> Slabs {
         let n = axes.len();
-        let empty = axes.iter().any(|a| a.count == 0);
+        if axes.iter().any(|a| a.count == 0) {
+            // An empty selection has no slab (and its zero-sized axes must not divide the budget).
+            return Slabs {
+                axes: axes.to_vec(),
+                chunks: chunks.to_vec(),
+                split: 0,
+                block: 1,
+                outer: Vec::new(),
+                next: 0,
+                done: true,
+            };
+        }
         let itemsize = itemsize.max(1) as u128;
         // inner[k]: bytes of one position of axis k with every axis after it whole.
         let mut inner = vec![itemsize; n];
@@ -51,7 +62,7 @@ impl Slabs {
             block,
             outer: vec![0; split],
             next: 0,
-            done: empty,
+            done: false,
         }
     }
 
@@ -185,6 +196,9 @@ mod tests {
         // Zero-d and empty selections.
         assert_eq!(Slabs::new(&[], &[], 8, 1).count(), 1);
         assert_eq!(Slabs::new(&full(&[0, 5]), &[2, 2], 8, 100).count(), 0);
+        // A zero-length inner axis once divided the budget by zero.
+        assert_eq!(Slabs::new(&full(&[5, 0]), &[2, 2], 8, 100).count(), 0);
+        assert_eq!(Slabs::new(&full(&[3, 0, 4]), &[2, 2, 2], 8, 1).count(), 0);
     }
 
     #[test]

@@ -6,8 +6,10 @@ mod cli {
     mod errors;
     mod fixtures;
     mod info;
+    mod listing;
     mod rechunk_memory;
     mod roundtrip;
+    mod shapes;
 }
 
 #[allow(dead_code, unused_imports)]

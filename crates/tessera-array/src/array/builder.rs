@@ -50,7 +50,9 @@ pub fn default_compressor() -> Value {
 
 impl ArrayBuilder {
     /// A new array of `shape`, split into chunks of `chunks`, holding `dtype`. Defaults: zarr-python 2's
-    /// blosc-lz4 compressor, no filters, fill value `null`, order C, separator `.`.
+    /// blosc-lz4 compressor ([`default_compressor`]), no filters, fill value `null` (zarr-python 2
+    /// would write 0), order C, separator `.`, no attributes, no overwrite, and chunks equal to the
+    /// fill value not stored (with a `null` fill every written chunk is stored).
     pub fn new(shape: Vec<u64>, chunks: Vec<u64>, dtype: DataType) -> ArrayBuilder {
         ArrayBuilder {
             shape,
@@ -156,8 +158,11 @@ impl ArrayBuilder {
         crate::group::prepare_node(&store, &path, self.overwrite)?;
         store.set(&path.key(".zarray")?, Bytes::from(array.meta.to_bytes()))?;
         if let Some(attrs) = &self.attributes {
-            array.set_attributes(attrs)?;
+            let bytes = crate::metadata::pretty_json(&Value::Object(attrs.clone()));
+            store.set(&path.key(".zattrs")?, Bytes::from(bytes))?;
         }
+        // The new node, its new parents, and (when it replaced one) the old node's children gone.
+        crate::consolidated::sync(&store, &path, true)?;
         array.write_empty_chunks = self.write_empty_chunks;
         Ok(array)
     }

@@ -2,6 +2,7 @@
 
 mod builder;
 mod read;
+mod resize;
 mod write;
 
 pub use builder::{ArrayBuilder, default_compressor};
@@ -10,7 +11,6 @@ use write::Source;
 use std::sync::Arc;
 
 use ndarray::{ArrayBase, ArrayD, Data, Dimension};
-use rayon::prelude::*;
 use serde_json::{Map, Value};
 use tessera_codec::CodecChain;
 use tessera_store::{Bytes, Store, StoreKey};
@@ -22,7 +22,7 @@ use crate::error::{ArrayError, ArrayResult};
 use crate::fill_value::FillValue;
 use crate::metadata::{ArrayMetadata, parse_attributes, pretty_json};
 use crate::node::NodePath;
-use crate::selection::{AxisRange, IntoSelection, ResolvedSelection, Selection};
+use crate::selection::{IntoSelection, ResolvedSelection};
 
 /// A Zarr v2 array in a store.
 ///
@@ -59,8 +59,16 @@ use crate::selection::{AxisRange, IntoSelection, ResolvedSelection, Selection};
 ///   so they do not collide with each other on object stores.
 /// - A write is atomic per chunk, not as a whole: a reader (or a crash) may see some of its chunks
 ///   written and others not yet.
-/// - [`resize`](Array::resize) and [`append`](Array::append) change the metadata: other handles to the
-///   same array must be reopened to see the new shape.
+/// - [`resize`](Array::resize) and [`append`](Array::append) change the metadata. Within one process
+///   they are serialized per array (a process-wide lock keyed by the `.zarray` key), and each starts
+///   from the shape stored at that moment, not the handle's: two handles appending at once both land,
+///   one after the other, and no row is lost. Other handles see the new shape after
+///   [`reload`](Array::reload) (their reads and writes keep using the shape they have). Across
+///   processes, resizes and appends of the same array need the caller's coordination: each one
+///   re-reads the stored shape first, so the window for a lost append is short, but not closed.
+/// - Growing (by `resize` or `append`) writes the data first and the metadata last; shrinking writes
+///   the metadata first and removes chunks after. A failure at any point leaves the array at its old
+///   or its new shape, holding the right data, and the same call can simply be retried.
 #[derive(Clone, Debug)]
 pub struct Array {
     store: Arc<dyn Store>,
@@ -174,7 +182,7 @@ impl Array {
         }
     }
 
-    /// Replaces the array's attributes.
+    /// Replaces the array's attributes (and their copy in the consolidated metadata above it).
     ///
     /// # Errors
     /// Store errors.
@@ -182,7 +190,7 @@ impl Array {
         let bytes = pretty_json(&Value::Object(attrs.clone()));
         self.store
             .set(&self.path.key(".zattrs")?, Bytes::from(bytes))?;
-        Ok(())
+        crate::consolidated::sync(&self.store, &self.path, false)
     }
 
     /// The store key of the chunk at grid coordinates `chunk` (e.g. `path/1.0.3` or `path/1/0/3`).
@@ -297,135 +305,6 @@ impl Array {
     pub fn fill(&self, selection: impl IntoSelection) -> ArrayResult<()> {
         let sel = ArrayAccess::resolve(self, selection)?;
         self.write_selection(&sel, Source::Fill, false)
-    }
-
-    /// Changes the shape. Chunks that fall wholly outside the new shape are removed; where the array
-    /// shrinks inside a chunk, the cut-off part of that chunk is reset to the fill value, so growing the
-    /// array again later shows fill values there, not stale data.
-    ///
-    /// # Errors
-    /// [`ArrayError::ShapeMismatch`] when the rank changes; store and codec errors.
-    pub fn resize(&mut self, new_shape: &[u64]) -> ArrayResult<()> {
-        let old = self.meta.shape.clone();
-        if new_shape.len() != old.len() {
-            return Err(ArrayError::ShapeMismatch {
-                expected: old,
-                found: new_shape.to_vec(),
-            });
-        }
-        let mut next = self.meta.clone();
-        next.shape = new_shape.to_vec();
-        // Validate the new document before touching any chunk.
-        let next = ArrayMetadata::from_json(&next.to_json())?;
-        if new_shape.iter().zip(&old).any(|(n, o)| n < o) {
-            self.drop_chunks_outside(&next.grid_shape())?;
-            for axis in 0..old.len() {
-                let c = self.meta.chunks[axis];
-                let (n, o) = (new_shape[axis], old[axis]);
-                if n < o && n % c != 0 {
-                    let stop = o.min(n.div_ceil(c).saturating_mul(c));
-                    let axes: Vec<AxisRange> = old
-                        .iter()
-                        .enumerate()
-                        .map(|(a, &len)| {
-                            if a == axis {
-                                AxisRange {
-                                    start: n,
-                                    count: stop - n,
-                                    step: 1,
-                                    keep: true,
-                                }
-                            } else {
-                                AxisRange {
-                                    start: 0,
-                                    count: len,
-                                    step: 1,
-                                    keep: true,
-                                }
-                            }
-                        })
-                        .collect();
-                    let sel = ResolvedSelection::from_axes(axes, &old)?;
-                    self.write_selection(&sel, Source::Fill, true)?;
-                }
-            }
-        }
-        self.store
-            .set(&self.path.key(".zarray")?, Bytes::from(next.to_bytes()))?;
-        self.meta = next;
-        Ok(())
-    }
-
-    fn drop_chunks_outside(&self, grid: &[u64]) -> ArrayResult<()> {
-        let prefix = self.path.prefix();
-        let doomed: Vec<StoreKey> = self
-            .store
-            .list_prefix(&prefix)?
-            .into_iter()
-            .filter(|key| {
-                let name = &key.as_str()[prefix.as_str().len()..];
-                self.parse_chunk_name(name)
-                    .is_some_and(|c| c.iter().zip(grid).any(|(i, g)| i >= g))
-            })
-            .collect();
-        doomed
-            .par_iter()
-            .try_for_each(|key| self.store.erase(key).map_err(ArrayError::from))
-    }
-
-    /// Appends `data` along `axis`: grows the array and writes `data` into the new part.
-    ///
-    /// # Errors
-    /// [`ArrayError::ShapeMismatch`] when `data` does not match the other axes; type, store and codec errors.
-    pub fn append<T: Element, S: Data<Elem = T>, D: Dimension>(
-        &mut self,
-        data: &ArrayBase<S, D>,
-        axis: usize,
-    ) -> ArrayResult<()> {
-        self.check_element::<T>()?;
-        let sel = self.grow_for_append(data.shape(), axis)?;
-        self.write(sel, data)
-    }
-
-    /// Appends raw bytes (stored dtype and byte order, C order, shape `shape`) along `axis`.
-    ///
-    /// # Errors
-    /// As [`append`](Array::append).
-    pub fn append_raw(&mut self, bytes: &[u8], shape: &[usize], axis: usize) -> ArrayResult<()> {
-        let sel = self.grow_for_append(shape, axis)?;
-        self.write_raw(sel, bytes)
-    }
-
-    fn grow_for_append(&mut self, shape: &[usize], axis: usize) -> ArrayResult<Selection> {
-        let old = self.meta.shape.clone();
-        let found: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-        let fits = found.len() == old.len()
-            && axis < old.len()
-            && found
-                .iter()
-                .zip(&old)
-                .enumerate()
-                .all(|(a, (f, o))| a == axis || f == o);
-        if !fits {
-            let mut expected = old.clone();
-            if axis < expected.len() {
-                expected[axis] = found.get(axis).copied().unwrap_or(0);
-            }
-            return Err(ArrayError::ShapeMismatch { expected, found });
-        }
-        let mut new_shape = old.clone();
-        new_shape[axis] += found[axis];
-        self.resize(&new_shape)?;
-        let ranges: Vec<_> = (0..old.len())
-            .map(|a| {
-                if a == axis {
-                    old[a]..new_shape[a]
-                } else {
-                    0..old[a]
-                }
-            })
-            .collect();
-        Ok(Selection::from_ranges(&ranges))
     }
 
     /// Counts the chunks actually stored and their total size in bytes (lists the store; never enumerates

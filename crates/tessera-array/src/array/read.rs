@@ -75,6 +75,7 @@ impl Array {
         sel: &ResolvedSelection,
         out: &mut [u8],
     ) -> ArrayResult<()> {
+        sel.check_array_shape(&self.meta.shape)?;
         let itemsize = self.meta.dtype.itemsize();
         let expected = buffer_len(sel.num_elements(), itemsize)?;
         if out.len() != expected {

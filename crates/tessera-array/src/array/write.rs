@@ -48,11 +48,7 @@ impl Array {
                 found: vec![(bytes.len() / itemsize.max(1)) as u64],
             });
         }
-        if sel.axes().len() != self.meta.rank() {
-            return Err(ArrayError::selection(
-                "selection resolved against another array",
-            ));
-        }
+        sel.check_array_shape(&self.meta.shape)?;
         self.write_selection(sel, Source::Bytes(bytes), false)
     }
 

@@ -59,7 +59,8 @@ fn malformed_stores_are_reported() {
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let err = fails(&["info", s(&empty)], 1);
-    assert!(err.contains("no array or group"), "{err}");
+    assert!(err.contains("is not a Zarr store"), "{err}");
+    assert!(err.contains(".zgroup, .zarray or .zmetadata"), "{err}");
     let err = fails(&["info", s(&dir.path().join("missing"))], 1);
     assert!(err.contains("cannot open the store"), "{err}");
     let err = fails(&["info", "ftp://host/x"], 1);
@@ -75,7 +76,8 @@ fn missing_arrays_are_reported() {
         &["export", s(&store), "--array", "g/nope", "-o", s(&out)],
         1,
     );
-    assert!(err.contains("no array at /g/nope"), "{err}");
+    assert!(err.contains("no array or group at /g/nope"), "{err}");
+    assert!(err.contains("nearest: /g"), "{err}");
     let err = fails(&["export", s(&store), "--array", "g", "-o", s(&out)], 2);
     assert!(err.contains("is a group"), "{err}");
     fails(&["info", s(&store), "--array", "nope"], 1);
@@ -191,7 +193,29 @@ fn unknown_codecs_and_bad_flags_are_reported() {
         ],
         1,
     );
-    assert!(err.contains("already"), "{err}");
+    assert!(
+        err.contains("/g/x in ") && err.contains("already holds an array; pass --overwrite"),
+        "{err}"
+    );
+    // At the root, the path is named as / (never as "").
+    let root_store = dir.path().join("root.zarr");
+    ok(&["import", s(&input), s(&root_store), "--chunks", "2,2"]);
+    let err = fails(&["import", s(&input), s(&root_store), "--chunks", "2,2"], 1);
+    assert!(err.contains(": / in ") && !err.contains("\"\""), "{err}");
+    // A memory limit below the minimum is refused, not silently raised.
+    let err = fails(
+        &[
+            "import",
+            s(&input),
+            s(&root_store),
+            "--chunks",
+            "2,2",
+            "--memory-limit",
+            "1K",
+        ],
+        2,
+    );
+    assert!(err.contains("below the minimum of 4.0 MiB"), "{err}");
     let err = fails(
         &[
             "copy",
