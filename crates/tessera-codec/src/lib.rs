@@ -34,6 +34,7 @@ mod config;
 mod error;
 pub mod filters;
 mod numeric;
+pub mod object;
 
 pub use chain::CodecChain;
 pub use codec::{Codec, codec_from_json};
