@@ -106,3 +106,37 @@ fn pickle_is_refused_with_the_reason() {
     assert_eq!(e.kind(), CodecErrorKind::Unsupported);
     assert!(e.message().contains("arbitrary code"), "{e}");
 }
+
+mod mutated_blobs {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// The fuzz targets' property on the golden blobs with bytes flipped, cut or inserted:
+        /// a typed error, or exactly the chunk's values, which encode and decode back the same.
+        #[test]
+        fn mutated_golden_blobs_decode_to_the_count_or_fail(
+            pick in 0usize..24,
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..6),
+        ) {
+            let cases = object_cases(&fixtures());
+            let case = &cases[pick % cases.len()];
+            let mut bytes = blob(&case.name);
+            for (at, byte, op) in edits {
+                let at = at % (bytes.len() + 1);
+                match op {
+                    0 if at < bytes.len() => bytes[at] = byte,
+                    1 => bytes.truncate(at),
+                    _ => bytes.insert(at, byte),
+                }
+            }
+            if let Ok(values) = case.chain.decode_objects(&bytes, &case.shape) {
+                prop_assert_eq!(values.len(), case.shape.iter().product::<usize>());
+                let again = case.chain.encode_objects(&values, &case.shape).unwrap();
+                prop_assert_eq!(case.chain.decode_objects(&again, &case.shape).unwrap(), values);
+            }
+        }
+    }
+}
