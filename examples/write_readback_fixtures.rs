@@ -63,6 +63,8 @@ fn element(dtype: &DataType, i: u64, out: &mut Vec<u8>) {
             }
         }
         DataType::Void(n) => out.extend((0..*n).map(|k| (i as usize * 7 + k) as u8)),
+        // Object arrays are written by write_object_readback, not as raw elements.
+        DataType::Object => unreachable!("no object dtype in this tree"),
         DataType::Structured(fields) => {
             for (k, f) in fields.iter().enumerate() {
                 let count: usize = f.shape.iter().product();

@@ -3,6 +3,7 @@
 
 mod fixtures;
 mod npy;
+mod object_fixtures;
 mod reliability;
 mod selection_props;
 mod zarrs_interop;

@@ -23,3 +23,7 @@ trap 'rm -rf "$out"' EXIT
 
 cargo run --quiet -p tessera-codec --example export_blobs -- fixtures/codecs "$out"
 python .ci/codec/check_numcodecs_decode.py fixtures/codecs "$out"
+
+# The object codecs (vlen-utf8, vlen-bytes, vlen-array, json2, msgpack2): fixtures/codecs/objects.
+cargo run --quiet -p tessera-codec --example export_object_blobs -- fixtures/codecs/objects "$out/objects"
+python .ci/codec/check_numcodecs_decode_objects.py "$out/objects"

@@ -13,6 +13,9 @@
 #    While that example does not exist, this suite FAILS under CI=true and only
 #    warns on a developer's machine.
 #
+# 4. object (|O) arrays: .ci/readback/check_object_readback.py on fixtures/zarr/objects and on
+#    the tree of `cargo run -p tessera --example write_object_readback -- OUTDIR`.
+#
 # Every check runs even after one fails; the suite exits non-zero if any failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -103,6 +106,26 @@ if cargo run --quiet -p tessera --example write_consolidated_updates -- "$CONS";
 else
   echo "FAIL consolidated-readback: cargo run --example write_consolidated_updates failed"
   failures+=("consolidated readback (writer failed)")
+fi
+
+echo "-- object (|O) arrays: the zarr-python fixtures, then what tessera writes"
+OBJ_CHECK="$ROOT/.ci/readback/check_object_readback.py"
+OBJ_OUT="$ROOT/target/readback-tessera-objects"
+run_object_check() {
+  local label="$1" tree="$2"
+  for py in "$PY2" "$PY3"; do
+    echo "-- $label ($py)"
+    "$py" "$OBJ_CHECK" "$tree" || failures+=("$label, $py")
+  done
+}
+run_object_check "fixtures/zarr/objects/v2.18" "$ROOT/fixtures/zarr/objects/v2.18"
+run_object_check "fixtures/zarr/objects/v3" "$ROOT/fixtures/zarr/objects/v3"
+rm -rf "$OBJ_OUT"
+if cargo run --quiet -p tessera --example write_object_readback -- "$OBJ_OUT"; then
+  run_object_check "tessera object tree" "$OBJ_OUT"
+else
+  echo "FAIL tessera-readback: cargo run --example write_object_readback failed"
+  failures+=("tessera object tree (writer failed)")
 fi
 
 echo "-- python readback summary"

@@ -167,6 +167,11 @@ pub enum DataType {
     Void(usize),
     /// A structured (record) type: fields laid out one after another.
     Structured(Vec<Field>),
+    /// `|O`: variable-length values (text, bytes, ragged rows, JSON-like objects) whose meaning
+    /// and encoding come from the array's object codec (`vlen-utf8`, ...), the first filter.
+    /// Read and written with [`Array::read_objects`](crate::Array::read_objects); the item size
+    /// reported is numpy's (a pointer, 8), never used to lay out data.
+    Object,
 }
 
 /// Largest item size accepted (1 GiB): bigger values only come from corrupt metadata.
@@ -364,6 +369,7 @@ impl DataType {
             }
             'S' | 'a' => Ok(DataType::Bytes(parse_size(tail)?)),
             'V' => Ok(DataType::Void(parse_size(tail)?)),
+            'O' if tail.is_empty() || tail == "8" => Ok(DataType::Object),
             'U' => {
                 let chars = parse_size(tail)?;
                 Ok(DataType::Unicode {
@@ -413,6 +419,7 @@ impl DataType {
             DataType::Bytes(n) => format!("|S{n}"),
             DataType::Unicode { chars, order } => format!("{}U{chars}", order.prefix()),
             DataType::Void(n) => format!("|V{n}"),
+            DataType::Object => "|O".into(),
             DataType::Structured(_) => self.to_json().to_string(),
         }
     }
@@ -424,7 +431,7 @@ impl DataType {
             | DataType::UInt { size, .. }
             | DataType::Float { size, .. }
             | DataType::Complex { size, .. } => Some(*size),
-            DataType::DateTime { .. } | DataType::TimeDelta { .. } => Some(8),
+            DataType::DateTime { .. } | DataType::TimeDelta { .. } | DataType::Object => Some(8),
             DataType::Bytes(n) | DataType::Void(n) => Some(*n),
             DataType::Unicode { chars, .. } => chars.checked_mul(4),
             DataType::Structured(fields) => fields.iter().try_fold(0usize, |acc, f| {
@@ -496,7 +503,7 @@ impl DataType {
                     f.dtype = f.dtype.with_order(new);
                 }
             }
-            DataType::Bool | DataType::Bytes(_) | DataType::Void(_) => {}
+            DataType::Bool | DataType::Bytes(_) | DataType::Void(_) | DataType::Object => {}
         }
         dt
     }
@@ -557,7 +564,13 @@ impl DataType {
                 | DataType::Unicode { .. }
                 | DataType::Void(_)
                 | DataType::Structured(_)
+                | DataType::Object
         )
+    }
+
+    /// True for `|O`, whose values have no fixed size (see [`DataType::Object`]).
+    pub fn is_object(&self) -> bool {
+        matches!(self, DataType::Object)
     }
 }
 
@@ -599,6 +612,7 @@ mod tests {
         for s in [
             "|b1", "|i1", "<i2", ">i4", "<i8", "|u1", "<u2", ">u4", "<u8", "<f2", ">f4", "<f8",
             "<c8", ">c16", "<M8[ns]", ">M8[D]", "<m8[10s]", "<M8", "|S5", "<U7", ">U3", "|V6",
+            "|O",
         ] {
             let dt = DataType::parse_typestr(s).unwrap();
             assert_eq!(dt.typestr(), s, "{s}");

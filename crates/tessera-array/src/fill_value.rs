@@ -2,7 +2,8 @@
 //!
 //! `.zarray` spells the fill value according to the dtype: `null`; a JSON number; `"NaN"`, `"Infinity"`,
 //! `"-Infinity"` for floats; `[re, im]` for complex numbers; an integer (or `"NaT"`) for datetimes; the text
-//! itself for `U`; base64 of the raw bytes for `S`, `V` and structured types.
+//! itself for `U`; base64 of the raw bytes for `S`, `V` and structured types; any JSON value for
+//! object (`|O`) arrays, read per element type by [`ObjectElement`](crate::ObjectElement).
 //!
 //! ```
 //! use tessera_array::{DataType, FillValue};
@@ -236,6 +237,9 @@ fn encode(value: &Value, dtype: &DataType) -> ArrayResult<Vec<u8>> {
         },
         DataType::Bytes(n) => base64_bytes(value, *n),
         DataType::Void(n) => base64_bytes(value, *n),
+        // An object array's fill is a value, kept as JSON and turned into the element type on
+        // read (`crate::object`); the bytes are a placeholder of numpy's item size.
+        DataType::Object => Ok(vec![0; dtype.itemsize()]),
         DataType::Structured(_) => {
             let size = dtype.itemsize();
             let raw = base64_bytes(value, size)?;
@@ -384,6 +388,7 @@ fn decode(bytes: &[u8], dtype: &DataType) -> Value {
             Value::from(BASE64.encode(&bytes[..end]))
         }
         DataType::Void(_) | DataType::Structured(_) => Value::from(BASE64.encode(bytes)),
+        DataType::Object => Value::Null,
     }
 }
 

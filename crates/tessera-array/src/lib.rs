@@ -41,6 +41,7 @@ pub mod group;
 pub mod iter;
 pub mod metadata;
 pub mod node;
+pub mod object;
 pub mod plan;
 pub mod selection;
 
@@ -54,5 +55,6 @@ pub use group::{Group, Node, NodeKind, node_kind, open_node};
 pub use iter::Blocks;
 pub use metadata::{ArrayMetadata, Order, Separator};
 pub use node::NodePath;
+pub use object::ObjectElement;
 pub use plan::{ChunkRegion, ReadPlan};
 pub use selection::{AxisRange, AxisSelector, IntoSelection, ResolvedSelection, Selection};

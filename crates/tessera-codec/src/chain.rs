@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::codec::{ChunkLayout, Codec, codec_from_json};
 use crate::error::{CodecError, CodecResult};
+use crate::object::{ObjectCodec, ObjectValues};
 
 /// One codec with the exact config it was built from.
 #[derive(Clone, Debug)]
@@ -49,6 +50,9 @@ impl Stage {
 /// ```
 #[derive(Clone, Debug)]
 pub struct CodecChain {
+    /// The object codec (`vlen-utf8`, ...) of an object array: always the first filter.
+    object: Option<ObjectCodec>,
+    /// The filters after the object codec, if any.
     filters: Option<Vec<Stage>>,
     compressor: Option<Stage>,
 }
@@ -57,6 +61,7 @@ impl CodecChain {
     /// A chain with no filters and no compressor: chunks are stored as raw bytes.
     pub fn identity() -> CodecChain {
         CodecChain {
+            object: None,
             filters: None,
             compressor: None,
         }
@@ -74,14 +79,52 @@ impl CodecChain {
         compressor: Option<&Value>,
         filters: Option<&[Value]>,
     ) -> CodecResult<CodecChain> {
-        let compressor = compressor
-            .filter(|c| !c.is_null())
-            .map(Stage::new)
-            .transpose()?;
+        let compressor = compressor.filter(|c| !c.is_null());
+        let id_of = |c: &Value| c.get("id").and_then(Value::as_str).map(str::to_string);
+        if let Some(id) = compressor
+            .and_then(id_of)
+            .filter(|id| ObjectCodec::is_object_id(id))
+        {
+            return Err(CodecError::unsupported(
+                &id,
+                "an object codec as the compressor: it must be the first filter",
+            ));
+        }
+        let compressor = compressor.map(Stage::new).transpose()?;
+        // An object codec turns the array's values into bytes, so it can only come first.
+        let (object, filters) = match filters {
+            Some([first, rest @ ..])
+                if id_of(first).is_some_and(|id| ObjectCodec::is_object_id(&id)) =>
+            {
+                (Some(ObjectCodec::from_json(first)?), Some(rest))
+            }
+            other => (None, other),
+        };
         let filters = filters
-            .map(|fs| fs.iter().map(Stage::new).collect::<CodecResult<Vec<_>>>())
+            .map(|fs| {
+                fs.iter()
+                    .map(
+                        |f| match id_of(f).filter(|id| ObjectCodec::is_object_id(id)) {
+                            Some(id) => Err(CodecError::unsupported(
+                                &id,
+                                "an object codec must be the first filter",
+                            )),
+                            None => Stage::new(f),
+                        },
+                    )
+                    .collect::<CodecResult<Vec<_>>>()
+            })
             .transpose()?;
+        if let Some(o) = &object
+            && filters.as_ref().is_some_and(|f| !f.is_empty())
+        {
+            return Err(CodecError::unsupported(
+                o.id(),
+                "filters after an object codec are not supported (only a compressor)",
+            ));
+        }
         let chain = CodecChain {
+            object,
             filters,
             compressor,
         };
@@ -108,15 +151,81 @@ impl CodecChain {
 
     /// The filter configs exactly as read (`None` when `.zarray` had `filters: null`).
     pub fn filters_json(&self) -> Option<Vec<Value>> {
+        let object = self.object.iter().map(|o| o.config().clone());
         self.filters
             .as_ref()
-            .map(|fs| fs.iter().map(|s| s.config.clone()).collect())
+            .map(|fs| object.chain(fs.iter().map(|s| s.config.clone())).collect())
+    }
+
+    /// The object codec of an object (`|O`) array: the first filter, when it is one of
+    /// `vlen-utf8`, `vlen-bytes`, `vlen-array`, `json2`, `msgpack2`.
+    pub fn object_codec(&self) -> Option<&ObjectCodec> {
+        self.object.as_ref()
+    }
+
+    /// Encodes one chunk of an object array: the object codec, then the compressor.
+    ///
+    /// # Errors
+    /// [`CodecErrorKind::InvalidConfig`](crate::CodecErrorKind::InvalidConfig) when the chain
+    /// has no object codec or the values do not fit it; compression errors.
+    pub fn encode_objects(&self, values: &ObjectValues, shape: &[usize]) -> CodecResult<Vec<u8>> {
+        let object = self.object.as_ref().ok_or_else(|| {
+            CodecError::invalid("chain", "object values for a chain without an object codec")
+        })?;
+        let bytes = object.encode(values, shape)?;
+        match &self.compressor {
+            // numcodecs hands the compressor a uint8 buffer: blosc's typesize is 1.
+            Some(c) => c.codec.encode(&bytes, 1),
+            None => Ok(bytes),
+        }
+    }
+
+    /// Decodes one chunk of an object array holding `shape`'s element count of values.
+    ///
+    /// The compressor's output size is not known in advance; it may be at most
+    /// [`object::max_decoded_len`](crate::object::max_decoded_len) of the element count, and
+    /// memory grows with what is actually decoded.
+    ///
+    /// # Errors
+    /// [`CodecErrorKind::InvalidConfig`](crate::CodecErrorKind::InvalidConfig) without an object
+    /// codec; [`CodecErrorKind::TooLarge`](crate::CodecErrorKind::TooLarge) past the limit;
+    /// the object codec's and compressor's decoding errors.
+    pub fn decode_objects(&self, encoded: &[u8], shape: &[usize]) -> CodecResult<ObjectValues> {
+        let object = self.object.as_ref().ok_or_else(|| {
+            CodecError::invalid(
+                "chain",
+                "object decoding for a chain without an object codec",
+            )
+        })?;
+        let count = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .unwrap_or(usize::MAX);
+        match &self.compressor {
+            Some(c) => {
+                let bytes =
+                    c.codec
+                        .decode_unsized(encoded, crate::object::max_decoded_len(count), 1)?;
+                object.decode(&bytes, shape)
+            }
+            None => object.decode(encoded, shape),
+        }
+    }
+
+    fn refuse_objects(&self) -> CodecResult<()> {
+        match &self.object {
+            Some(o) => Err(CodecError::invalid(
+                o.id(),
+                "an object codec's chunks hold values, not fixed-size bytes: use encode_objects/decode_objects",
+            )),
+            None => Ok(()),
+        }
     }
 
     /// True when there are no filters and no compressor: a chunk's stored bytes are its raw
     /// bytes, and the caller may copy them directly.
     pub fn is_identity(&self) -> bool {
-        self.compressor.is_none() && self.filter_stages().is_empty()
+        self.object.is_none() && self.compressor.is_none() && self.filter_stages().is_empty()
     }
 
     fn filter_stages(&self) -> &[Stage] {
@@ -159,6 +268,7 @@ impl CodecChain {
     /// As [`encode`](Self::encode); [`CodecErrorKind::Unsupported`](crate::CodecErrorKind::Unsupported)
     /// for a dtype a codec cannot store.
     pub fn encode_chunk(&self, decoded: &[u8], layout: &ChunkLayout) -> CodecResult<Vec<u8>> {
+        self.refuse_objects()?;
         let itemsizes = self.itemsizes(layout.itemsize());
         let mut data: Cow<'_, [u8]> = Cow::Borrowed(decoded);
         let mut first = true;
@@ -197,6 +307,7 @@ impl CodecChain {
     /// far more, [`CodecErrorKind::Corrupt`](crate::CodecErrorKind::Corrupt) for truncated or
     /// garbage input or a checksum mismatch.
     pub fn decode_into(&self, encoded: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
+        self.refuse_objects()?;
         let filters = self.filter_stages();
         let itemsizes = self.itemsizes(itemsize);
         // sizes[i]: the decoded length filter i produces; sizes[n]: the compressor's output.

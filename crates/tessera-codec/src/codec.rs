@@ -45,6 +45,24 @@ pub trait Codec: Send + Sync + Debug {
     fn encoded_itemsize(&self, itemsize: usize) -> usize {
         itemsize
     }
+
+    /// Decodes `input` whose decoded size is not known in advance (what a variable-length
+    /// object codec such as `vlen-utf8` produced), refusing to produce more than `max_len` bytes
+    /// ([`CodecErrorKind::TooLarge`]). Memory grows with the output actually produced, never with
+    /// a size a header claims. Compressors implement it; filters, whose input size follows from
+    /// their output size, do not ([`CodecErrorKind::Unsupported`]).
+    fn decode_unsized(
+        &self,
+        input: &[u8],
+        max_len: usize,
+        itemsize: usize,
+    ) -> CodecResult<Vec<u8>> {
+        let _ = (input, max_len, itemsize);
+        Err(CodecError::unsupported(
+            self.id(),
+            "this codec cannot follow a variable-length object codec (its decoded size is unknown)",
+        ))
+    }
 }
 
 /// A chunk as numcodecs' codecs see it: the numpy array zarr-python hands to the first codec

@@ -38,6 +38,7 @@ mod config;
 mod error;
 pub mod filters;
 mod numeric;
+pub mod object;
 
 pub use chain::CodecChain;
 pub use codec::{ChunkLayout, Codec, codec_from_json};

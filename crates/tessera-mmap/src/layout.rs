@@ -130,6 +130,11 @@ impl RawLayout {
             .get("dtype")
             .ok_or_else(|| bad("missing \"dtype\"".into()))?;
         let dtype = DataType::from_json(dtype).map_err(|e| bad(e.to_string()))?;
+        if dtype.is_object() {
+            return Err(bad(
+                "dtype |O: object elements are Python references, not raw data to map".into(),
+            ));
+        }
         let shape = obj
             .get("shape")
             .and_then(Value::as_array)

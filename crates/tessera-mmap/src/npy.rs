@@ -238,7 +238,13 @@ pub fn parse_header(bytes: &[u8]) -> MmapResult<NpyHeader> {
 fn py_to_dtype(v: &PyValue) -> MmapResult<DataType> {
     let bad = |msg: String| MmapError::Header(msg);
     match v {
-        PyValue::Str(s) => DataType::parse_typestr(s).map_err(|e| bad(format!("descr {s:?}: {e}"))),
+        PyValue::Str(s) => match DataType::parse_typestr(s) {
+            // An object .npy holds pickled Python objects: nothing to map.
+            Ok(dt) if dt.is_object() => Err(bad(format!(
+                "descr {s:?}: object arrays are pickled Python objects, not raw data"
+            ))),
+            parsed => parsed.map_err(|e| bad(format!("descr {s:?}: {e}"))),
+        },
         PyValue::List(items) => {
             let mut fields = Vec::with_capacity(items.len());
             for item in items {

@@ -1,6 +1,7 @@
 //! [`Array`]: reading and writing a Zarr v2 array, chunk by chunk, in parallel.
 
 mod builder;
+mod objects;
 mod read;
 mod resize;
 mod write;
@@ -106,6 +107,26 @@ impl Array {
     ) -> ArrayResult<Array> {
         let codecs = CodecChain::from_json(meta.compressor.as_ref(), meta.filters.as_deref())
             .map_err(ArrayError::CodecConfig)?;
+        match (meta.dtype.is_object(), codecs.object_codec()) {
+            (true, None) => {
+                return Err(ArrayError::metadata(
+                    "filters",
+                    "an object (|O) array needs an object codec as its first filter \
+                     (vlen-utf8, vlen-bytes, vlen-array, json2 or msgpack2)",
+                ));
+            }
+            (false, Some(c)) => {
+                return Err(ArrayError::metadata(
+                    "filters",
+                    format!(
+                        "the object codec {} needs dtype |O, not {}",
+                        c.id(),
+                        meta.dtype
+                    ),
+                ));
+            }
+            _ => {}
+        }
         // bitround's config names no dtype: it rounds little-endian floats of the item size.
         let bitround = meta.filters.iter().flatten().any(|f| f["id"] == "bitround");
         if bitround && meta.dtype.byte_order() == Some(crate::dtype::ByteOrder::Big) {

@@ -76,6 +76,7 @@ impl Array {
         out: &mut [u8],
     ) -> ArrayResult<()> {
         sel.check_array_shape(&self.meta.shape)?;
+        self.refuse_object_bytes()?;
         let itemsize = self.meta.dtype.itemsize();
         let expected = buffer_len(sel.num_elements(), itemsize)?;
         if out.len() != expected {
@@ -318,6 +319,22 @@ impl Array {
             self.decode_chunk(key, encoded, scratch)?;
             place(scratch);
             Ok(())
+        })
+    }
+
+    /// Object arrays have no fixed-size bytes to read or write: their values go through
+    /// [`read_objects`](Array::read_objects) and [`write_objects`](Array::write_objects).
+    pub(super) fn refuse_object_bytes(&self) -> ArrayResult<()> {
+        if !self.meta.dtype.is_object() {
+            return Ok(());
+        }
+        let codec = self
+            .codecs
+            .object_codec()
+            .map_or("no object codec", |c| c.id());
+        Err(ArrayError::DataTypeMismatch {
+            stored: format!("|O ({codec})"),
+            requested: "fixed-size bytes (use read_objects/write_objects)".into(),
         })
     }
 

@@ -31,7 +31,7 @@ pub(super) enum Source<'a> {
 static CHUNK_LOCKS: LazyLock<Vec<Mutex<()>>> =
     LazyLock::new(|| (0..1024).map(|_| Mutex::new(())).collect());
 
-fn chunk_lock(key: &StoreKey) -> MutexGuard<'static, ()> {
+pub(super) fn chunk_lock(key: &StoreKey) -> MutexGuard<'static, ()> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.as_str().hash(&mut h);
@@ -41,6 +41,7 @@ fn chunk_lock(key: &StoreKey) -> MutexGuard<'static, ()> {
 
 impl Array {
     pub(super) fn write_bytes(&self, sel: &ResolvedSelection, bytes: &[u8]) -> ArrayResult<()> {
+        self.refuse_object_bytes()?;
         let itemsize = self.meta.dtype.itemsize();
         if bytes.len() != buffer_len(sel.num_elements(), itemsize)? {
             return Err(ArrayError::ShapeMismatch {
@@ -58,6 +59,12 @@ impl Array {
         source: Source<'_>,
         only_existing: bool,
     ) -> ArrayResult<()> {
+        if self.meta.dtype.is_object() {
+            return match source {
+                Source::Fill => self.fill_objects(sel, only_existing),
+                Source::Bytes(_) => self.refuse_object_bytes(),
+            };
+        }
         let itemsize = self.meta.dtype.itemsize();
         let plan = ReadPlan::new(sel.clone(), &self.meta.chunks);
         if plan.is_empty() || sel.num_elements() == 0 {

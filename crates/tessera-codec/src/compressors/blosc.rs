@@ -239,6 +239,28 @@ impl Codec for Blosc {
     fn encoded_len(&self, _decoded_len: usize, _itemsize: usize) -> CodecResult<Option<usize>> {
         Ok(None)
     }
+
+    fn decode_unsized(
+        &self,
+        input: &[u8],
+        max_len: usize,
+        itemsize: usize,
+    ) -> CodecResult<Vec<u8>> {
+        if input.len() < MIN_HEADER_LENGTH {
+            return Err(CodecError::corrupt(
+                ID,
+                format!("{} bytes is shorter than a blosc header", input.len()),
+            ));
+        }
+        // Header bytes 4..8: the decoded size, little-endian; checked in full by decode_into.
+        let nbytes = u32::from_le_bytes(input[4..8].try_into().expect("4 bytes")) as usize;
+        if nbytes > max_len {
+            return Err(crate::compressors::stream::over_limit(ID, max_len));
+        }
+        let mut out = vec![0u8; nbytes];
+        self.decode_into(input, &mut out, itemsize)?;
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

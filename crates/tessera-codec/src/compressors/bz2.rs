@@ -113,6 +113,18 @@ impl Codec for Bz2 {
     fn encoded_len(&self, _decoded_len: usize, _itemsize: usize) -> CodecResult<Option<usize>> {
         Ok(None)
     }
+
+    fn decode_unsized(
+        &self,
+        input: &[u8],
+        max_len: usize,
+        _itemsize: usize,
+    ) -> CodecResult<Vec<u8>> {
+        let mut dec = Bunzip {
+            inner: Decompress::new(false),
+        };
+        crate::compressors::stream::decode_stream_unsized(ID, &mut dec, input, max_len)
+    }
 }
 
 #[cfg(test)]

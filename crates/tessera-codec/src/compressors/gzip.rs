@@ -73,6 +73,20 @@ impl Codec for GZip {
     fn encoded_len(&self, _decoded_len: usize, _itemsize: usize) -> CodecResult<Option<usize>> {
         Ok(None)
     }
+
+    fn decode_unsized(
+        &self,
+        input: &[u8],
+        max_len: usize,
+        _itemsize: usize,
+    ) -> CodecResult<Vec<u8>> {
+        crate::compressors::stream::decode_stream_unsized(
+            ID,
+            &mut Inflater::gzip(ID),
+            input,
+            max_len,
+        )
+    }
 }
 
 #[cfg(test)]

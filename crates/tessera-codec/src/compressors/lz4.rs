@@ -142,6 +142,26 @@ impl Codec for Lz4 {
     fn encoded_len(&self, _decoded_len: usize, _itemsize: usize) -> CodecResult<Option<usize>> {
         Ok(None)
     }
+
+    fn decode_unsized(
+        &self,
+        input: &[u8],
+        max_len: usize,
+        itemsize: usize,
+    ) -> CodecResult<Vec<u8>> {
+        let claimed = input
+            .get(..4)
+            .map(|h| i32::from_le_bytes(h.try_into().expect("4 bytes")))
+            .ok_or_else(|| CodecError::corrupt(ID, "shorter than the 4-byte size header"))?;
+        let claimed = usize::try_from(claimed)
+            .map_err(|_| CodecError::corrupt(ID, format!("negative size header {claimed}")))?;
+        if claimed > max_len {
+            return Err(crate::compressors::stream::over_limit(ID, max_len));
+        }
+        let mut out = vec![0u8; claimed];
+        self.decode_into(input, &mut out, itemsize)?;
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

@@ -393,6 +393,19 @@ impl Codec for Lzma {
     fn encoded_len(&self, _decoded_len: usize, _itemsize: usize) -> CodecResult<Option<usize>> {
         Ok(None)
     }
+
+    fn decode_unsized(
+        &self,
+        input: &[u8],
+        max_len: usize,
+        _itemsize: usize,
+    ) -> CodecResult<Vec<u8>> {
+        let mut dec = Unxz {
+            stream: self.decoder(max_len)?,
+            format: self.format,
+        };
+        crate::compressors::stream::decode_stream_unsized(ID, &mut dec, input, max_len)
+    }
 }
 
 #[cfg(test)]

@@ -76,3 +76,48 @@ fn probe(
         }
     }
 }
+
+/// Decodes all of `input` into a growing buffer, for data whose decoded size is unknown: more
+/// than `max_len` bytes is [`TooLarge`](crate::CodecErrorKind::TooLarge). Memory follows the
+/// output actually produced (in 64 KiB steps), not any size the stream claims.
+pub(crate) fn decode_stream_unsized(
+    codec: &str,
+    dec: &mut impl StreamDecoder,
+    input: &[u8],
+    max_len: usize,
+) -> CodecResult<Vec<u8>> {
+    const STEP: usize = 64 * 1024;
+    let mut out: Vec<u8> = Vec::new();
+    let mut ip = 0usize;
+    loop {
+        let op = out.len();
+        if op > max_len {
+            return Err(over_limit(codec, max_len));
+        }
+        out.resize(op + STEP, 0);
+        let (c, p, ended) = dec.step(&input[ip..], &mut out[op..])?;
+        ip += c;
+        out.truncate(op + p);
+        if ended {
+            if ip < input.len() && dec.restart(&input[ip..])? {
+                continue;
+            }
+            if out.len() > max_len {
+                return Err(over_limit(codec, max_len));
+            }
+            return Ok(out);
+        }
+        if c == 0 && p == 0 {
+            return Err(CodecError::corrupt(codec, "truncated stream"));
+        }
+    }
+}
+
+/// Data of unknown decoded size produces more than the caller's limit.
+pub(crate) fn over_limit(codec: &str, max_len: usize) -> CodecError {
+    CodecError::new(
+        crate::CodecErrorKind::TooLarge,
+        codec,
+        format!("data decodes to more than {max_len} bytes, the limit for this chunk"),
+    )
+}

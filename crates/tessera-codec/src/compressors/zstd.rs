@@ -138,6 +138,41 @@ impl Codec for Zstd {
     fn encoded_len(&self, _decoded_len: usize, _itemsize: usize) -> CodecResult<Option<usize>> {
         Ok(None)
     }
+
+    fn decode_unsized(
+        &self,
+        input: &[u8],
+        max_len: usize,
+        itemsize: usize,
+    ) -> CodecResult<Vec<u8>> {
+        if input.is_empty() {
+            return Err(CodecError::corrupt(ID, "empty input"));
+        }
+        let over = || crate::compressors::stream::over_limit(ID, max_len);
+        // declared_size fails with a size error once the declared total passes `max_len`.
+        let declared = declared_size(input, max_len).map_err(|e| match e.kind() {
+            CodecErrorKind::Corrupt => e,
+            _ => over(),
+        })?;
+        if let Some(declared) = declared {
+            let mut out = vec![0u8; declared as usize];
+            self.decode_into(input, &mut out, itemsize)?;
+            return Ok(out);
+        }
+        // Frames without a declared size: stream into a buffer that grows with the output.
+        use std::io::Read;
+        let mut dec = zstd::stream::read::Decoder::with_buffer(input)
+            .map_err(|e| CodecError::internal(ID, "cannot create decoder").with_source(e))?;
+        let mut out = Vec::new();
+        (&mut dec)
+            .take(max_len as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| CodecError::corrupt(ID, "decompression failed").with_source(e))?;
+        if out.len() > max_len {
+            return Err(over());
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
