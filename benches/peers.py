@@ -22,6 +22,7 @@ Measurement rules, the same as the Rust backends':
   pieces (crops, chunks);
 - checksum: CRC-32 (zlib.crc32) of the delivered bytes in native byte order, C order, pieces in order;
   none for write and copy (the harness reads the destination back);
+- memory: twice the largest piece's bytes are touched and freed before timing (as the Rust backends do);
 - peak_rss_bytes: the process's VmHWM after the workload, reset (/proc/self/clear_refs) just before it,
   so it covers the workload plus the interpreter's baseline (numpy, zarr and tensorstore imported).
 
@@ -89,6 +90,22 @@ def peak_rss():
         return int(m.group(1)) * 1024 if m else None
     except OSError:
         return None
+
+
+def largest_piece_bytes(spec):
+    """Bytes of the largest piece the workload delivers at once (the whole array when it has no regions)."""
+    itemsize = np.dtype(spec["typestr"]).itemsize
+    regions = spec.get("regions") or []
+    if not regions:
+        return int(np.prod(spec["shape"])) * itemsize
+    return max(int(np.prod(r["shape"])) for r in regions) * itemsize
+
+
+def pre_touch(nbytes):
+    """Touches and frees `nbytes` of memory before timing, as the Rust backends do: a virtual machine's
+    first touch of never-used memory can cost 10x a later one, and that is not the library's time."""
+    buf = np.ones(max(1, nbytes), dtype=np.uint8)
+    del buf
 
 
 def region_slices(region):
@@ -168,6 +185,7 @@ def run_once(spec):
     data = None
     if workload == "write":
         data = np.fromfile(spec["raw"], dtype=spec["typestr"]).reshape(shape)
+    pre_touch(2 * largest_piece_bytes(spec))
     reset_peak()
     crc = Crc()
     timed = 0.0

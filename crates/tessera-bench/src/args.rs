@@ -6,6 +6,7 @@ use std::str::FromStr;
 use crate::backend::Backend;
 use crate::dataset::ElementType;
 use crate::error::{BenchError, BenchResult};
+use crate::scenario::{Rate, ScenarioKind, parse_rate};
 use crate::workload::{Cache, WorkloadKind};
 
 /// Options of a benchmark run. Every field has a default: with no arguments the harness generates a
@@ -41,12 +42,12 @@ pub struct BenchArgs {
     )]
     pub backends: Vec<Backend>,
 
-    /// Workloads to run, comma-separated: whole, slabs, crops, chunks, write, copy.
+    /// Workloads to run, comma-separated: whole, whole-reused, slabs, crops, chunks, write, copy.
     #[arg(
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "whole,slabs,crops,chunks,write,copy"
+        default_value = "whole,whole-reused,slabs,crops,chunks,write,copy"
     )]
     pub workloads: Vec<WorkloadKind>,
 
@@ -58,6 +59,20 @@ pub struct BenchArgs {
         default_value = "cold,warm"
     )]
     pub cache: Vec<Cache>,
+
+    /// Scenarios, comma-separated: local (this machine's disk and page cache), disk (the cold workloads
+    /// again on a block-I/O throttled device: see --disk-bandwidth; needs root), all.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "local"
+    )]
+    pub scenario: Vec<ScenarioKind>,
+
+    /// Read bandwidth of the `disk` scenario's throttled device, e.g. `200M` (200 MiB/s) or `50MB`.
+    #[arg(long, value_name = "RATE", default_value = "200M", value_parser = parse_rate)]
+    pub disk_bandwidth: Rate,
 
     /// Number of random crops in the `crops` workload (fixed seed).
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -114,9 +129,14 @@ impl BenchArgs {
                 "--size {size} bytes is too small (at least 64KiB)"
             )));
         }
-        if self.backends.is_empty() || self.workloads.is_empty() || self.cache.is_empty() {
+        if self.backends.is_empty()
+            || self.workloads.is_empty()
+            || self.cache.is_empty()
+            || self.scenario.is_empty()
+        {
             return Err(BenchError::InvalidArgument(
-                "--backends, --workloads and --cache need at least one entry each".into(),
+                "--backends, --workloads, --cache and --scenario need at least one entry each"
+                    .into(),
             ));
         }
         Ok(())

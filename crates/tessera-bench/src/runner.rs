@@ -16,8 +16,10 @@ use crate::dataset::{
     shape_for, write_dataset,
 };
 use crate::error::{BenchError, BenchResult};
+use crate::floor::{self, ChunkCosts, Floors};
 use crate::measure;
 use crate::report::{self, Record, Report};
+use crate::scenario::{ScenarioKind, Throttle};
 use crate::workload::{self, Cache, Checksum, Region, Workload, checksum_hex};
 
 /// The command to set up the Python peers, printed when they are missing.
@@ -38,6 +40,81 @@ struct Run<'a> {
     failures: Vec<String>,
     done: usize,
     total: usize,
+    rates: Rates,
+    scenario: ScenarioRun,
+}
+
+/// This machine's limits, measured once per run for the floors (see [`crate::floor`]).
+struct Rates {
+    /// Parallel memcpy between pre-touched buffers, bytes per second.
+    memcpy: f64,
+    /// Cold parallel read of the raw file, bytes per second.
+    device: f64,
+    /// Fraction of the raw file resident when the device rate was measured (eviction did not take above
+    /// a few percent).
+    device_resident: f64,
+    /// What reading each chunk of each array costs, by array name.
+    costs: HashMap<String, ChunkCosts>,
+}
+
+/// The scenario being run.
+struct ScenarioRun {
+    /// `local`, `disk-200M`, ...
+    name: String,
+    /// The device's read rate for the device floor, bytes per second.
+    device_rate: f64,
+    /// The cgroup every Rust workload child joins (`disk`).
+    cgroup_procs: Option<PathBuf>,
+}
+
+impl ScenarioRun {
+    fn local() -> ScenarioRun {
+        ScenarioRun {
+            name: "local".into(),
+            device_rate: f64::NAN,
+            cgroup_procs: None,
+        }
+    }
+}
+
+/// Measures memcpy, the device and every array's chunk decoding, and prints them.
+fn measure_rates(dataset: &Dataset, args: &BenchArgs) -> BenchResult<Rates> {
+    let started = Instant::now();
+    let memcpy =
+        floor::memcpy_rate(usize::try_from(dataset.nbytes().min(256 << 20)).unwrap_or(256 << 20));
+    let (device, device_resident) = floor::device_rate(&dataset.raw_path)?;
+    let mut costs = HashMap::new();
+    let mut decode = Vec::new();
+    for c in &dataset.configs {
+        let cost = ChunkCosts::measure(c, &dataset.shape, args.dtype)?;
+        decode.push(format!(
+            "{} {:.1}",
+            array_name(c),
+            dataset.nbytes() as f64 / cost.wall_seconds.max(1e-9) / 1e9
+        ));
+        costs.insert(array_name(c), cost);
+    }
+    println!(
+        "floors (measured in {:.1} s): memcpy {:.1} GB/s, device {:.2} GB/s{}, decode GB/s: {}",
+        started.elapsed().as_secs_f64(),
+        memcpy / 1e9,
+        device / 1e9,
+        if device_resident > 0.05 {
+            format!(
+                " (eviction did not take, {:.0}% was resident: that is the page cache's rate)",
+                device_resident * 100.0
+            )
+        } else {
+            String::new()
+        },
+        decode.join(", ")
+    );
+    Ok(Rates {
+        memcpy,
+        device,
+        device_resident,
+        costs,
+    })
 }
 
 /// Runs the whole benchmark as `args` says (see [`crate::run`]).
@@ -90,6 +167,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
     caches.sort();
     caches.dedup();
 
+    let rates = measure_rates(&dataset, args)?;
     let mut run = Run {
         args,
         dataset: &dataset,
@@ -101,60 +179,103 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
         failures: Vec::new(),
         done: 0,
         total: 0,
+        rates,
+        scenario: ScenarioRun::local(),
     };
     run.compute_expected(&workloads)?;
 
-    let chunk_shapes: Vec<Vec<u64>> = {
-        let mut v: Vec<Vec<u64>> = dataset.configs.iter().map(|c| c.chunks.clone()).collect();
-        v.dedup();
-        v
-    };
-    let mut plan: Vec<Planned<'_>> = Vec::new();
-    if args.backends.contains(&Backend::Mmap) {
-        for &w in &workloads {
-            let blocks: Vec<Vec<u64>> = if matches!(w, Workload::Chunks | Workload::Copy) {
-                chunk_shapes.clone()
-            } else {
-                vec![shape.clone()]
-            };
-            for b in blocks {
-                for &cache in &caches {
-                    plan.push((Backend::Mmap, None, w, cache, b.clone()));
-                }
-            }
-        }
-    }
-    for config in &dataset.configs {
-        for &w in &workloads {
-            for &cache in &caches {
-                for &b in &backends {
-                    plan.push((b, Some(config), w, cache, config.chunks.clone()));
-                }
-            }
-        }
-    }
-    run.total = plan.len();
     let bench_started = Instant::now();
-    for (backend, config, w, cache, chunks) in plan {
-        if let Err(e) = run.one(backend, config, w, cache, &chunks) {
-            eprintln!("  FAILED: {e}");
-            run.failures.push(e.to_string());
+    let mut skipped: Vec<String> = Vec::new();
+    for kind in ScenarioKind::expand(&args.scenario) {
+        match kind {
+            ScenarioKind::Local => {
+                run.scenario = ScenarioRun::local();
+                let plan = run.plan(&backends, &workloads, &caches);
+                run.run_plan(plan);
+            }
+            ScenarioKind::Disk => {
+                if !caches.contains(&Cache::Cold) {
+                    skipped
+                        .push("disk: it runs the cold workloads, and --cache has no cold".into());
+                    continue;
+                }
+                let throttle = match Throttle::create(tmp.path(), &args.disk_bandwidth) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        skipped.push(format!("disk: {e}"));
+                        continue;
+                    }
+                };
+                println!(
+                    "\nscenario disk-{}: reads of device {} throttled to {:.0} MB/s (cgroup {})",
+                    throttle.rate,
+                    throttle.device,
+                    throttle.rate.bytes_per_second as f64 / 1e6,
+                    throttle.procs_file().display()
+                );
+                // The peers process moves into the cgroup before it reads anything.
+                let mut peers = start_peers(args, tmp.path());
+                if let Some(p) = &peers
+                    && let Err(e) = throttle.add(p.pid())
+                {
+                    println!("running the disk scenario without the Python peers: {e}");
+                    peers = None;
+                }
+                let local_peers = std::mem::replace(&mut run.peers, peers);
+                run.scenario = ScenarioRun {
+                    name: format!("disk-{}", throttle.rate),
+                    device_rate: (throttle.rate.bytes_per_second as f64).min(run.rates.device),
+                    cgroup_procs: Some(throttle.procs_file().to_path_buf()),
+                };
+                let plan = run.plan(&backends, &workloads, &[Cache::Cold]);
+                run.run_plan(plan);
+                drop(std::mem::replace(&mut run.peers, local_peers));
+                drop(throttle);
+            }
+            // `expand` has replaced it by the scenarios it stands for.
+            ScenarioKind::All => {}
         }
     }
     drop(run.peers.take());
+    for s in &skipped {
+        println!("skipped scenario {s}");
+    }
     println!(
-        "\n{} runs in {:.0} s. Times in seconds; /mmap, /zarrs, /ts (tensorstore), /zpy (zarr-python) are \
-         tessera's time divided by theirs (below 1: tessera is faster). GB/s: decoded bytes.\n",
+        "\n{} runs in {:.0} s. Times in seconds; eff: the binding floor's time ÷ the run's (1 at the limit), \
+         with the floor: mem(cpy), dec(ode), dev(ice). /mmap, /zarrs, /ts (tensorstore), /zpy \
+         (zarr-python) are tessera's time divided by theirs (below 1: tessera is faster). GB/s: decoded \
+         bytes.",
         run.records.len(),
         bench_started.elapsed().as_secs_f64()
     );
-    print!("{}", report::table(&run.records));
+    let mut scenarios: Vec<String> = run.records.iter().map(|r| r.scenario.clone()).collect();
+    scenarios.dedup();
+    for scenario in &scenarios {
+        let records: Vec<Record> = run
+            .records
+            .iter()
+            .filter(|r| &r.scenario == scenario)
+            .cloned()
+            .collect();
+        println!("\nscenario {scenario}:\n");
+        print!("{}", report::table(&records));
+    }
+
     let checks = report::targets(&run.records);
-    println!("\nTargets (issue #7):");
+    println!("\nTargets (issues #7 and #17):");
     print!("{}", report::targets_text(&checks));
 
     let report = Report {
-        machine: machine(&versions, args),
+        machine: {
+            let mut m = machine(&versions, args);
+            m.insert("memcpy_bytes_per_second".into(), json!(run.rates.memcpy));
+            m.insert("device_read_bytes_per_second".into(), json!(run.rates.device));
+            m.insert(
+                "device_resident_fraction".into(),
+                json!(run.rates.device_resident),
+            );
+            m
+        },
         dataset: json!({
             "shape": shape, "dtype": args.dtype.typestr(), "bytes": nbytes, "seed": args.seed,
             "crops": run.crops.len(),
@@ -165,7 +286,8 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
             .iter()
             .map(|c| {
                 json!({"array": array_name(c), "codec": c.codec.name(), "chunks": c.chunks,
-                       "compressor": c.codec.compressor(), "stored_bytes": c.stored_bytes})
+                       "compressor": c.codec.compressor(), "stored_bytes": c.stored_bytes,
+                       "decode_seconds": run.rates.costs.get(&array_name(c)).map(|k| k.wall_seconds)})
             })
             .collect(),
         results: run.records.clone(),
@@ -184,7 +306,13 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
             chunk_label(&shape),
             nbytes >> 20
         );
-        crate::chart::draw(&report.results, &title, path)?;
+        let local: Vec<Record> = report
+            .results
+            .iter()
+            .filter(|r| scenarios.first() == Some(&r.scenario))
+            .cloned()
+            .collect();
+        crate::chart::draw(&local, &title, path)?;
         println!("wrote {}", path.display());
     }
     if args.keep {
@@ -260,11 +388,100 @@ fn remove_path(path: &Path) -> BenchResult<()> {
     }
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// Every measurement of one scenario: raw mmap's, then each array's on each backend.
+    fn plan(
+        &self,
+        backends: &[Backend],
+        workloads: &[Workload],
+        caches: &[Cache],
+    ) -> Vec<Planned<'a>> {
+        let dataset = self.dataset;
+        let mut chunk_shapes: Vec<Vec<u64>> =
+            dataset.configs.iter().map(|c| c.chunks.clone()).collect();
+        chunk_shapes.dedup();
+        let mut plan: Vec<Planned<'a>> = Vec::new();
+        if self.args.backends.contains(&Backend::Mmap) {
+            for &w in workloads {
+                let blocks: Vec<Vec<u64>> = if matches!(w, Workload::Chunks | Workload::Copy) {
+                    chunk_shapes.clone()
+                } else {
+                    vec![dataset.shape.clone()]
+                };
+                for b in blocks {
+                    for &cache in caches {
+                        plan.push((Backend::Mmap, None, w, cache, b.clone()));
+                    }
+                }
+            }
+        }
+        for config in &dataset.configs {
+            for &w in workloads {
+                for &cache in caches {
+                    for &b in backends.iter().filter(|b| b.supports(w)) {
+                        plan.push((b, Some(config), w, cache, config.chunks.clone()));
+                    }
+                }
+            }
+        }
+        plan
+    }
+
+    fn run_plan(&mut self, plan: Vec<Planned<'_>>) {
+        self.done = 0;
+        self.total = plan.len();
+        for (backend, config, w, cache, chunks) in plan {
+            if let Err(e) = self.one(backend, config, w, cache, &chunks) {
+                eprintln!("  FAILED: {e}");
+                self.failures.push(format!("[{}] {e}", self.scenario.name));
+            }
+        }
+    }
+
+    /// The floors of a measurement that delivered `bytes`.
+    fn floors(
+        &self,
+        config: Option<&StoreConfig>,
+        w: Workload,
+        cache: Cache,
+        chunks: &[u64],
+        bytes: u64,
+    ) -> Floors {
+        let shape = &self.dataset.shape;
+        let pieces = floor::pieces(w, shape, &self.regions(w, chunks));
+        let reads = w != Workload::Write;
+        let (decode, stored_touched) =
+            match config.and_then(|c| self.rates.costs.get(&array_name(c))) {
+                Some(costs) => (
+                    if reads {
+                        costs.decode_floor(&pieces)
+                    } else {
+                        None
+                    },
+                    costs.stored_bytes_touched(&pieces),
+                ),
+                None => (
+                    None,
+                    floor::raw_bytes_touched(shape, self.dataset.dtype.itemsize() as u64, &pieces),
+                ),
+            };
+        let device_rate = if self.scenario.device_rate.is_nan() {
+            self.rates.device
+        } else {
+            self.scenario.device_rate
+        };
+        Floors {
+            memcpy: Some(bytes as f64 / self.rates.memcpy),
+            decode,
+            device: (reads && cache == Cache::Cold).then(|| stored_touched as f64 / device_rate),
+            network: None,
+        }
+    }
+
     fn regions(&self, w: Workload, chunks: &[u64]) -> Vec<Region> {
         let shape = &self.dataset.shape;
         match w {
-            Workload::Whole | Workload::Write => Vec::new(),
+            Workload::Whole | Workload::WholeReused | Workload::Write => Vec::new(),
             Workload::Slab(axis) => vec![workload::slab(shape, axis)],
             Workload::Crops => self.crops.clone(),
             Workload::Chunks => workload::blocks(shape, chunks),
@@ -285,13 +502,14 @@ impl Run<'_> {
             dest: None,
             raw: self.dataset.raw_path.clone(),
             repeat: 1,
+            cgroup_procs: None,
         }
     }
 
     fn expected_key(w: Workload, chunks: &[u64]) -> (Workload, Vec<u64>) {
         if w.depends_on_chunks() {
             (w, chunks.to_vec())
-        } else if w.writes() {
+        } else if w.writes() || w == Workload::WholeReused {
             (Workload::Whole, Vec::new())
         } else {
             (w, Vec::new())
@@ -306,7 +524,7 @@ impl Run<'_> {
                 for c in &self.dataset.configs {
                     needed.push((w, c.chunks.clone()));
                 }
-            } else if !w.writes() {
+            } else if !w.writes() && w != Workload::WholeReused {
                 needed.push((w, Vec::new()));
             }
         }
@@ -386,6 +604,7 @@ impl Run<'_> {
             }
         };
         spec.dest = dest.clone();
+        spec.cgroup_procs = self.scenario.cgroup_procs.clone();
         if cache == Cache::Warm && !w.writes() {
             spec.repeat = WARM_REPEAT;
         }
@@ -414,8 +633,12 @@ impl Run<'_> {
                 checksum_hex(want)
             ));
         }
+        let floors = self.floors(config, w, cache, chunks, outcome.bytes);
+        let binding = floors.binding();
+        let efficiency = binding.map(|(_, f)| f / outcome.seconds.max(1e-12));
         eprintln!(
-            "[{:>3}/{}] {:<11} {:<16} {:<11} {:<4} {:>9.4} s {:>7.2} GB/s",
+            "[{}] [{:>3}/{}] {:<11} {:<16} {:<12} {:<4} {:>9.4} s {:>7.2} GB/s  eff {:.2}",
+            self.scenario.name,
             self.done,
             self.total,
             backend.name(),
@@ -423,7 +646,8 @@ impl Run<'_> {
             w.name(),
             cache.name(),
             outcome.seconds,
-            outcome.bytes as f64 / outcome.seconds.max(1e-12) / 1e9
+            outcome.bytes as f64 / outcome.seconds.max(1e-12) / 1e9,
+            efficiency.unwrap_or(f64::NAN)
         );
         self.records.push(Record {
             backend,
@@ -441,6 +665,12 @@ impl Run<'_> {
             array,
             checksum: checksum.map(checksum_hex),
             resident_fraction: resident,
+            scenario: self.scenario.name.clone(),
+            floor: binding.map(|(name, _)| name.to_string()),
+            floor_seconds: binding.map(|(_, f)| f),
+            efficiency,
+            stored_bytes: Some(config.map_or(dataset.nbytes(), |c| c.stored_bytes)),
+            floors: floors.to_map(),
         });
         // The warm run is the last user of a destination: free the disk.
         if let (Some(d), Some(last)) = (&dest, self.args.cache.iter().max())

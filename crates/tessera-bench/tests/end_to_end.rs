@@ -6,8 +6,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const WORKLOADS: [&str; 8] = [
+const WORKLOADS: [&str; 9] = [
     "whole",
+    "whole-reused",
     "slab-axis0",
     "slab-axis1",
     "slab-axis2",
@@ -59,6 +60,44 @@ fn check_result(r: &Value) {
         peak.is_null() || peak.as_u64().is_some_and(|p| p > 0),
         "{r}"
     );
+    check_floors(r);
+}
+
+/// The floors: every applicable one is positive, the binding one is the largest, and the efficiency is
+/// its time over the run's.
+fn check_floors(r: &Value) {
+    let scenario = r["scenario"].as_str().unwrap();
+    assert!(scenario == "local" || scenario.starts_with("disk-"), "{r}");
+    assert!(r["stored_bytes"].as_u64().is_some_and(|b| b > 0), "{r}");
+    let floors = r["floors"].as_object().expect("floors by name");
+    for (name, secs) in floors {
+        assert!(
+            ["memcpy", "decode", "device"].contains(&name.as_str()),
+            "{r}"
+        );
+        assert!(secs.as_f64().is_some_and(|s| s > 0.0), "{r}");
+    }
+    let workload = r["workload"].as_str().unwrap();
+    let cold = r["cache"] == "cold";
+    // memcpy applies everywhere; the device to cold reads; decode to reads of compressed arrays.
+    assert!(floors.contains_key("memcpy"), "{r}");
+    assert_eq!(
+        floors.contains_key("device"),
+        cold && workload != "write",
+        "{r}"
+    );
+    assert_eq!(
+        floors.contains_key("decode"),
+        r["codec"] != "none" && workload != "write",
+        "{r}"
+    );
+    let binding = r["floor"].as_str().unwrap();
+    let floor = r["floor_seconds"].as_f64().unwrap();
+    assert_eq!(floors[binding].as_f64(), Some(floor), "{r}");
+    assert!(floors.values().all(|v| v.as_f64().unwrap() <= floor), "{r}");
+    let eff = r["efficiency"].as_f64().unwrap();
+    let seconds = r["seconds"].as_f64().unwrap();
+    assert!((eff - floor / seconds).abs() <= 1e-9 * eff.max(1.0), "{r}");
 }
 
 #[test]
@@ -95,19 +134,30 @@ fn tiny_run_writes_json_and_chart() {
                 let want = match (backend, workload) {
                     ("mmap", "chunks" | "copy") => 2,
                     ("mmap", _) => 1,
+                    // zarrs is not asked to read into a caller's buffer.
+                    ("zarrs", "whole-reused") => 0,
                     _ => 6,
                 };
                 assert_eq!(n, want, "{backend} {workload} {cache}");
             }
         }
     }
-    // Backends agree (the run would have failed otherwise): the whole-array checksums are one value.
+    // Backends agree (the run would have failed otherwise): the whole-array checksums are one value,
+    // into a fresh buffer or a reused one.
     let sums: std::collections::BTreeSet<&str> = results
         .iter()
-        .filter(|r| r["workload"] == "whole")
+        .filter(|r| r["workload"] == "whole" || r["workload"] == "whole-reused")
         .map(|r| r["checksum"].as_str().unwrap())
         .collect();
     assert_eq!(sums.len(), 1, "{sums:?}");
+    // The table shows each result's efficiency; the JSON says what the floors were measured from.
+    assert!(stdout.contains("eff"), "{stdout}");
+    for key in ["memcpy_bytes_per_second", "device_read_bytes_per_second"] {
+        assert!(
+            doc["machine"][key].as_f64().is_some_and(|v| v > 0.0),
+            "{key}"
+        );
+    }
     let svg = std::fs::read_to_string(&chart).unwrap();
     assert!(
         svg.starts_with("<svg") && svg.contains("tessera"),
@@ -157,6 +207,77 @@ fn python_peers_agree_when_installed() {
     }
 }
 
+/// Whether this process may create block-I/O cgroups (root, with cgroup v1 blkio or v2 io).
+fn can_throttle() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let v1 = Path::new("/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device").exists();
+    let v2 = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+        .is_ok_and(|c| c.split_whitespace().any(|w| w == "io"));
+    root && (v1 || v2)
+}
+
+#[test]
+fn disk_scenario_throttles_cold_reads() {
+    // The dataset must sit on a block device for the throttle: the target directory, not /tmp (which may
+    // be tmpfs).
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+    std::fs::create_dir_all(&target).unwrap();
+    let dir = tempfile::tempdir_in(&target).unwrap();
+    let (out, doc) = bench(
+        dir.path(),
+        &[
+            "--backends",
+            "tessera,mmap",
+            "--workloads",
+            "whole,slabs",
+            "--scenario",
+            "local,disk",
+            "--disk-bandwidth",
+            "2M",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let results = doc["results"].as_array().unwrap();
+    for r in results {
+        check_result(r);
+    }
+    let disk: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["scenario"] == "disk-2M")
+        .collect();
+    if !can_throttle() {
+        assert!(disk.is_empty());
+        assert!(stdout.contains("skipped scenario disk"), "{stdout}");
+        eprintln!("skipped: cannot create block-I/O cgroups here");
+        return;
+    }
+    assert!(stdout.contains("scenario disk-2M"), "{stdout}");
+    // Cold runs only, every backend and array as in the local scenario.
+    assert!(disk.iter().all(|r| r["cache"] == "cold"));
+    let local_cold = results
+        .iter()
+        .filter(|r| r["scenario"] == "local" && r["cache"] == "cold")
+        .count();
+    assert_eq!(disk.len(), local_cold);
+    // The kernel really limits the reads: mmap's cold whole read of the 1 MiB raw file at 2 MiB/s takes
+    // about half a second, less the throttle's first slice (100 ms at full rate), and cannot beat its
+    // device floor by much.
+    let mmap_whole = disk
+        .iter()
+        .find(|r| r["backend"] == "mmap" && r["workload"] == "whole")
+        .unwrap();
+    let seconds = mmap_whole["seconds"].as_f64().unwrap();
+    assert!(seconds > 0.3, "{mmap_whole}");
+    assert_eq!(mmap_whole["floor"], "device", "{mmap_whole}");
+    assert!(
+        mmap_whole["efficiency"].as_f64().unwrap() < 1.5,
+        "{mmap_whole}"
+    );
+}
+
 #[test]
 fn nonsense_arguments_fail() {
     let out = Command::new(env!("CARGO_BIN_EXE_tessera-bench"))
@@ -165,4 +286,10 @@ fn nonsense_arguments_fail() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("too small"));
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera-bench"))
+        .args(["--disk-bandwidth", "slow"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("slow"));
 }

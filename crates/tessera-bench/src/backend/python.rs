@@ -88,6 +88,11 @@ impl PeerProcess {
         })
     }
 
+    /// The process id of the script.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Runs one spec and returns what the script measured.
     ///
     /// # Errors

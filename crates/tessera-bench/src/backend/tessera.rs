@@ -2,7 +2,7 @@
 //! `blocks::<T>` and `write`.
 
 use ndarray::ArrayViewD;
-use tessera_array::{AxisSelector, Selection};
+use tessera_array::{ArrayAccess, AxisSelector, Selection};
 
 use super::{Outcome, RunSpec, absorb, slice_of, whole_bytes};
 use crate::dataset::{Sample, open_array};
@@ -35,7 +35,11 @@ fn dest(spec: &RunSpec) -> BenchResult<&std::path::Path> {
 ///
 /// # Errors
 /// Store, array and codec errors.
-pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcome> {
+pub fn run<T: Sample>(
+    spec: &RunSpec,
+    input: Option<&[T]>,
+    output: &mut [u8],
+) -> BenchResult<Outcome> {
     let mut watch = Stopwatch::started();
     let mut sum = Checksum::new();
     let mut bytes = 0;
@@ -46,6 +50,14 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
             let data = a.read::<T>(())?;
             watch.stop();
             bytes = absorb(&mut sum, slice_of(&data));
+        }
+        Workload::WholeReused => {
+            let a = open_array(&spec.source)?;
+            let all = a.resolve(())?;
+            a.read_into(&all, output)?;
+            watch.stop();
+            sum.update(output);
+            bytes = output.len() as u64;
         }
         Workload::Slab(axis) => {
             let a = open_array(&spec.source)?;

@@ -53,6 +53,11 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
             watch.stop();
             bytes = absorb(&mut sum, &data);
         }
+        Workload::WholeReused => {
+            return Err(BenchError::InvalidArgument(
+                "zarrs is not run on whole-reused (see Backend::supports)".into(),
+            ));
+        }
         Workload::Slab(_) => {
             let a = open(&spec.source)?;
             let data = read::<T>(&a, &spec.regions[0])?;
