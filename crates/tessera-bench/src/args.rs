@@ -33,7 +33,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
 
-    /// Backends to run, comma-separated: tessera, mmap, zarrs, tensorstore, zarr-python.
+    /// Backends to run, comma-separated: tessera, mmap, zarrs, tensorstore, zarr-python, h5py (not by
+    /// default: it writes ten HDF5 copies of the field first).
     #[arg(
         long,
         value_name = "LIST",

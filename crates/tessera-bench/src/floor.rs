@@ -208,41 +208,7 @@ impl ChunkCosts {
 
     /// The linear indices (C order of the grid) of the chunks `region` touches.
     fn touched(&self, region: &Region) -> Vec<usize> {
-        let lo: Vec<u64> = region
-            .start
-            .iter()
-            .zip(&self.chunks)
-            .map(|(s, c)| s / c)
-            .collect();
-        let hi: Vec<u64> = region
-            .start
-            .iter()
-            .zip(&region.shape)
-            .zip(&self.chunks)
-            .map(|((s, n), c)| (s + n.max(&1) - 1) / c)
-            .collect();
-        let mut out = Vec::new();
-        let mut pos = lo.clone();
-        loop {
-            let linear = pos
-                .iter()
-                .zip(&self.grid)
-                .fold(0u64, |acc, (p, g)| acc * g + p);
-            out.push(linear as usize);
-            // Next position in C order inside lo..=hi.
-            let mut axis = pos.len();
-            loop {
-                if axis == 0 {
-                    return out;
-                }
-                axis -= 1;
-                if pos[axis] < hi[axis] {
-                    pos[axis] += 1;
-                    break;
-                }
-                pos[axis] = lo[axis];
-            }
-        }
+        touched_chunks(&self.grid, &self.chunks, region)
     }
 
     /// The decode floor of reading `pieces` one after another: per piece, the decode time of its chunks
@@ -330,6 +296,56 @@ impl ChunkCosts {
     pub fn shape(&self) -> &[u64] {
         &self.shape
     }
+}
+
+/// The linear indices (C order of the grid) of the chunks of shape `chunks` that `region` touches.
+fn touched_chunks(grid: &[u64], chunks: &[u64], region: &Region) -> Vec<usize> {
+    let lo: Vec<u64> = region
+        .start
+        .iter()
+        .zip(chunks)
+        .map(|(s, c)| s / c)
+        .collect();
+    let hi: Vec<u64> = region
+        .start
+        .iter()
+        .zip(&region.shape)
+        .zip(chunks)
+        .map(|((s, n), c)| (s + n.max(&1) - 1) / c)
+        .collect();
+    let mut out = Vec::new();
+    let mut pos = lo.clone();
+    loop {
+        let linear = pos.iter().zip(grid).fold(0u64, |acc, (p, g)| acc * g + p);
+        out.push(linear as usize);
+        // Next position in C order inside lo..=hi.
+        let mut axis = pos.len();
+        loop {
+            if axis == 0 {
+                return out;
+            }
+            axis -= 1;
+            if pos[axis] < hi[axis] {
+                pos[axis] += 1;
+                break;
+            }
+            pos[axis] = lo[axis];
+        }
+    }
+}
+
+/// The fraction of the chunks of an array of `shape` in `chunks` that `pieces` touch (each chunk once):
+/// what part of a chunked file a reader has to fetch when only the file's size is known (HDF5).
+pub fn touched_chunk_fraction(shape: &[u64], chunks: &[u64], pieces: &[Region]) -> f64 {
+    let grid = grid_of(shape, chunks);
+    let total = grid.iter().product::<u64>() as usize;
+    let mut seen = vec![false; total];
+    for piece in pieces {
+        for i in touched_chunks(&grid, chunks, piece) {
+            seen[i] = true;
+        }
+    }
+    seen.iter().filter(|&&s| s).count() as f64 / total.max(1) as f64
 }
 
 /// Chunks per axis.
@@ -524,6 +540,11 @@ mod tests {
         let crops = [region(&[0, 0], &[1, 1]), region(&[1, 1], &[1, 1])];
         assert_eq!(costs.decode_floor(&crops), Some(2.0));
         assert_eq!(costs.stored_bytes_touched(&crops), 10);
+        assert_eq!(touched_chunk_fraction(&[4, 4], &[2, 2], &crops), 0.25);
+        assert_eq!(
+            touched_chunk_fraction(&[4, 4], &[2, 2], &[region(&[1, 0], &[2, 1])]),
+            0.5
+        );
     }
 
     #[test]

@@ -148,13 +148,18 @@ fn fmt_eff(r: &Record) -> String {
 /// The table of one scenario's records: one row per tessera measurement with its efficiency (the binding
 /// floor ÷ its time, and which floor: `mem`cpy, `dec`ode, `dev`ice, `net`work), the times of the other
 /// backends on the same array, workload and cache, and tessera's time divided by theirs (below 1: tessera
-/// is faster); then the raw mmap measurements.
+/// is faster); then the raw mmap measurements and h5py's on the HDF5-only arrays (gzip, lzf).
 pub fn table(records: &[Record]) -> String {
     let mut out = String::new();
-    let peers = [Backend::Zarrs, Backend::Tensorstore, Backend::ZarrPython];
+    let peers = [
+        Backend::Zarrs,
+        Backend::Tensorstore,
+        Backend::ZarrPython,
+        Backend::H5py,
+    ];
     let _ = writeln!(
         out,
-        "{:<22} {:<12} {:<5} {:>9} {:>7} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9}  note",
+        "{:<22} {:<12} {:<5} {:>9} {:>7} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9}  note",
         "array",
         "workload",
         "cache",
@@ -166,10 +171,12 @@ pub fn table(records: &[Record]) -> String {
         "/zarrs",
         "/ts",
         "/zpy",
+        "/h5",
         "mmap s",
         "zarrs s",
         "ts s",
-        "zpy s"
+        "zpy s",
+        "h5 s"
     );
     for r in records.iter().filter(|r| r.backend == Backend::Tessera) {
         let m = mmap_peer(records, r);
@@ -179,7 +186,7 @@ pub fn table(records: &[Record]) -> String {
         notes.extend(m.and_then(cache_note).map(|n| format!("mmap: {n}")));
         let _ = writeln!(
             out,
-            "{:<22} {:<12} {:<5} {:>9.4} {:>7.2} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9}  {}",
+            "{:<22} {:<12} {:<5} {:>9.4} {:>7.2} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
             r.array,
             r.workload.name(),
             r.cache.name(),
@@ -191,29 +198,41 @@ pub fn table(records: &[Record]) -> String {
             fmt_ratio(ratio(r, p[0])),
             fmt_ratio(ratio(r, p[1])),
             fmt_ratio(ratio(r, p[2])),
+            fmt_ratio(ratio(r, p[3])),
             fmt_secs(m),
             fmt_secs(p[0]),
             fmt_secs(p[1]),
             fmt_secs(p[2]),
+            fmt_secs(p[3]),
             notes.join("; ")
         );
     }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<8} {:<14} {:<12} {:<5} {:>9} {:>7} {:>8} {:>7}  note",
-        "backend", "blocks", "workload", "cache", "seconds", "GB/s", "eff", "peakMiB"
+        "{:<8} {:<16} {:<14} {:<12} {:<5} {:>9} {:>7} {:>8} {:>7}  note",
+        "backend", "array", "blocks", "workload", "cache", "seconds", "GB/s", "eff", "peakMiB"
     );
-    for r in records.iter().filter(|r| r.backend == Backend::Mmap) {
-        let blocks = if matches!(r.workload, Workload::Chunks | Workload::Copy) {
+    let has_tessera = |array: &str| {
+        records
+            .iter()
+            .any(|t| t.backend == Backend::Tessera && t.array == array)
+    };
+    for r in records.iter().filter(|r| {
+        r.backend == Backend::Mmap || (r.backend == Backend::H5py && !has_tessera(&r.array))
+    }) {
+        let blocks = if r.backend != Backend::Mmap
+            || matches!(r.workload, Workload::Chunks | Workload::Copy)
+        {
             crate::dataset::chunk_label(&r.chunks)
         } else {
             "-".into()
         };
         let _ = writeln!(
             out,
-            "{:<8} {:<14} {:<12} {:<5} {:>9.4} {:>7.2} {:>8} {:>7}  {}",
+            "{:<8} {:<16} {:<14} {:<12} {:<5} {:>9.4} {:>7.2} {:>8} {:>7}  {}",
             r.backend.name(),
+            r.array,
             blocks,
             r.workload.name(),
             r.cache.name(),

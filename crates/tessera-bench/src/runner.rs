@@ -12,8 +12,8 @@ use crate::backend::python::{PeerProcess, PeerVersions};
 use crate::backend::{Backend, Outcome, RunSpec, run_in_process};
 use crate::cache;
 use crate::dataset::{
-    Codec, Dataset, ElementType, Sample, StoreConfig, chunk_label, open_array, prepare_destination,
-    shape_for, write_dataset,
+    Codec, Dataset, ElementType, Hdf5Array, Sample, StoreConfig, chunk_label, hdf5_arrays,
+    open_array, prepare_destination, shape_for, write_dataset,
 };
 use crate::error::{BenchError, BenchResult};
 use crate::floor::{self, ChunkCosts, Floors};
@@ -26,12 +26,21 @@ use crate::workload::{self, Cache, Checksum, Region, Workload, checksum_hex};
 pub const PEERS_SETUP: &str = "python3 -m venv .venv-zarr3 && .venv-zarr3/bin/pip install \
      -r fixtures/zarr/requirements-zarr3.txt -r .ci/readback/requirements-tensorstore.txt";
 
-/// One planned measurement: backend, array (`None`: the raw file), workload, cache, chunk/block shape.
-type Planned<'a> = (Backend, Option<&'a StoreConfig>, Workload, Cache, Vec<u64>);
+/// What a measurement reads: the raw file, a Zarr array, or an HDF5 copy (h5py).
+#[derive(Clone, Copy, Debug)]
+enum Source<'a> {
+    Raw,
+    Zarr(&'a StoreConfig),
+    Hdf5(&'a Hdf5Array),
+}
+
+/// One planned measurement: backend, source, workload, cache, chunk/block shape.
+type Planned<'a> = (Backend, Source<'a>, Workload, Cache, Vec<u64>);
 
 struct Run<'a> {
     args: &'a BenchArgs,
     dataset: &'a Dataset,
+    hdf5: &'a [Hdf5Array],
     crops: Vec<Region>,
     peers: Option<PeerProcess>,
     expected: HashMap<(Workload, Vec<u64>), u32>,
@@ -158,6 +167,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
         Backend::Zarrs,
         Backend::Tensorstore,
         Backend::ZarrPython,
+        Backend::H5py,
     ]
     .into_iter()
     .filter(|b| args.backends.contains(b) && (!b.is_python() || versions.has(*b)))
@@ -168,9 +178,17 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
     caches.dedup();
 
     let rates = measure_rates(&dataset, args)?;
+    let mut peers = peers;
+    let hdf5 = match peers.as_mut() {
+        Some(p) if backends.contains(&Backend::H5py) => {
+            prepare_hdf5(p, &dataset, args, versions.hdf5plugin.is_some())?
+        }
+        _ => Vec::new(),
+    };
     let mut run = Run {
         args,
         dataset: &dataset,
+        hdf5: &hdf5,
         crops: workload::crops(&shape, args.effective_crops(), args.seed),
         peers,
         expected: HashMap::new(),
@@ -243,7 +261,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
     println!(
         "\n{} runs in {:.0} s. Times in seconds; eff: the binding floor's time ÷ the run's (1 at the limit), \
          with the floor: mem(cpy), dec(ode), dev(ice). /mmap, /zarrs, /ts (tensorstore), /zpy \
-         (zarr-python) are tessera's time divided by theirs (below 1: tessera is faster). GB/s: decoded \
+         (zarr-python), /h5 (h5py) are tessera's time divided by theirs (below 1: tessera is faster). GB/s: decoded \
          bytes.",
         run.records.len(),
         bench_started.elapsed().as_secs_f64()
@@ -328,6 +346,47 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
     }
 }
 
+/// Writes the HDF5 copies h5py reads (with the peers process) and prints their sizes.
+fn prepare_hdf5(
+    peers: &mut PeerProcess,
+    dataset: &Dataset,
+    args: &BenchArgs,
+    plugins: bool,
+) -> BenchResult<Vec<Hdf5Array>> {
+    let started = Instant::now();
+    let mut arrays = hdf5_arrays(&dataset.root, &dataset.shape, args.dtype, plugins);
+    let dir = dataset.root.join("hdf5");
+    std::fs::create_dir_all(&dir).map_err(|e| BenchError::io("creating", &dir, e))?;
+    let sizes = peers.prepare_hdf5(
+        &dataset.raw_path,
+        args.dtype.typestr(),
+        &dataset.shape,
+        &arrays,
+    )?;
+    for (a, size) in arrays.iter_mut().zip(sizes) {
+        a.stored_bytes = size;
+    }
+    println!(
+        "HDF5 copies for h5py, written in {:.1} s{}:",
+        started.elapsed().as_secs_f64(),
+        if plugins {
+            ""
+        } else {
+            " (no hdf5plugin: without zstd and blosc-lz4)"
+        }
+    );
+    for a in &arrays {
+        println!(
+            "  {:<16} chunks {:<12} stored {:>8.1} MiB (ratio {:.2})",
+            a.name,
+            chunk_label(&a.chunks),
+            a.stored_bytes as f64 / (1u64 << 20) as f64,
+            dataset.nbytes() as f64 / a.stored_bytes.max(1) as f64
+        );
+    }
+    Ok(arrays)
+}
+
 fn start_peers(args: &BenchArgs, dir: &Path) -> Option<PeerProcess> {
     let wanted: Vec<Backend> = args
         .backends
@@ -410,7 +469,7 @@ impl<'a> Run<'a> {
                 };
                 for b in blocks {
                     for &cache in caches {
-                        plan.push((Backend::Mmap, None, w, cache, b.clone()));
+                        plan.push((Backend::Mmap, Source::Raw, w, cache, b.clone()));
                     }
                 }
             }
@@ -418,8 +477,20 @@ impl<'a> Run<'a> {
         for config in &dataset.configs {
             for &w in workloads {
                 for &cache in caches {
-                    for &b in backends.iter().filter(|b| b.supports(w)) {
-                        plan.push((b, Some(config), w, cache, config.chunks.clone()));
+                    for &b in backends
+                        .iter()
+                        .filter(|&&b| b != Backend::H5py && b.supports(w))
+                    {
+                        plan.push((b, Source::Zarr(config), w, cache, config.chunks.clone()));
+                    }
+                }
+            }
+        }
+        if backends.contains(&Backend::H5py) {
+            for h in self.hdf5 {
+                for &w in workloads.iter().filter(|&&w| Backend::H5py.supports(w)) {
+                    for &cache in caches {
+                        plan.push((Backend::H5py, Source::Hdf5(h), w, cache, h.chunks.clone()));
                     }
                 }
             }
@@ -430,8 +501,8 @@ impl<'a> Run<'a> {
     fn run_plan(&mut self, plan: Vec<Planned<'_>>) {
         self.done = 0;
         self.total = plan.len();
-        for (backend, config, w, cache, chunks) in plan {
-            if let Err(e) = self.one(backend, config, w, cache, &chunks) {
+        for (backend, source, w, cache, chunks) in plan {
+            if let Err(e) = self.one(backend, source, w, cache, &chunks) {
                 eprintln!("  FAILED: {e}");
                 self.failures.push(format!("[{}] {e}", self.scenario.name));
             }
@@ -441,7 +512,7 @@ impl<'a> Run<'a> {
     /// The floors of a measurement that delivered `bytes`.
     fn floors(
         &self,
-        config: Option<&StoreConfig>,
+        source: Source<'_>,
         w: Workload,
         cache: Cache,
         chunks: &[u64],
@@ -450,21 +521,32 @@ impl<'a> Run<'a> {
         let shape = &self.dataset.shape;
         let pieces = floor::pieces(w, shape, &self.regions(w, chunks));
         let reads = w != Workload::Write;
-        let (decode, stored_touched) =
-            match config.and_then(|c| self.rates.costs.get(&array_name(c))) {
-                Some(costs) => (
-                    if reads {
-                        costs.decode_floor(&pieces)
-                    } else {
-                        None
-                    },
-                    costs.stored_bytes_touched(&pieces),
+        let costs = |name: &str| self.rates.costs.get(name);
+        let (decode, stored_touched) = match source {
+            Source::Raw => (
+                None,
+                floor::raw_bytes_touched(shape, self.dataset.dtype.itemsize() as u64, &pieces),
+            ),
+            Source::Zarr(c) => match costs(&array_name(c)) {
+                Some(k) => (k.decode_floor(&pieces), k.stored_bytes_touched(&pieces)),
+                None => (None, c.stored_bytes),
+            },
+            // An HDF5 copy with the codec and chunks of a Zarr array decodes as much; its stored bytes
+            // are the file's, in the share of chunks the pieces touch.
+            Source::Hdf5(h) => match costs(&h.name) {
+                Some(k) => (
+                    k.decode_floor(&pieces),
+                    (k.stored_bytes_touched(&pieces) as f64 * h.stored_bytes as f64
+                        / k.stored_bytes().max(1) as f64) as u64,
                 ),
                 None => (
                     None,
-                    floor::raw_bytes_touched(shape, self.dataset.dtype.itemsize() as u64, &pieces),
+                    (h.stored_bytes as f64 * floor::touched_chunk_fraction(shape, chunks, &pieces))
+                        as u64,
                 ),
-            };
+            },
+        };
+        let decode = if reads { decode } else { None };
         let device_rate = if self.scenario.device_rate.is_nan() {
             self.rates.device
         } else {
@@ -542,26 +624,39 @@ impl<'a> Run<'a> {
     fn one(
         &mut self,
         backend: Backend,
-        config: Option<&StoreConfig>,
+        from: Source<'_>,
         w: Workload,
         cache: Cache,
         chunks: &[u64],
     ) -> BenchResult<()> {
         self.done += 1;
         let dataset = self.dataset;
-        let (source, array, codec) = match config {
-            Some(c) => (c.path.clone(), array_name(c), c.codec.name().to_string()),
-            None => (
+        let (source, array, codec, stored_bytes) = match from {
+            Source::Zarr(c) => (
+                c.path.clone(),
+                array_name(c),
+                c.codec.name().to_string(),
+                c.stored_bytes,
+            ),
+            Source::Hdf5(h) => (
+                h.path.clone(),
+                h.name.clone(),
+                h.filter.clone(),
+                h.stored_bytes,
+            ),
+            Source::Raw => (
                 dataset.raw_path.clone(),
                 "raw".to_string(),
                 "none".to_string(),
+                dataset.nbytes(),
             ),
         };
         let mut spec = self.spec(backend, &source, w, chunks);
         let out_dir = dataset.root.join("out");
-        let dest: Option<PathBuf> = w.writes().then(|| match config {
-            Some(_) => out_dir.join(format!("{backend}-{array}-{w}")),
-            None => out_dir.join(format!("mmap-{w}-{}.raw", chunk_label(chunks))),
+        let dest: Option<PathBuf> = w.writes().then(|| match from {
+            Source::Zarr(_) => out_dir.join(format!("{backend}-{array}-{w}")),
+            Source::Hdf5(_) => out_dir.join(format!("{backend}-{array}-{w}.h5")),
+            Source::Raw => out_dir.join(format!("mmap-{w}-{}.raw", chunk_label(chunks))),
         });
         let inputs: Vec<&Path> = if w == Workload::Write {
             Vec::new()
@@ -576,7 +671,7 @@ impl<'a> Run<'a> {
             if cache == Cache::Cold || !exists {
                 remove_path(dest)?;
                 remove_path(&tessera_mmap::default_sidecar_path(dest))?;
-                if config.is_some() {
+                if let Source::Zarr(_) = from {
                     prepare_destination(&source, dest)?;
                 }
             }
@@ -618,9 +713,14 @@ impl<'a> Run<'a> {
             measure::run_child(&spec, &dataset.root.join("specs"))?
         };
         // Check what was delivered (or written) against the reference.
-        let checksum = match &dest {
-            Some(d) => Some(readback_checksum(dataset.dtype, d, config.is_none())?),
-            None => outcome.checksum,
+        let checksum = match (&dest, from) {
+            // peers.py reads HDF5 destinations back itself.
+            (Some(_), Source::Hdf5(_)) | (None, _) => outcome.checksum,
+            (Some(d), _) => Some(readback_checksum(
+                dataset.dtype,
+                d,
+                matches!(from, Source::Raw),
+            )?),
         };
         let key = Self::expected_key(w, chunks);
         if let (Some(&want), Some(got)) = (self.expected.get(&key), checksum)
@@ -633,7 +733,7 @@ impl<'a> Run<'a> {
                 checksum_hex(want)
             ));
         }
-        let floors = self.floors(config, w, cache, chunks, outcome.bytes);
+        let floors = self.floors(from, w, cache, chunks, outcome.bytes);
         let binding = floors.binding();
         let efficiency = binding.map(|(_, f)| f / outcome.seconds.max(1e-12));
         eprintln!(
@@ -652,7 +752,8 @@ impl<'a> Run<'a> {
         self.records.push(Record {
             backend,
             codec,
-            chunks: if config.is_some() || w.depends_on_chunks() || w == Workload::Copy {
+            chunks: if !matches!(from, Source::Raw) || w.depends_on_chunks() || w == Workload::Copy
+            {
                 chunks.to_vec()
             } else {
                 dataset.shape.clone()
@@ -669,7 +770,7 @@ impl<'a> Run<'a> {
             floor: binding.map(|(name, _)| name.to_string()),
             floor_seconds: binding.map(|(_, f)| f),
             efficiency,
-            stored_bytes: Some(config.map_or(dataset.nbytes(), |c| c.stored_bytes)),
+            stored_bytes: Some(stored_bytes),
             floors: floors.to_map(),
         });
         // The warm run is the last user of a destination: free the disk.
@@ -738,6 +839,8 @@ fn machine(versions: &PeerVersions, args: &BenchArgs) -> BTreeMap<String, serde_
     m.insert("numpy".into(), json!(versions.numpy));
     m.insert("zarr_python".into(), json!(versions.zarr));
     m.insert("tensorstore".into(), json!(versions.tensorstore));
+    m.insert("h5py".into(), json!(versions.h5py));
+    m.insert("hdf5plugin".into(), json!(versions.hdf5plugin));
     m.insert(
         "command".into(),
         json!(std::env::args().collect::<Vec<_>>().join(" ")),

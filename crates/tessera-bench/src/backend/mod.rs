@@ -50,6 +50,11 @@ pub enum Backend {
     #[serde(rename = "zarr-python")]
     #[value(name = "zarr-python")]
     ZarrPython,
+    /// h5py on HDF5 copies of the arrays (same chunks; blosc and zstd through hdf5plugin, and HDF5's own
+    /// gzip and lzf), through `benches/peers.py`.
+    #[serde(rename = "h5py")]
+    #[value(name = "h5py")]
+    H5py,
 }
 
 impl Backend {
@@ -61,18 +66,23 @@ impl Backend {
             Backend::Zarrs => "zarrs",
             Backend::Tensorstore => "tensorstore",
             Backend::ZarrPython => "zarr-python",
+            Backend::H5py => "h5py",
         }
     }
 
     /// Whether the backend runs `workload`: `whole-reused` needs a read into a caller's buffer, which
-    /// tessera (`read_into`) and raw mmap have, and the others are not asked for.
+    /// tessera (`read_into`), raw mmap and h5py (`read_direct`) have, and the others are not asked for.
     pub fn supports(self, workload: Workload) -> bool {
-        workload != Workload::WholeReused || matches!(self, Backend::Tessera | Backend::Mmap)
+        workload != Workload::WholeReused
+            || matches!(self, Backend::Tessera | Backend::Mmap | Backend::H5py)
     }
 
     /// True for the backends `benches/peers.py` runs.
     pub fn is_python(self) -> bool {
-        matches!(self, Backend::Tensorstore | Backend::ZarrPython)
+        matches!(
+            self,
+            Backend::Tensorstore | Backend::ZarrPython | Backend::H5py
+        )
     }
 }
 
