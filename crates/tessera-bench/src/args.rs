@@ -62,7 +62,8 @@ pub struct BenchArgs {
     pub cache: Vec<Cache>,
 
     /// Scenarios, comma-separated: local (this machine's disk and page cache), disk (the cold workloads
-    /// again on a block-I/O throttled device: see --disk-bandwidth; needs root), all.
+    /// again on a block-I/O throttled device: see --disk-bandwidth; needs root), s3 (whole, slab and
+    /// crop reads over S3 on loopback through a link: see --s3-latency-ms, --s3-bandwidth), all.
     #[arg(
         long,
         value_name = "LIST",
@@ -74,6 +75,14 @@ pub struct BenchArgs {
     /// Read bandwidth of the `disk` scenario's throttled device, e.g. `200M` (200 MiB/s) or `50MB`.
     #[arg(long, value_name = "RATE", default_value = "200M", value_parser = parse_rate)]
     pub disk_bandwidth: Rate,
+
+    /// Latency the `s3` scenario's link adds to every request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 20)]
+    pub s3_latency_ms: u64,
+
+    /// Bandwidth of the `s3` scenario's link (all connections together), e.g. `200M` (200 MiB/s).
+    #[arg(long, value_name = "RATE", default_value = "200M", value_parser = parse_rate)]
+    pub s3_bandwidth: Rate,
 
     /// Number of random crops in the `crops` workload (fixed seed).
     #[arg(long, value_name = "N", default_value_t = 100)]

@@ -42,6 +42,9 @@ pub enum BenchError {
     /// The `disk` scenario's block-I/O throttle could not be set up or joined.
     #[error("block-I/O throttle: {0}")]
     Throttle(String),
+    /// The `s3` scenario's server or client could not be set up.
+    #[error("S3 scenario: {0}")]
+    S3(String),
     /// A workload child process failed or printed no result.
     #[error("the child process for {what} failed: {message}")]
     Child {

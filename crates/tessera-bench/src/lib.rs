@@ -42,6 +42,7 @@ pub mod floor;
 pub mod measure;
 pub mod report;
 mod runner;
+pub mod s3;
 pub mod scenario;
 pub mod workload;
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -19,6 +19,7 @@ use crate::error::{BenchError, BenchResult};
 use crate::floor::{self, ChunkCosts, Floors};
 use crate::measure;
 use crate::report::{self, Record, Report};
+use crate::s3::{LinkShape, S3Server};
 use crate::scenario::{ScenarioKind, Throttle};
 use crate::workload::{self, Cache, Checksum, Region, Workload, checksum_hex};
 
@@ -74,6 +75,8 @@ struct ScenarioRun {
     device_rate: f64,
     /// The cgroup every Rust workload child joins (`disk`).
     cgroup_procs: Option<PathBuf>,
+    /// The S3 server the arrays are read from, and its link (`s3`).
+    s3: Option<(String, LinkShape)>,
 }
 
 impl ScenarioRun {
@@ -82,6 +85,7 @@ impl ScenarioRun {
             name: "local".into(),
             device_rate: f64::NAN,
             cgroup_procs: None,
+            s3: None,
         }
     }
 }
@@ -208,7 +212,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
         match kind {
             ScenarioKind::Local => {
                 run.scenario = ScenarioRun::local();
-                let plan = run.plan(&backends, &workloads, &caches);
+                let plan = run.plan(&backends, &workloads, &caches, true);
                 run.run_plan(plan);
             }
             ScenarioKind::Disk => {
@@ -244,11 +248,60 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
                     name: format!("disk-{}", throttle.rate),
                     device_rate: (throttle.rate.bytes_per_second as f64).min(run.rates.device),
                     cgroup_procs: Some(throttle.procs_file().to_path_buf()),
+                    s3: None,
                 };
-                let plan = run.plan(&backends, &workloads, &[Cache::Cold]);
+                let plan = run.plan(&backends, &workloads, &[Cache::Cold], true);
                 run.run_plan(plan);
                 drop(std::mem::replace(&mut run.peers, local_peers));
                 drop(throttle);
+            }
+            ScenarioKind::S3 => {
+                let shape = LinkShape {
+                    latency: Duration::from_millis(args.s3_latency_ms),
+                    bytes_per_second: args.s3_bandwidth.bytes_per_second as f64,
+                };
+                let server = match S3Server::start(&dataset.root.join("zarr"), shape) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        skipped.push(format!("s3: {e}"));
+                        continue;
+                    }
+                };
+                println!(
+                    "\nscenario s3: the arrays in bucket {} at {}, {} ms per request, {:.0} MB/s shared \
+                     (tessera over object_store; whole, slab and crop reads, files in the server's page cache)",
+                    crate::s3::BUCKET,
+                    server.endpoint,
+                    args.s3_latency_ms,
+                    shape.bytes_per_second / 1e6
+                );
+                run.scenario = ScenarioRun {
+                    name: "s3".into(),
+                    device_rate: f64::NAN,
+                    cgroup_procs: None,
+                    s3: Some((server.endpoint.clone(), shape)),
+                };
+                let s3_workloads: Vec<Workload> = workloads
+                    .iter()
+                    .copied()
+                    .filter(|w| {
+                        matches!(
+                            w,
+                            Workload::Whole
+                                | Workload::WholeReused
+                                | Workload::Slab(_)
+                                | Workload::Crops
+                        )
+                    })
+                    .collect();
+                let s3_backends: Vec<Backend> = backends
+                    .iter()
+                    .copied()
+                    .filter(|b| *b == Backend::Tessera)
+                    .collect();
+                let plan = run.plan(&s3_backends, &s3_workloads, &[Cache::Warm], false);
+                run.run_plan(plan);
+                drop(server);
             }
             // `expand` has replaced it by the scenarios it stands for.
             ScenarioKind::All => {}
@@ -448,19 +501,21 @@ fn remove_path(path: &Path) -> BenchResult<()> {
 }
 
 impl<'a> Run<'a> {
-    /// Every measurement of one scenario: raw mmap's, then each array's on each backend.
+    /// Every measurement of one scenario: raw mmap's (when `with_raw`), then each array's on each
+    /// backend.
     fn plan(
         &self,
         backends: &[Backend],
         workloads: &[Workload],
         caches: &[Cache],
+        with_raw: bool,
     ) -> Vec<Planned<'a>> {
         let dataset = self.dataset;
         let mut chunk_shapes: Vec<Vec<u64>> =
             dataset.configs.iter().map(|c| c.chunks.clone()).collect();
         chunk_shapes.dedup();
         let mut plan: Vec<Planned<'a>> = Vec::new();
-        if self.args.backends.contains(&Backend::Mmap) {
+        if with_raw && self.args.backends.contains(&Backend::Mmap) {
             for &w in workloads {
                 let blocks: Vec<Vec<u64>> = if matches!(w, Workload::Chunks | Workload::Copy) {
                     chunk_shapes.clone()
@@ -522,30 +577,46 @@ impl<'a> Run<'a> {
         let pieces = floor::pieces(w, shape, &self.regions(w, chunks));
         let reads = w != Workload::Write;
         let costs = |name: &str| self.rates.costs.get(name);
-        let (decode, stored_touched) = match source {
-            Source::Raw => (
-                None,
-                floor::raw_bytes_touched(shape, self.dataset.dtype.itemsize() as u64, &pieces),
-            ),
-            Source::Zarr(c) => match costs(&array_name(c)) {
-                Some(k) => (k.decode_floor(&pieces), k.stored_bytes_touched(&pieces)),
-                None => (None, c.stored_bytes),
-            },
-            // An HDF5 copy with the codec and chunks of a Zarr array decodes as much; its stored bytes
-            // are the file's, in the share of chunks the pieces touch.
-            Source::Hdf5(h) => match costs(&h.name) {
-                Some(k) => (
-                    k.decode_floor(&pieces),
-                    (k.stored_bytes_touched(&pieces) as f64 * h.stored_bytes as f64
-                        / k.stored_bytes().max(1) as f64) as u64,
-                ),
-                None => (
-                    None,
-                    (h.stored_bytes as f64 * floor::touched_chunk_fraction(shape, chunks, &pieces))
-                        as u64,
-                ),
-            },
+        let decode = match source {
+            Source::Raw => None,
+            Source::Zarr(c) => costs(&array_name(c)).and_then(|k| k.decode_floor(&pieces)),
+            // An HDF5 copy with the codec and chunks of a Zarr array decodes as much.
+            Source::Hdf5(h) => costs(&h.name).and_then(|k| k.decode_floor(&pieces)),
         };
+        // The stored bytes some pieces need from the store.
+        let stored = |pieces: &[Region]| -> u64 {
+            match source {
+                Source::Raw => {
+                    floor::raw_bytes_touched(shape, self.dataset.dtype.itemsize() as u64, pieces)
+                }
+                Source::Zarr(c) => {
+                    costs(&array_name(c)).map_or(c.stored_bytes, |k| k.stored_bytes_touched(pieces))
+                }
+                // An HDF5 file's stored bytes in the share of chunks the pieces touch.
+                Source::Hdf5(h) => match costs(&h.name) {
+                    Some(k) => {
+                        (k.stored_bytes_touched(pieces) as f64 * h.stored_bytes as f64
+                            / k.stored_bytes().max(1) as f64) as u64
+                    }
+                    None => {
+                        (h.stored_bytes as f64
+                            * floor::touched_chunk_fraction(shape, chunks, pieces))
+                            as u64
+                    }
+                },
+            }
+        };
+        let stored_touched = stored(&pieces);
+        // Over the link each piece waits at least one request's latency, then its bytes.
+        let network = self.scenario.s3.as_ref().map(|(_, link)| {
+            pieces
+                .iter()
+                .map(|p| {
+                    stored(std::slice::from_ref(p)) as f64 / link.bytes_per_second
+                        + link.latency.as_secs_f64()
+                })
+                .sum()
+        });
         let decode = if reads { decode } else { None };
         let device_rate = if self.scenario.device_rate.is_nan() {
             self.rates.device
@@ -556,7 +627,7 @@ impl<'a> Run<'a> {
             memcpy: Some(bytes as f64 / self.rates.memcpy),
             decode,
             device: (reads && cache == Cache::Cold).then(|| stored_touched as f64 / device_rate),
-            network: None,
+            network: if reads { network } else { None },
         }
     }
 
@@ -585,6 +656,7 @@ impl<'a> Run<'a> {
             raw: self.dataset.raw_path.clone(),
             repeat: 1,
             cgroup_procs: None,
+            s3_endpoint: None,
         }
     }
 
@@ -700,6 +772,7 @@ impl<'a> Run<'a> {
         };
         spec.dest = dest.clone();
         spec.cgroup_procs = self.scenario.cgroup_procs.clone();
+        spec.s3_endpoint = self.scenario.s3.as_ref().map(|(e, _)| e.clone());
         if cache == Cache::Warm && !w.writes() {
             spec.repeat = WARM_REPEAT;
         }

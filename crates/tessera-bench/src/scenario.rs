@@ -3,6 +3,8 @@
 //! - `local`: this machine's file system and page cache, cold and warm (the default).
 //! - `disk`: the cold workloads again, with every reader in a block-I/O cgroup whose read bandwidth on the
 //!   data directory's device is throttled by the kernel ([`Throttle`]): a real slow disk, not a model.
+//! - `s3`: warm reads over S3 on loopback, through a link adding latency and a bandwidth cap
+//!   ([`crate::s3`]).
 
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
@@ -18,6 +20,9 @@ pub enum ScenarioKind {
     Local,
     /// Cold reads from a block-I/O-throttled device (`--disk-bandwidth`).
     Disk,
+    /// Reads over S3 on loopback behind a latency and bandwidth link (`--s3-latency-ms`,
+    /// `--s3-bandwidth`).
+    S3,
     /// Every scenario.
     All,
 }
@@ -28,7 +33,9 @@ impl ScenarioKind {
         let mut out: Vec<ScenarioKind> = kinds
             .iter()
             .flat_map(|k| match k {
-                ScenarioKind::All => vec![ScenarioKind::Local, ScenarioKind::Disk],
+                ScenarioKind::All => {
+                    vec![ScenarioKind::Local, ScenarioKind::Disk, ScenarioKind::S3]
+                }
                 other => vec![*other],
             })
             .collect();
@@ -226,6 +233,9 @@ mod tests {
     #[test]
     fn all_expands_once() {
         use ScenarioKind::*;
-        assert_eq!(ScenarioKind::expand(&[Disk, All, Local]), vec![Local, Disk]);
+        assert_eq!(
+            ScenarioKind::expand(&[Disk, All, Local]),
+            vec![Local, Disk, S3]
+        );
     }
 }

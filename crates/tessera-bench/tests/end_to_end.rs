@@ -78,7 +78,10 @@ fn check_result(r: &Value) {
 /// its time over the run's.
 fn check_floors(r: &Value) {
     let scenario = r["scenario"].as_str().unwrap();
-    assert!(scenario == "local" || scenario.starts_with("disk-"), "{r}");
+    assert!(
+        scenario == "local" || scenario == "s3" || scenario.starts_with("disk-"),
+        "{r}"
+    );
     assert!(r["stored_bytes"].as_u64().is_some_and(|b| b > 0), "{r}");
     let floors = r["floors"].as_object().expect("floors by name");
     for (name, secs) in floors {
@@ -347,6 +350,58 @@ fn disk_scenario_throttles_cold_reads() {
         mmap_whole["efficiency"].as_f64().unwrap() < 1.5,
         "{mmap_whole}"
     );
+}
+
+#[test]
+fn s3_scenario_reads_through_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, doc) = bench(
+        dir.path(),
+        &[
+            "--backends",
+            "tessera,mmap",
+            "--workloads",
+            "whole,whole-reused,slabs,crops,write",
+            "--scenario",
+            "s3",
+            "--s3-latency-ms",
+            "5",
+            "--s3-bandwidth",
+            "8M",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("scenario s3"), "{stdout}");
+    let results = doc["results"].as_array().unwrap();
+    // tessera on the six arrays, read workloads only (whole, whole-reused, three slabs, crops), warm;
+    // no raw mmap (its file is not in the bucket).
+    assert_eq!(results.len(), 6 * 6, "{results:?}");
+    for r in results {
+        check_result(r);
+        assert_eq!(r["scenario"], "s3", "{r}");
+        assert_eq!(r["backend"], "tessera", "{r}");
+        assert_eq!(r["cache"], "warm", "{r}");
+        let floors = r["floors"].as_object().unwrap();
+        let network = floors["network"].as_f64().unwrap();
+        // At least one request's latency, and the link's cap holds: no read beats its network floor
+        // (a little timing slack).
+        assert!(network >= 0.005, "{r}");
+        assert!(r["efficiency"].as_f64().unwrap() <= 1.05, "{r}");
+    }
+    // A whole read of the 1 MiB uncompressed array carries its ~1.2 MB through the 8 MiB/s link.
+    let whole = results
+        .iter()
+        .find(|r| r["array"] == "none-cubes" && r["workload"] == "whole")
+        .unwrap();
+    assert!(whole["seconds"].as_f64().unwrap() > 0.12, "{whole}");
+    assert_eq!(whole["floor"], "network", "{whole}");
+    // Same bytes as from the file system (the run fails on a checksum mismatch; and one value).
+    let sums: std::collections::BTreeSet<&str> = results
+        .iter()
+        .filter(|r| r["workload"] == "whole" || r["workload"] == "whole-reused")
+        .map(|r| r["checksum"].as_str().unwrap())
+        .collect();
+    assert_eq!(sums.len(), 1, "{sums:?}");
 }
 
 #[test]

@@ -125,6 +125,10 @@ pub struct RunSpec {
     /// A cgroup's `cgroup.procs` the child joins before it runs (the `disk` scenario's throttle).
     #[serde(default)]
     pub cgroup_procs: Option<PathBuf>,
+    /// The `s3` scenario's server (`http://127.0.0.1:PORT`): the array is then read over S3, from the
+    /// bucket's prefix named as `source`'s directory.
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
 }
 
 fn one() -> u32 {

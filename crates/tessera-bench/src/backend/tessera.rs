@@ -25,6 +25,22 @@ pub(crate) fn slab_selection(region: &Region, axis: usize) -> Selection {
     )
 }
 
+/// Opens the array `spec` reads: from its directory, or over S3 in the `s3` scenario.
+fn open_source(spec: &RunSpec) -> BenchResult<tessera_array::Array> {
+    match &spec.s3_endpoint {
+        None => open_array(&spec.source),
+        Some(endpoint) => {
+            let prefix = spec
+                .source
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let store = crate::s3::tessera_store(endpoint, &prefix)?;
+            Ok(tessera_array::Array::open(store, "")?)
+        }
+    }
+}
+
 fn dest(spec: &RunSpec) -> BenchResult<&std::path::Path> {
     spec.dest.as_deref().ok_or_else(|| {
         BenchError::InvalidArgument(format!("{} needs a destination", spec.workload))
@@ -46,13 +62,13 @@ pub fn run<T: Sample>(
     let mut checksum = true;
     match spec.workload {
         Workload::Whole => {
-            let a = open_array(&spec.source)?;
+            let a = open_source(spec)?;
             let data = a.read::<T>(())?;
             watch.stop();
             bytes = absorb(&mut sum, slice_of(&data));
         }
         Workload::WholeReused => {
-            let a = open_array(&spec.source)?;
+            let a = open_source(spec)?;
             let all = a.resolve(())?;
             a.read_into(&all, output)?;
             watch.stop();
@@ -60,13 +76,13 @@ pub fn run<T: Sample>(
             bytes = output.len() as u64;
         }
         Workload::Slab(axis) => {
-            let a = open_array(&spec.source)?;
+            let a = open_source(spec)?;
             let data = a.read::<T>(slab_selection(&spec.regions[0], axis))?;
             watch.stop();
             bytes = absorb(&mut sum, slice_of(&data));
         }
         Workload::Crops => {
-            let a = open_array(&spec.source)?;
+            let a = open_source(spec)?;
             for region in &spec.regions {
                 watch.start();
                 let data = a.read::<T>(Selection::from_ranges(&region.ranges()))?;
@@ -75,7 +91,7 @@ pub fn run<T: Sample>(
             }
         }
         Workload::Chunks => {
-            let a = open_array(&spec.source)?;
+            let a = open_source(spec)?;
             let mut blocks = a.blocks::<T>(None)?;
             loop {
                 watch.start();
@@ -98,7 +114,7 @@ pub fn run<T: Sample>(
             checksum = false;
         }
         Workload::Copy => {
-            let src = open_array(&spec.source)?;
+            let src = open_source(spec)?;
             let dst = open_array(dest(spec)?)?;
             for region in &spec.regions {
                 let sel = Selection::from_ranges(&region.ranges());
