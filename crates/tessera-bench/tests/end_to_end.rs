@@ -86,7 +86,7 @@ fn check_floors(r: &Value) {
     let floors = r["floors"].as_object().expect("floors by name");
     for (name, secs) in floors {
         assert!(
-            ["memcpy", "decode", "device"].contains(&name.as_str()),
+            ["memcpy", "decode", "device", "network"].contains(&name.as_str()),
             "{r}"
         );
         assert!(secs.as_f64().is_some_and(|s| s > 0.0), "{r}");
