@@ -269,7 +269,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
                 };
                 println!(
                     "\nscenario s3: the arrays in bucket {} at {}, {} ms per request, {:.0} MB/s shared \
-                     (tessera over object_store; whole, slab and crop reads, files in the server's page cache)",
+                     (tessera and zarrs over object_store; whole, slab and crop reads, files in the server's page cache)",
                     crate::s3::BUCKET,
                     server.endpoint,
                     args.s3_latency_ms,
@@ -297,7 +297,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
                 let s3_backends: Vec<Backend> = backends
                     .iter()
                     .copied()
-                    .filter(|b| *b == Backend::Tessera)
+                    .filter(|b| matches!(b, Backend::Tessera | Backend::Zarrs))
                     .collect();
                 let plan = run.plan(&s3_backends, &s3_workloads, &[Cache::Warm], false);
                 run.run_plan(plan);

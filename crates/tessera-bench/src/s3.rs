@@ -264,17 +264,26 @@ impl S3 for DirectoryBucket {
 /// # Errors
 /// [`BenchError::Store`] when the client cannot be built.
 pub fn tessera_store(endpoint: &str, prefix: &str) -> BenchResult<Arc<dyn tessera_store::Store>> {
+    Ok(Arc::new(tessera_store::ObjectStoreBackend::new(
+        Arc::new(object_store_client(endpoint)?),
+        tessera_store::object_store::path::Path::from(prefix),
+    )))
+}
+
+/// An object_store S3 client for bucket [`BUCKET`] at `endpoint`, unsigned.
+///
+/// # Errors
+/// [`BenchError::S3`] when the client cannot be built.
+pub fn object_store_client(
+    endpoint: &str,
+) -> BenchResult<tessera_store::object_store::aws::AmazonS3> {
     tessera_store::install_crypto_provider();
-    let client = tessera_store::object_store::aws::AmazonS3Builder::new()
+    tessera_store::object_store::aws::AmazonS3Builder::new()
         .with_endpoint(endpoint)
         .with_allow_http(true)
         .with_bucket_name(BUCKET)
         .with_region("us-east-1")
         .with_skip_signature(true)
         .build()
-        .map_err(|e| BenchError::S3(format!("building an S3 client for {endpoint}: {e}")))?;
-    Ok(Arc::new(tessera_store::ObjectStoreBackend::new(
-        Arc::new(client),
-        tessera_store::object_store::path::Path::from(prefix),
-    )))
+        .map_err(|e| BenchError::S3(format!("building an S3 client for {endpoint}: {e}")))
 }

@@ -359,7 +359,7 @@ fn s3_scenario_reads_through_the_link() {
         dir.path(),
         &[
             "--backends",
-            "tessera,mmap",
+            "tessera,zarrs,mmap",
             "--workloads",
             "whole,whole-reused,slabs,crops,write",
             "--scenario",
@@ -373,13 +373,13 @@ fn s3_scenario_reads_through_the_link() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("scenario s3"), "{stdout}");
     let results = doc["results"].as_array().unwrap();
-    // tessera on the six arrays, read workloads only (whole, whole-reused, three slabs, crops), warm;
-    // no raw mmap (its file is not in the bucket).
-    assert_eq!(results.len(), 6 * 6, "{results:?}");
+    // tessera and zarrs on the six arrays, read workloads only (whole, whole-reused for tessera, three
+    // slabs, crops), warm; no raw mmap (its file is not in the bucket).
+    assert_eq!(results.len(), 6 * 6 + 6 * 5, "{results:?}");
     for r in results {
         check_result(r);
         assert_eq!(r["scenario"], "s3", "{r}");
-        assert_eq!(r["backend"], "tessera", "{r}");
+        assert!(r["backend"] == "tessera" || r["backend"] == "zarrs", "{r}");
         assert_eq!(r["cache"], "warm", "{r}");
         let floors = r["floors"].as_object().unwrap();
         let network = floors["network"].as_f64().unwrap();
@@ -391,7 +391,9 @@ fn s3_scenario_reads_through_the_link() {
     // A whole read of the 1 MiB uncompressed array carries its ~1.2 MB through the 8 MiB/s link.
     let whole = results
         .iter()
-        .find(|r| r["array"] == "none-cubes" && r["workload"] == "whole")
+        .find(|r| {
+            r["backend"] == "tessera" && r["array"] == "none-cubes" && r["workload"] == "whole"
+        })
         .unwrap();
     assert!(whole["seconds"].as_f64().unwrap() > 0.12, "{whole}");
     assert_eq!(whole["floor"], "network", "{whole}");
