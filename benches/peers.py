@@ -1,17 +1,27 @@
 #!/usr/bin/env python3
-"""The Python peers of tessera's benchmark harness: tensorstore and zarr-python on the same Zarr v2 arrays.
+"""The Python peers of tessera's benchmark harness: tensorstore and zarr-python on the same Zarr v2 arrays,
+and h5py on HDF5 copies of them (same chunks; gzip and lzf, blosc and zstd through hdf5plugin).
 
 `tessera bench` starts this script as `python peers.py serve` and talks JSON lines with it: the script
 first prints what it could import,
 
-    {"ready": true, "python": "3.11.2", "numpy": "2.4.6", "zarr": "3.1.6", "tensorstore": "0.1.86"}
+    {"ready": true, "python": "3.11.2", "numpy": "2.4.6", "zarr": "3.1.6", "tensorstore": "0.1.86",
+     "h5py": "3.16.0", "hdf5plugin": "7.1.0"}
 
 (null for a missing library), then answers each run spec line (the harness's RunSpec: backend, typestr,
 shape, workload, source, chunks, regions, dest, raw) with
 
     {"ok": true, "seconds": 0.41, "bytes": 268435456, "checksum": 123456789, "peak_rss_bytes": 301989888}
 
-or {"ok": false, "error": "..."}. The harness handles the page cache between runs (it evicts or warms
+or {"ok": false, "error": "..."}. For h5py's write and copy the checksum is of the destination read
+back after the timing (the harness cannot read HDF5 itself).
+
+A line {"op": "hdf5-prepare", "raw": ..., "typestr": ..., "shape": [...], "arrays": [{"path": "x.h5",
+"chunks": [...], "filter": "zstd"}, ...]} writes the raw file's data as HDF5 files (dataset "data"),
+one per entry, filter one of none, gzip, lzf, zstd, blosc-lz4, and answers
+{"ok": true, "stored_bytes": [...]} (each file's size).
+
+The harness handles the page cache between runs (it evicts or warms
 the files before sending a spec), so the script only times the workload.
 
 Run by hand: `python peers.py run SPECS.json` runs a JSON list of specs and prints a JSON list of results
@@ -22,6 +32,7 @@ Measurement rules, the same as the Rust backends':
   pieces (crops, chunks);
 - checksum: CRC-32 (zlib.crc32) of the delivered bytes in native byte order, C order, pieces in order;
   none for write and copy (the harness reads the destination back);
+- memory: twice the largest piece's bytes are touched and freed before timing (as the Rust backends do);
 - peak_rss_bytes: the process's VmHWM after the workload, reset (/proc/self/clear_refs) just before it,
   so it covers the workload plus the interpreter's baseline (numpy, zarr and tensorstore imported).
 
@@ -32,6 +43,7 @@ Setup (from the repository root):
 """
 
 import json
+import os
 import platform
 import re
 import sys
@@ -53,6 +65,16 @@ try:
 except ImportError:
     ts = None
 
+try:
+    import h5py
+except ImportError:
+    h5py = None
+
+try:
+    import hdf5plugin
+except ImportError:  # h5py then runs the none, gzip and lzf arrays only
+    hdf5plugin = None
+
 
 def versions():
     from importlib.metadata import version, PackageNotFoundError
@@ -71,6 +93,8 @@ def versions():
         "numpy": v("numpy", np),
         "zarr": v("zarr", zarr if np is not None else None),
         "tensorstore": v("tensorstore", ts if np is not None else None),
+        "h5py": v("h5py", h5py if np is not None else None),
+        "hdf5plugin": v("hdf5plugin", hdf5plugin if h5py is not None else None),
     }
 
 
@@ -89,6 +113,22 @@ def peak_rss():
         return int(m.group(1)) * 1024 if m else None
     except OSError:
         return None
+
+
+def largest_piece_bytes(spec):
+    """Bytes of the largest piece the workload delivers at once (the whole array when it has no regions)."""
+    itemsize = np.dtype(spec["typestr"]).itemsize
+    regions = spec.get("regions") or []
+    if not regions:
+        return int(np.prod(spec["shape"])) * itemsize
+    return max(int(np.prod(r["shape"])) for r in regions) * itemsize
+
+
+def pre_touch(nbytes):
+    """Touches and frees `nbytes` of memory before timing, as the Rust backends do: a virtual machine's
+    first touch of never-used memory can cost 10x a later one, and that is not the library's time."""
+    buf = np.ones(max(1, nbytes), dtype=np.uint8)
+    del buf
 
 
 def region_slices(region):
@@ -147,7 +187,68 @@ class Tensorstore:
         a[key].write(data).result()
 
 
-BACKENDS = {"zarr-python": ZarrPython, "tensorstore": Tensorstore}
+def hdf5_filter(name):
+    """h5py create_dataset keywords for a filter name: the Zarr arrays' codecs with the same settings
+    (zstd level 3; blosc lz4 level 5 with byte shuffle), and HDF5's own gzip (level 4) and lzf."""
+    if name == "none":
+        return {}
+    if name == "gzip":
+        return {"compression": "gzip", "compression_opts": 4}
+    if name == "lzf":
+        return {"compression": "lzf"}
+    if hdf5plugin is None:
+        raise ValueError(f"the {name} filter needs hdf5plugin (pip install -r benches/requirements-peers.txt)")
+    if name == "zstd":
+        return dict(hdf5plugin.Zstd(clevel=3))
+    if name == "blosc-lz4":
+        return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE))
+    raise ValueError(f"unknown HDF5 filter {name!r}")
+
+
+def hdf5_prepare(msg):
+    """Writes the raw file as one HDF5 file per entry of msg["arrays"]; returns their sizes."""
+    shape = tuple(msg["shape"])
+    data = np.fromfile(msg["raw"], dtype=msg["typestr"]).reshape(shape)
+    sizes = []
+    for entry in msg["arrays"]:
+        with h5py.File(entry["path"], "w") as f:
+            f.create_dataset("data", data=data, chunks=tuple(entry["chunks"]), **hdf5_filter(entry["filter"]))
+        sizes.append(os.path.getsize(entry["path"]))
+    return {"ok": True, "stored_bytes": sizes}
+
+
+class H5py:
+    """h5py on an HDF5 file holding the array as dataset "data", with HDF5's default chunk cache. A write
+    into a destination that does not exist yet creates it with the source's creation properties (chunks,
+    filters), so the destination is laid out as the source."""
+
+    source = None
+
+    @staticmethod
+    def open(path, write=False):
+        if write and not os.path.exists(path):
+            with h5py.File(H5py.source, "r") as src:
+                d = src["data"]
+                with h5py.File(path, "w") as f:
+                    space = h5py.h5s.create_simple(d.shape)
+                    h5py.h5d.create(f.id, b"data", d.id.get_type(), space, dcpl=d.id.get_create_plist())
+        f = h5py.File(path, "r+" if write else "r")
+        return f["data"]
+
+    @staticmethod
+    def get(a, key):
+        return a[key]
+
+    @staticmethod
+    def put(a, key, data):
+        a[key] = data
+
+    @staticmethod
+    def read_into(a, out):
+        a.read_direct(out)
+
+
+BACKENDS = {"zarr-python": ZarrPython, "tensorstore": Tensorstore, "h5py": H5py}
 
 
 def run(spec):
@@ -166,8 +267,17 @@ def run_once(spec):
     shape = tuple(spec["shape"])
     everything = tuple(slice(0, n) for n in shape)
     data = None
+    H5py.source = spec["source"]
     if workload == "write":
         data = np.fromfile(spec["raw"], dtype=spec["typestr"]).reshape(shape)
+    reused = None
+    if workload == "whole-reused":
+        if not hasattr(lib, "read_into"):
+            raise ValueError(f"{spec['backend']} does not read into a caller's buffer")
+        reused = np.empty(shape, dtype=spec["typestr"])
+        reused.fill(1)
+    else:
+        pre_touch(2 * largest_piece_bytes(spec))
     reset_peak()
     crc = Crc()
     timed = 0.0
@@ -183,6 +293,11 @@ def run_once(spec):
         timed = time.perf_counter() - t0
         crc.add(out)
         del out
+    elif workload == "whole-reused":
+        a = lib.open(spec["source"])
+        lib.read_into(a, reused)
+        timed = time.perf_counter() - t0
+        crc.add(reused)
     elif workload in ("crops", "chunks"):
         a = lib.open(spec["source"])
         timed = time.perf_counter() - t0
@@ -195,6 +310,7 @@ def run_once(spec):
     elif workload == "write":
         a = lib.open(spec["dest"], write=True)
         lib.put(a, everything, data)
+        close(a)
         timed = time.perf_counter() - t0
         checksum = False
         nbytes = data.nbytes
@@ -204,22 +320,39 @@ def run_once(spec):
         for region in spec["regions"]:
             key = region_slices(region)
             lib.put(dst, key, lib.get(src, key))
+        close(dst)
         timed = time.perf_counter() - t0
         checksum = False
         nbytes = int(np.prod(shape)) * np.dtype(spec["typestr"]).itemsize
     else:
         raise ValueError(f"unknown workload {workload!r}")
+    peak = peak_rss()
+    written = None
+    if not checksum and lib is H5py:
+        # The harness reads Zarr and raw destinations back itself, but not HDF5: read it back here.
+        back = Crc()
+        with h5py.File(spec["dest"], "r") as f:
+            back.add(f["data"][...])
+        written = back.value
     return {
         "ok": True,
         "seconds": timed,
         "bytes": crc.bytes if checksum else nbytes,
-        "checksum": crc.value if checksum else None,
-        "peak_rss_bytes": peak_rss(),
+        "checksum": crc.value if checksum else written,
+        "peak_rss_bytes": peak,
     }
+
+
+def close(a):
+    """Ends a write: an HDF5 file is flushed and closed (the other libraries are done when put returns)."""
+    if h5py is not None and isinstance(a, h5py.Dataset):
+        a.file.close()
 
 
 def answer(spec):
     try:
+        if spec.get("op") == "hdf5-prepare":
+            return hdf5_prepare(spec)
         return run(spec)
     except Exception as e:  # reported to the harness, which fails the run with this message
         return {"ok": False, "error": f"{type(e).__name__}: {e}"}

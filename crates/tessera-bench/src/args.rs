@@ -6,6 +6,7 @@ use std::str::FromStr;
 use crate::backend::Backend;
 use crate::dataset::ElementType;
 use crate::error::{BenchError, BenchResult};
+use crate::scenario::{Rate, ScenarioKind, parse_rate};
 use crate::workload::{Cache, WorkloadKind};
 
 /// Options of a benchmark run. Every field has a default: with no arguments the harness generates a
@@ -32,7 +33,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
 
-    /// Backends to run, comma-separated: tessera, mmap, zarrs, tensorstore, zarr-python.
+    /// Backends to run, comma-separated: tessera, mmap, zarrs, tensorstore, zarr-python, h5py (not by
+    /// default: it writes ten HDF5 copies of the field first).
     #[arg(
         long,
         value_name = "LIST",
@@ -41,12 +43,12 @@ pub struct BenchArgs {
     )]
     pub backends: Vec<Backend>,
 
-    /// Workloads to run, comma-separated: whole, slabs, crops, chunks, write, copy.
+    /// Workloads to run, comma-separated: whole, whole-reused, slabs, crops, chunks, write, copy.
     #[arg(
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "whole,slabs,crops,chunks,write,copy"
+        default_value = "whole,whole-reused,slabs,crops,chunks,write,copy"
     )]
     pub workloads: Vec<WorkloadKind>,
 
@@ -58,6 +60,29 @@ pub struct BenchArgs {
         default_value = "cold,warm"
     )]
     pub cache: Vec<Cache>,
+
+    /// Scenarios, comma-separated: local (this machine's disk and page cache), disk (the cold workloads
+    /// again on a block-I/O throttled device: see --disk-bandwidth; needs root), s3 (whole, slab and
+    /// crop reads over S3 on loopback through a link: see --s3-latency-ms, --s3-bandwidth), all.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "local"
+    )]
+    pub scenario: Vec<ScenarioKind>,
+
+    /// Read bandwidth of the `disk` scenario's throttled device, e.g. `200M` (200 MiB/s) or `50MB`.
+    #[arg(long, value_name = "RATE", default_value = "200M", value_parser = parse_rate)]
+    pub disk_bandwidth: Rate,
+
+    /// Latency the `s3` scenario's link adds to every request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 20)]
+    pub s3_latency_ms: u64,
+
+    /// Bandwidth of the `s3` scenario's link (all connections together), e.g. `200M` (200 MiB/s).
+    #[arg(long, value_name = "RATE", default_value = "200M", value_parser = parse_rate)]
+    pub s3_bandwidth: Rate,
 
     /// Number of random crops in the `crops` workload (fixed seed).
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -114,9 +139,14 @@ impl BenchArgs {
                 "--size {size} bytes is too small (at least 64KiB)"
             )));
         }
-        if self.backends.is_empty() || self.workloads.is_empty() || self.cache.is_empty() {
+        if self.backends.is_empty()
+            || self.workloads.is_empty()
+            || self.cache.is_empty()
+            || self.scenario.is_empty()
+        {
             return Err(BenchError::InvalidArgument(
-                "--backends, --workloads and --cache need at least one entry each".into(),
+                "--backends, --workloads, --cache and --scenario need at least one entry each"
+                    .into(),
             ));
         }
         Ok(())

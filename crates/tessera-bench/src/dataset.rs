@@ -150,6 +150,49 @@ impl StoreConfig {
     }
 }
 
+/// An HDF5 copy of the field for the h5py peer: one file holding dataset `data`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hdf5Array {
+    /// `zstd-cubes`, `gzip-slabs`, ...: the Zarr array with the same codec and chunks has the same name.
+    pub name: String,
+    /// The HDF5 filter: `none`, `zstd` and `blosc-lz4` (hdf5plugin, the Zarr arrays' settings), or HDF5's
+    /// own `gzip` (level 4) and `lzf`.
+    pub filter: String,
+    /// The chunk shape.
+    pub chunks: Vec<u64>,
+    /// The file.
+    pub path: PathBuf,
+    /// The file's size (filled in once it is written).
+    pub stored_bytes: u64,
+}
+
+/// The HDF5 copies the h5py peer reads, under `root/hdf5`: per chunk layout of [`chunk_shapes`], the
+/// Zarr arrays' codecs (`zstd` and `blosc-lz4` only with hdf5plugin) and HDF5's gzip and lzf.
+pub fn hdf5_arrays(
+    root: &Path,
+    shape: &[u64],
+    dtype: ElementType,
+    plugins: bool,
+) -> Vec<Hdf5Array> {
+    let mut out = Vec::new();
+    for (layout, chunks) in chunk_shapes(shape, dtype) {
+        for filter in ["none", "zstd", "blosc-lz4", "gzip", "lzf"] {
+            if !plugins && matches!(filter, "zstd" | "blosc-lz4") {
+                continue;
+            }
+            let name = format!("{filter}-{layout}");
+            out.push(Hdf5Array {
+                path: root.join("hdf5").join(format!("{name}.h5")),
+                name,
+                filter: filter.into(),
+                chunks: chunks.clone(),
+                stored_bytes: 0,
+            });
+        }
+    }
+    out
+}
+
 /// `64x64x64`.
 pub fn chunk_label(chunks: &[u64]) -> String {
     chunks

@@ -31,6 +31,20 @@ pub enum BenchError {
     /// The zarrs crate failed on the benchmark's arrays.
     #[error("zarrs: {0}")]
     Zarrs(Box<dyn std::error::Error + Send + Sync>),
+    /// tessera's codecs refused an array's chunk or config while measuring its decode floor.
+    #[error("{what}: {source}")]
+    Codec {
+        /// What the harness was decoding.
+        what: String,
+        /// The codec's error.
+        source: tessera_codec::CodecError,
+    },
+    /// The `disk` scenario's block-I/O throttle could not be set up or joined.
+    #[error("block-I/O throttle: {0}")]
+    Throttle(String),
+    /// The `s3` scenario's server or client could not be set up.
+    #[error("S3 scenario: {0}")]
+    S3(String),
     /// A workload child process failed or printed no result.
     #[error("the child process for {what} failed: {message}")]
     Child {

@@ -28,8 +28,9 @@
 //!
 //! Modules: [`args`] (the command line), [`dataset`] (the field and its arrays), [`workload`] (what is
 //! run and how it is checksummed), [`backend`] (tessera, mmap, zarrs and the Python peers), [`cache`]
-//! (eviction, warming, residency), [`measure`] (timing, peak memory, child processes), [`report`]
-//! (table, JSON, targets), [`chart`].
+//! (eviction, warming, residency), [`floor`] (memcpy, decode and device floors: each result's
+//! efficiency), [`scenario`] (local, and the block-I/O-throttled disk), [`measure`] (timing, peak
+//! memory, child processes), [`report`] (table, JSON, targets), [`chart`].
 
 pub mod args;
 pub mod backend;
@@ -37,9 +38,12 @@ pub mod cache;
 pub mod chart;
 pub mod dataset;
 pub mod error;
+pub mod floor;
 pub mod measure;
 pub mod report;
 mod runner;
+pub mod s3;
+pub mod scenario;
 pub mod workload;
 
 pub use args::{BenchArgs, parse_size};

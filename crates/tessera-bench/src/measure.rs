@@ -129,6 +129,9 @@ pub fn run_child(spec: &RunSpec, spec_dir: &Path) -> BenchResult<Outcome> {
 pub(crate) fn child_main(spec_path: &Path) -> BenchResult<()> {
     let text = std::fs::read(spec_path).map_err(|e| BenchError::io("reading", spec_path, e))?;
     let spec: RunSpec = serde_json::from_slice(&text)?;
+    if let Some(procs) = &spec.cgroup_procs {
+        crate::scenario::join(procs, std::process::id())?;
+    }
     let outcome = crate::backend::run_in_process(&spec)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{RESULT_MARK}{}", serde_json::to_string(&outcome)?)

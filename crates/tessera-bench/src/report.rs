@@ -2,7 +2,8 @@
 //!
 //! JSON shape (scripts consume it; extra keys may be added, these stay):
 //! `{"machine": {...}, "dataset": {...}, "arrays": [...], "results": [{"backend", "codec", "chunks",
-//! "workload", "cache", "seconds", "bytes", "peak_rss_bytes", ...}]}`.
+//! "workload", "cache", "seconds", "bytes", "peak_rss_bytes", "scenario", "floor", "floor_seconds",
+//! "efficiency", "stored_bytes", "floors", ...}]}`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -38,6 +39,24 @@ pub struct Record {
     /// Fraction of the input files resident in the page cache when the workload started (for `write`, of
     /// the destination); shows whether a cold eviction took.
     pub resident_fraction: Option<f64>,
+    /// Where the array lived: `local`, `disk-200M` (`--disk-bandwidth 200M`) or `s3`.
+    #[serde(default = "local")]
+    pub scenario: String,
+    /// The binding floor (see [`crate::floor`]): `memcpy`, `decode`, `device` or `network`.
+    pub floor: Option<String>,
+    /// The binding floor's seconds: the least this workload could take here.
+    pub floor_seconds: Option<f64>,
+    /// `floor_seconds` ÷ `seconds`: 1 at the limit, lower the further from it.
+    pub efficiency: Option<f64>,
+    /// The array's encoded size in the store (the raw file's size for mmap).
+    pub stored_bytes: Option<u64>,
+    /// Every floor that applies to this result, seconds by name.
+    #[serde(default)]
+    pub floors: BTreeMap<String, f64>,
+}
+
+fn local() -> String {
+    "local".into()
 }
 
 impl Record {
@@ -64,16 +83,14 @@ pub struct Report {
     pub results: Vec<Record>,
 }
 
-/// A key for finding the measurement of one backend on the same array, workload and cache.
-fn find<'a>(
-    records: &'a [Record],
-    backend: Backend,
-    array: &str,
-    workload: Workload,
-    cache: Cache,
-) -> Option<&'a Record> {
-    records.iter().find(|r| {
-        r.backend == backend && r.array == array && r.workload == workload && r.cache == cache
+/// The measurement of `backend` comparable to `r`: the same scenario, array, workload and cache.
+fn find<'a>(records: &'a [Record], backend: Backend, r: &Record) -> Option<&'a Record> {
+    records.iter().find(|o| {
+        o.backend == backend
+            && o.scenario == r.scenario
+            && o.array == r.array
+            && o.workload == r.workload
+            && o.cache == r.cache
     })
 }
 
@@ -82,6 +99,7 @@ fn find<'a>(
 pub fn mmap_peer<'a>(records: &'a [Record], r: &Record) -> Option<&'a Record> {
     records.iter().find(|m| {
         m.backend == Backend::Mmap
+            && m.scenario == r.scenario
             && m.workload == r.workload
             && m.cache == r.cache
             && (!matches!(r.workload, Workload::Chunks | Workload::Copy) || m.chunks == r.chunks)
@@ -120,83 +138,107 @@ pub fn cache_note(r: &Record) -> Option<String> {
     }
 }
 
-/// The table: one row per tessera measurement with the times of the other backends on the same array,
-/// workload and cache, and tessera's time divided by theirs (below 1: tessera is faster); then the raw
-/// mmap measurements.
+fn fmt_eff(r: &Record) -> String {
+    match (r.efficiency, &r.floor) {
+        (Some(e), Some(f)) => format!("{e:.2} {}", &f[..f.len().min(3)]),
+        _ => "-".into(),
+    }
+}
+
+/// The table of one scenario's records: one row per tessera measurement with its efficiency (the binding
+/// floor ÷ its time, and which floor: `mem`cpy, `dec`ode, `dev`ice, `net`work), the times of the other
+/// backends on the same array, workload and cache, and tessera's time divided by theirs (below 1: tessera
+/// is faster); then the raw mmap measurements and h5py's on the HDF5-only arrays (gzip, lzf).
 pub fn table(records: &[Record]) -> String {
     let mut out = String::new();
-    let peers = [Backend::Zarrs, Backend::Tensorstore, Backend::ZarrPython];
+    let peers = [
+        Backend::Zarrs,
+        Backend::Tensorstore,
+        Backend::ZarrPython,
+        Backend::H5py,
+    ];
     let _ = writeln!(
         out,
-        "{:<22} {:<11} {:<5} {:>9} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9}  note",
+        "{:<22} {:<12} {:<5} {:>9} {:>7} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9}  note",
         "array",
         "workload",
         "cache",
         "tessera s",
         "GB/s",
+        "eff",
         "peakMiB",
         "/mmap",
         "/zarrs",
         "/ts",
         "/zpy",
+        "/h5",
         "mmap s",
         "zarrs s",
         "ts s",
-        "zpy s"
+        "zpy s",
+        "h5 s"
     );
     for r in records.iter().filter(|r| r.backend == Backend::Tessera) {
         let m = mmap_peer(records, r);
-        let p: Vec<Option<&Record>> = peers
-            .iter()
-            .map(|&b| find(records, b, &r.array, r.workload, r.cache))
-            .collect();
+        let p: Vec<Option<&Record>> = peers.iter().map(|&b| find(records, b, r)).collect();
         let mut notes: Vec<String> = Vec::new();
         notes.extend(cache_note(r));
         notes.extend(m.and_then(cache_note).map(|n| format!("mmap: {n}")));
         let _ = writeln!(
             out,
-            "{:<22} {:<11} {:<5} {:>9.4} {:>7.2} {:>7} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9}  {}",
+            "{:<22} {:<12} {:<5} {:>9.4} {:>7.2} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
             r.array,
             r.workload.name(),
             r.cache.name(),
             r.seconds,
             r.gbps(),
+            fmt_eff(r),
             mib(r.peak_rss_bytes),
             fmt_ratio(ratio(r, m)),
             fmt_ratio(ratio(r, p[0])),
             fmt_ratio(ratio(r, p[1])),
             fmt_ratio(ratio(r, p[2])),
+            fmt_ratio(ratio(r, p[3])),
             fmt_secs(m),
             fmt_secs(p[0]),
             fmt_secs(p[1]),
             fmt_secs(p[2]),
+            fmt_secs(p[3]),
             notes.join("; ")
         );
     }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<8} {:<14} {:<11} {:<5} {:>9} {:>7} {:>7}  note",
-        "backend", "blocks", "workload", "cache", "seconds", "GB/s", "peakMiB"
+        "{:<8} {:<16} {:<14} {:<12} {:<5} {:>9} {:>7} {:>8} {:>7}  note",
+        "backend", "array", "blocks", "workload", "cache", "seconds", "GB/s", "eff", "peakMiB"
     );
-    for r in records.iter().filter(|r| r.backend != Backend::Tessera) {
-        if r.backend != Backend::Mmap {
-            continue;
-        }
-        let blocks = if matches!(r.workload, Workload::Chunks | Workload::Copy) {
+    let has_tessera = |array: &str| {
+        records
+            .iter()
+            .any(|t| t.backend == Backend::Tessera && t.array == array)
+    };
+    for r in records.iter().filter(|r| {
+        r.backend == Backend::Mmap || (r.backend == Backend::H5py && !has_tessera(&r.array))
+    }) {
+        let blocks = if r.backend != Backend::Mmap
+            || matches!(r.workload, Workload::Chunks | Workload::Copy)
+        {
             crate::dataset::chunk_label(&r.chunks)
         } else {
             "-".into()
         };
         let _ = writeln!(
             out,
-            "{:<8} {:<14} {:<11} {:<5} {:>9.4} {:>7.2} {:>7}  {}",
+            "{:<8} {:<16} {:<14} {:<12} {:<5} {:>9.4} {:>7.2} {:>8} {:>7}  {}",
             r.backend.name(),
+            r.array,
             blocks,
             r.workload.name(),
             r.cache.name(),
             r.seconds,
             r.gbps(),
+            fmt_eff(r),
             mib(r.peak_rss_bytes),
             cache_note(r).unwrap_or_default()
         );
@@ -239,7 +281,19 @@ pub fn targets(records: &[Record]) -> Vec<TargetCheck> {
             misses: misses.into_iter().map(|(s, _)| s).collect(),
         });
     };
-    let label = |r: &Record| format!("{} {} {}", r.array, r.workload.name(), r.cache.name());
+    let label = |r: &Record| {
+        let scenario = if r.scenario == "local" {
+            String::new()
+        } else {
+            format!(" [{}]", r.scenario)
+        };
+        format!(
+            "{} {} {}{scenario}",
+            r.array,
+            r.workload.name(),
+            r.cache.name()
+        )
+    };
 
     let off_axis: Vec<(String, f64, bool)> = tessera
         .iter()
@@ -265,7 +319,7 @@ pub fn targets(records: &[Record]) -> Vec<TargetCheck> {
         let items: Vec<(String, f64, bool)> = tessera
             .iter()
             .filter_map(|r| {
-                let x = ratio(r, find(records, peer, &r.array, r.workload, r.cache))?;
+                let x = ratio(r, find(records, peer, r))?;
                 Some((
                     format!("{}: {:.2}x {}'s time", label(r), x, peer.name()),
                     x,
@@ -289,6 +343,33 @@ pub fn targets(records: &[Record]) -> Vec<TargetCheck> {
         })
         .collect();
     check("warm uncompressed whole read >= 10 GiB/s", warm_whole);
+
+    let efficient = |r: &Record| -> Option<(String, f64, bool)> {
+        let e = r.efficiency?;
+        let floor = r.floor.as_deref().unwrap_or("-");
+        Some((
+            format!("{}: efficiency {e:.2} ({floor})", label(r)),
+            -e,
+            e >= 0.8,
+        ))
+    };
+    let warm_eff: Vec<(String, f64, bool)> = tessera
+        .iter()
+        .filter(|r| {
+            matches!(r.workload, Workload::Whole | Workload::WholeReused) && r.cache == Cache::Warm
+        })
+        .filter_map(|r| efficient(r))
+        .collect();
+    check("warm whole reads: efficiency >= 0.8", warm_eff);
+    let disk_eff: Vec<(String, f64, bool)> = tessera
+        .iter()
+        .filter(|r| r.scenario.starts_with("disk") && r.workload == Workload::Whole)
+        .filter_map(|r| efficient(r))
+        .collect();
+    check(
+        "cold whole reads on the throttled disk: efficiency >= 0.8",
+        disk_eff,
+    );
 
     let memory: Vec<(String, f64, bool)> = tessera
         .iter()

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -12,24 +12,36 @@ use crate::backend::python::{PeerProcess, PeerVersions};
 use crate::backend::{Backend, Outcome, RunSpec, run_in_process};
 use crate::cache;
 use crate::dataset::{
-    Codec, Dataset, ElementType, Sample, StoreConfig, chunk_label, open_array, prepare_destination,
-    shape_for, write_dataset,
+    Codec, Dataset, ElementType, Hdf5Array, Sample, StoreConfig, chunk_label, hdf5_arrays,
+    open_array, prepare_destination, shape_for, write_dataset,
 };
 use crate::error::{BenchError, BenchResult};
+use crate::floor::{self, ChunkCosts, Floors};
 use crate::measure;
 use crate::report::{self, Record, Report};
+use crate::s3::{LinkShape, S3Server};
+use crate::scenario::{ScenarioKind, Throttle};
 use crate::workload::{self, Cache, Checksum, Region, Workload, checksum_hex};
 
 /// The command to set up the Python peers, printed when they are missing.
 pub const PEERS_SETUP: &str = "python3 -m venv .venv-zarr3 && .venv-zarr3/bin/pip install \
      -r fixtures/zarr/requirements-zarr3.txt -r .ci/readback/requirements-tensorstore.txt";
 
-/// One planned measurement: backend, array (`None`: the raw file), workload, cache, chunk/block shape.
-type Planned<'a> = (Backend, Option<&'a StoreConfig>, Workload, Cache, Vec<u64>);
+/// What a measurement reads: the raw file, a Zarr array, or an HDF5 copy (h5py).
+#[derive(Clone, Copy, Debug)]
+enum Source<'a> {
+    Raw,
+    Zarr(&'a StoreConfig),
+    Hdf5(&'a Hdf5Array),
+}
+
+/// One planned measurement: backend, source, workload, cache, chunk/block shape.
+type Planned<'a> = (Backend, Source<'a>, Workload, Cache, Vec<u64>);
 
 struct Run<'a> {
     args: &'a BenchArgs,
     dataset: &'a Dataset,
+    hdf5: &'a [Hdf5Array],
     crops: Vec<Region>,
     peers: Option<PeerProcess>,
     expected: HashMap<(Workload, Vec<u64>), u32>,
@@ -38,6 +50,84 @@ struct Run<'a> {
     failures: Vec<String>,
     done: usize,
     total: usize,
+    rates: Rates,
+    scenario: ScenarioRun,
+}
+
+/// This machine's limits, measured once per run for the floors (see [`crate::floor`]).
+struct Rates {
+    /// Parallel memcpy between pre-touched buffers, bytes per second.
+    memcpy: f64,
+    /// Cold parallel read of the raw file, bytes per second.
+    device: f64,
+    /// Fraction of the raw file resident when the device rate was measured (eviction did not take above
+    /// a few percent).
+    device_resident: f64,
+    /// What reading each chunk of each array costs, by array name.
+    costs: HashMap<String, ChunkCosts>,
+}
+
+/// The scenario being run.
+struct ScenarioRun {
+    /// `local`, `disk-200M`, ...
+    name: String,
+    /// The device's read rate for the device floor, bytes per second.
+    device_rate: f64,
+    /// The cgroup every Rust workload child joins (`disk`).
+    cgroup_procs: Option<PathBuf>,
+    /// The S3 server the arrays are read from, and its link (`s3`).
+    s3: Option<(String, LinkShape)>,
+}
+
+impl ScenarioRun {
+    fn local() -> ScenarioRun {
+        ScenarioRun {
+            name: "local".into(),
+            device_rate: f64::NAN,
+            cgroup_procs: None,
+            s3: None,
+        }
+    }
+}
+
+/// Measures memcpy, the device and every array's chunk decoding, and prints them.
+fn measure_rates(dataset: &Dataset, args: &BenchArgs) -> BenchResult<Rates> {
+    let started = Instant::now();
+    let memcpy =
+        floor::memcpy_rate(usize::try_from(dataset.nbytes().min(256 << 20)).unwrap_or(256 << 20));
+    let (device, device_resident) = floor::device_rate(&dataset.raw_path)?;
+    let mut costs = HashMap::new();
+    let mut decode = Vec::new();
+    for c in &dataset.configs {
+        let cost = ChunkCosts::measure(c, &dataset.shape, args.dtype)?;
+        decode.push(format!(
+            "{} {:.1}",
+            array_name(c),
+            dataset.nbytes() as f64 / cost.wall_seconds.max(1e-9) / 1e9
+        ));
+        costs.insert(array_name(c), cost);
+    }
+    println!(
+        "floors (measured in {:.1} s): memcpy {:.1} GB/s, device {:.2} GB/s{}, decode GB/s: {}",
+        started.elapsed().as_secs_f64(),
+        memcpy / 1e9,
+        device / 1e9,
+        if device_resident > 0.05 {
+            format!(
+                " (eviction did not take, {:.0}% was resident: that is the page cache's rate)",
+                device_resident * 100.0
+            )
+        } else {
+            String::new()
+        },
+        decode.join(", ")
+    );
+    Ok(Rates {
+        memcpy,
+        device,
+        device_resident,
+        costs,
+    })
 }
 
 /// Runs the whole benchmark as `args` says (see [`crate::run`]).
@@ -81,6 +171,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
         Backend::Zarrs,
         Backend::Tensorstore,
         Backend::ZarrPython,
+        Backend::H5py,
     ]
     .into_iter()
     .filter(|b| args.backends.contains(b) && (!b.is_python() || versions.has(*b)))
@@ -90,9 +181,18 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
     caches.sort();
     caches.dedup();
 
+    let rates = measure_rates(&dataset, args)?;
+    let mut peers = peers;
+    let hdf5 = match peers.as_mut() {
+        Some(p) if backends.contains(&Backend::H5py) => {
+            prepare_hdf5(p, &dataset, args, versions.hdf5plugin.is_some())?
+        }
+        _ => Vec::new(),
+    };
     let mut run = Run {
         args,
         dataset: &dataset,
+        hdf5: &hdf5,
         crops: workload::crops(&shape, args.effective_crops(), args.seed),
         peers,
         expected: HashMap::new(),
@@ -101,60 +201,152 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
         failures: Vec::new(),
         done: 0,
         total: 0,
+        rates,
+        scenario: ScenarioRun::local(),
     };
     run.compute_expected(&workloads)?;
 
-    let chunk_shapes: Vec<Vec<u64>> = {
-        let mut v: Vec<Vec<u64>> = dataset.configs.iter().map(|c| c.chunks.clone()).collect();
-        v.dedup();
-        v
-    };
-    let mut plan: Vec<Planned<'_>> = Vec::new();
-    if args.backends.contains(&Backend::Mmap) {
-        for &w in &workloads {
-            let blocks: Vec<Vec<u64>> = if matches!(w, Workload::Chunks | Workload::Copy) {
-                chunk_shapes.clone()
-            } else {
-                vec![shape.clone()]
-            };
-            for b in blocks {
-                for &cache in &caches {
-                    plan.push((Backend::Mmap, None, w, cache, b.clone()));
-                }
-            }
-        }
-    }
-    for config in &dataset.configs {
-        for &w in &workloads {
-            for &cache in &caches {
-                for &b in &backends {
-                    plan.push((b, Some(config), w, cache, config.chunks.clone()));
-                }
-            }
-        }
-    }
-    run.total = plan.len();
     let bench_started = Instant::now();
-    for (backend, config, w, cache, chunks) in plan {
-        if let Err(e) = run.one(backend, config, w, cache, &chunks) {
-            eprintln!("  FAILED: {e}");
-            run.failures.push(e.to_string());
+    let mut skipped: Vec<String> = Vec::new();
+    for kind in ScenarioKind::expand(&args.scenario) {
+        match kind {
+            ScenarioKind::Local => {
+                run.scenario = ScenarioRun::local();
+                let plan = run.plan(&backends, &workloads, &caches, true);
+                run.run_plan(plan);
+            }
+            ScenarioKind::Disk => {
+                if !caches.contains(&Cache::Cold) {
+                    skipped
+                        .push("disk: it runs the cold workloads, and --cache has no cold".into());
+                    continue;
+                }
+                let throttle = match Throttle::create(tmp.path(), &args.disk_bandwidth) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        skipped.push(format!("disk: {e}"));
+                        continue;
+                    }
+                };
+                println!(
+                    "\nscenario disk-{}: reads of device {} throttled to {:.0} MB/s (cgroup {})",
+                    throttle.rate,
+                    throttle.device,
+                    throttle.rate.bytes_per_second as f64 / 1e6,
+                    throttle.procs_file().display()
+                );
+                // The peers process moves into the cgroup before it reads anything.
+                let mut peers = start_peers(args, tmp.path());
+                if let Some(p) = &peers
+                    && let Err(e) = throttle.add(p.pid())
+                {
+                    println!("running the disk scenario without the Python peers: {e}");
+                    peers = None;
+                }
+                let local_peers = std::mem::replace(&mut run.peers, peers);
+                run.scenario = ScenarioRun {
+                    name: format!("disk-{}", throttle.rate),
+                    device_rate: (throttle.rate.bytes_per_second as f64).min(run.rates.device),
+                    cgroup_procs: Some(throttle.procs_file().to_path_buf()),
+                    s3: None,
+                };
+                let plan = run.plan(&backends, &workloads, &[Cache::Cold], true);
+                run.run_plan(plan);
+                drop(std::mem::replace(&mut run.peers, local_peers));
+                drop(throttle);
+            }
+            ScenarioKind::S3 => {
+                let shape = LinkShape {
+                    latency: Duration::from_millis(args.s3_latency_ms),
+                    bytes_per_second: args.s3_bandwidth.bytes_per_second as f64,
+                };
+                let server = match S3Server::start(&dataset.root.join("zarr"), shape) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        skipped.push(format!("s3: {e}"));
+                        continue;
+                    }
+                };
+                println!(
+                    "\nscenario s3: the arrays in bucket {} at {}, {} ms per request, {:.0} MB/s shared \
+                     (tessera and zarrs over object_store; whole, slab and crop reads, files in the server's page cache)",
+                    crate::s3::BUCKET,
+                    server.endpoint,
+                    args.s3_latency_ms,
+                    shape.bytes_per_second / 1e6
+                );
+                run.scenario = ScenarioRun {
+                    name: "s3".into(),
+                    device_rate: f64::NAN,
+                    cgroup_procs: None,
+                    s3: Some((server.endpoint.clone(), shape)),
+                };
+                let s3_workloads: Vec<Workload> = workloads
+                    .iter()
+                    .copied()
+                    .filter(|w| {
+                        matches!(
+                            w,
+                            Workload::Whole
+                                | Workload::WholeReused
+                                | Workload::Slab(_)
+                                | Workload::Crops
+                        )
+                    })
+                    .collect();
+                let s3_backends: Vec<Backend> = backends
+                    .iter()
+                    .copied()
+                    .filter(|b| matches!(b, Backend::Tessera | Backend::Zarrs))
+                    .collect();
+                let plan = run.plan(&s3_backends, &s3_workloads, &[Cache::Warm], false);
+                run.run_plan(plan);
+                drop(server);
+            }
+            // `expand` has replaced it by the scenarios it stands for.
+            ScenarioKind::All => {}
         }
     }
     drop(run.peers.take());
+    for s in &skipped {
+        println!("skipped scenario {s}");
+    }
     println!(
-        "\n{} runs in {:.0} s. Times in seconds; /mmap, /zarrs, /ts (tensorstore), /zpy (zarr-python) are \
-         tessera's time divided by theirs (below 1: tessera is faster). GB/s: decoded bytes.\n",
+        "\n{} runs in {:.0} s. Times in seconds; eff: the binding floor's time ÷ the run's (1 at the limit), \
+         with the floor: mem(cpy), dec(ode), dev(ice). /mmap, /zarrs, /ts (tensorstore), /zpy \
+         (zarr-python), /h5 (h5py) are tessera's time divided by theirs (below 1: tessera is faster). GB/s: decoded \
+         bytes.",
         run.records.len(),
         bench_started.elapsed().as_secs_f64()
     );
-    print!("{}", report::table(&run.records));
+    let mut scenarios: Vec<String> = run.records.iter().map(|r| r.scenario.clone()).collect();
+    scenarios.dedup();
+    for scenario in &scenarios {
+        let records: Vec<Record> = run
+            .records
+            .iter()
+            .filter(|r| &r.scenario == scenario)
+            .cloned()
+            .collect();
+        println!("\nscenario {scenario}:\n");
+        print!("{}", report::table(&records));
+    }
+
     let checks = report::targets(&run.records);
-    println!("\nTargets (issue #7):");
+    println!("\nTargets (issues #7 and #17):");
     print!("{}", report::targets_text(&checks));
 
     let report = Report {
-        machine: machine(&versions, args),
+        machine: {
+            let mut m = machine(&versions, args);
+            m.insert("memcpy_bytes_per_second".into(), json!(run.rates.memcpy));
+            m.insert("device_read_bytes_per_second".into(), json!(run.rates.device));
+            m.insert(
+                "device_resident_fraction".into(),
+                json!(run.rates.device_resident),
+            );
+            m
+        },
         dataset: json!({
             "shape": shape, "dtype": args.dtype.typestr(), "bytes": nbytes, "seed": args.seed,
             "crops": run.crops.len(),
@@ -165,7 +357,8 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
             .iter()
             .map(|c| {
                 json!({"array": array_name(c), "codec": c.codec.name(), "chunks": c.chunks,
-                       "compressor": c.codec.compressor(), "stored_bytes": c.stored_bytes})
+                       "compressor": c.codec.compressor(), "stored_bytes": c.stored_bytes,
+                       "decode_seconds": run.rates.costs.get(&array_name(c)).map(|k| k.wall_seconds)})
             })
             .collect(),
         results: run.records.clone(),
@@ -184,10 +377,17 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
             chunk_label(&shape),
             nbytes >> 20
         );
-        crate::chart::draw(&report.results, &title, path)?;
+        let local: Vec<Record> = report
+            .results
+            .iter()
+            .filter(|r| scenarios.first() == Some(&r.scenario))
+            .cloned()
+            .collect();
+        crate::chart::draw(&local, &title, path)?;
         println!("wrote {}", path.display());
     }
     if args.keep {
+        remove_path(&tmp.path().join("retired"))?;
         let kept = tmp.keep();
         println!("kept the dataset in {}", kept.display());
     }
@@ -198,6 +398,47 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
     } else {
         Ok(())
     }
+}
+
+/// Writes the HDF5 copies h5py reads (with the peers process) and prints their sizes.
+fn prepare_hdf5(
+    peers: &mut PeerProcess,
+    dataset: &Dataset,
+    args: &BenchArgs,
+    plugins: bool,
+) -> BenchResult<Vec<Hdf5Array>> {
+    let started = Instant::now();
+    let mut arrays = hdf5_arrays(&dataset.root, &dataset.shape, args.dtype, plugins);
+    let dir = dataset.root.join("hdf5");
+    std::fs::create_dir_all(&dir).map_err(|e| BenchError::io("creating", &dir, e))?;
+    let sizes = peers.prepare_hdf5(
+        &dataset.raw_path,
+        args.dtype.typestr(),
+        &dataset.shape,
+        &arrays,
+    )?;
+    for (a, size) in arrays.iter_mut().zip(sizes) {
+        a.stored_bytes = size;
+    }
+    println!(
+        "HDF5 copies for h5py, written in {:.1} s{}:",
+        started.elapsed().as_secs_f64(),
+        if plugins {
+            ""
+        } else {
+            " (no hdf5plugin: without zstd and blosc-lz4)"
+        }
+    );
+    for a in &arrays {
+        println!(
+            "  {:<16} chunks {:<12} stored {:>8.1} MiB (ratio {:.2})",
+            a.name,
+            chunk_label(&a.chunks),
+            a.stored_bytes as f64 / (1u64 << 20) as f64,
+            dataset.nbytes() as f64 / a.stored_bytes.max(1) as f64
+        );
+    }
+    Ok(arrays)
 }
 
 fn start_peers(args: &BenchArgs, dir: &Path) -> Option<PeerProcess> {
@@ -247,6 +488,24 @@ fn array_name(c: &StoreConfig) -> String {
         .unwrap_or_default()
 }
 
+/// Moves a written destination out of the way, into `root/retired`, to be deleted with the dataset at
+/// the end of the run. Deleting a chunked array costs little CPU but, on a file system mounted with
+/// `discard`, a TRIM per file that the next `sync` (every cold run's eviction starts with one) waits for:
+/// ~18 s for the 4096 files of one cube-chunked array here. Renaming costs nothing; the deletions at the
+/// end are not followed by a sync. The price is disk space: every destination of the run stays until
+/// its end (a few GiB at the default size).
+fn retire(root: &Path, path: &Path) -> BenchResult<()> {
+    static RETIRED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    let dir = root.join("retired");
+    std::fs::create_dir_all(&dir).map_err(|e| BenchError::io("creating", &dir, e))?;
+    let n = RETIRED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let to = dir.join(n.to_string());
+    std::fs::rename(path, &to).map_err(|e| BenchError::io("moving aside", path, e))
+}
+
 fn remove_path(path: &Path) -> BenchResult<()> {
     let result = if path.is_dir() {
         std::fs::remove_dir_all(path)
@@ -260,11 +519,141 @@ fn remove_path(path: &Path) -> BenchResult<()> {
     }
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// Every measurement of one scenario: raw mmap's (when `with_raw`), then each array's on each
+    /// backend.
+    fn plan(
+        &self,
+        backends: &[Backend],
+        workloads: &[Workload],
+        caches: &[Cache],
+        with_raw: bool,
+    ) -> Vec<Planned<'a>> {
+        let dataset = self.dataset;
+        let mut chunk_shapes: Vec<Vec<u64>> =
+            dataset.configs.iter().map(|c| c.chunks.clone()).collect();
+        chunk_shapes.dedup();
+        let mut plan: Vec<Planned<'a>> = Vec::new();
+        if with_raw && self.args.backends.contains(&Backend::Mmap) {
+            for &w in workloads {
+                let blocks: Vec<Vec<u64>> = if matches!(w, Workload::Chunks | Workload::Copy) {
+                    chunk_shapes.clone()
+                } else {
+                    vec![dataset.shape.clone()]
+                };
+                for b in blocks {
+                    for &cache in caches {
+                        plan.push((Backend::Mmap, Source::Raw, w, cache, b.clone()));
+                    }
+                }
+            }
+        }
+        for config in &dataset.configs {
+            for &w in workloads {
+                for &cache in caches {
+                    for &b in backends
+                        .iter()
+                        .filter(|&&b| b != Backend::H5py && b.supports(w))
+                    {
+                        plan.push((b, Source::Zarr(config), w, cache, config.chunks.clone()));
+                    }
+                }
+            }
+        }
+        if backends.contains(&Backend::H5py) {
+            for h in self.hdf5 {
+                for &w in workloads.iter().filter(|&&w| Backend::H5py.supports(w)) {
+                    for &cache in caches {
+                        plan.push((Backend::H5py, Source::Hdf5(h), w, cache, h.chunks.clone()));
+                    }
+                }
+            }
+        }
+        plan
+    }
+
+    fn run_plan(&mut self, plan: Vec<Planned<'_>>) {
+        self.done = 0;
+        self.total = plan.len();
+        for (backend, source, w, cache, chunks) in plan {
+            if let Err(e) = self.one(backend, source, w, cache, &chunks) {
+                eprintln!("  FAILED: {e}");
+                self.failures.push(format!("[{}] {e}", self.scenario.name));
+            }
+        }
+    }
+
+    /// The floors of a measurement that delivered `bytes`.
+    fn floors(
+        &self,
+        source: Source<'_>,
+        w: Workload,
+        cache: Cache,
+        chunks: &[u64],
+        bytes: u64,
+    ) -> Floors {
+        let shape = &self.dataset.shape;
+        let pieces = floor::pieces(w, shape, &self.regions(w, chunks));
+        let reads = w != Workload::Write;
+        let costs = |name: &str| self.rates.costs.get(name);
+        let decode = match source {
+            Source::Raw => None,
+            Source::Zarr(c) => costs(&array_name(c)).and_then(|k| k.decode_floor(&pieces)),
+            // An HDF5 copy with the codec and chunks of a Zarr array decodes as much.
+            Source::Hdf5(h) => costs(&h.name).and_then(|k| k.decode_floor(&pieces)),
+        };
+        // The stored bytes some pieces need from the store.
+        let stored = |pieces: &[Region]| -> u64 {
+            match source {
+                Source::Raw => {
+                    floor::raw_bytes_touched(shape, self.dataset.dtype.itemsize() as u64, pieces)
+                }
+                Source::Zarr(c) => {
+                    costs(&array_name(c)).map_or(c.stored_bytes, |k| k.stored_bytes_touched(pieces))
+                }
+                // An HDF5 file's stored bytes in the share of chunks the pieces touch.
+                Source::Hdf5(h) => match costs(&h.name) {
+                    Some(k) => {
+                        (k.stored_bytes_touched(pieces) as f64 * h.stored_bytes as f64
+                            / k.stored_bytes().max(1) as f64) as u64
+                    }
+                    None => {
+                        (h.stored_bytes as f64
+                            * floor::touched_chunk_fraction(shape, chunks, pieces))
+                            as u64
+                    }
+                },
+            }
+        };
+        let stored_touched = stored(&pieces);
+        // Over the link each piece waits at least one request's latency, then its bytes.
+        let network = self.scenario.s3.as_ref().map(|(_, link)| {
+            pieces
+                .iter()
+                .map(|p| {
+                    stored(std::slice::from_ref(p)) as f64 / link.bytes_per_second
+                        + link.latency.as_secs_f64()
+                })
+                .sum()
+        });
+        let decode = if reads { decode } else { None };
+        let device_rate = if self.scenario.device_rate.is_nan() {
+            self.rates.device
+        } else {
+            self.scenario.device_rate
+        };
+        Floors {
+            memcpy: Some(bytes as f64 / self.rates.memcpy),
+            decode,
+            device: (reads && cache == Cache::Cold).then(|| stored_touched as f64 / device_rate),
+            network: if reads { network } else { None },
+        }
+    }
+
     fn regions(&self, w: Workload, chunks: &[u64]) -> Vec<Region> {
         let shape = &self.dataset.shape;
         match w {
-            Workload::Whole | Workload::Write => Vec::new(),
+            Workload::Whole | Workload::WholeReused | Workload::Write => Vec::new(),
             Workload::Slab(axis) => vec![workload::slab(shape, axis)],
             Workload::Crops => self.crops.clone(),
             Workload::Chunks => workload::blocks(shape, chunks),
@@ -285,13 +674,15 @@ impl Run<'_> {
             dest: None,
             raw: self.dataset.raw_path.clone(),
             repeat: 1,
+            cgroup_procs: None,
+            s3_endpoint: None,
         }
     }
 
     fn expected_key(w: Workload, chunks: &[u64]) -> (Workload, Vec<u64>) {
         if w.depends_on_chunks() {
             (w, chunks.to_vec())
-        } else if w.writes() {
+        } else if w.writes() || w == Workload::WholeReused {
             (Workload::Whole, Vec::new())
         } else {
             (w, Vec::new())
@@ -306,7 +697,7 @@ impl Run<'_> {
                 for c in &self.dataset.configs {
                     needed.push((w, c.chunks.clone()));
                 }
-            } else if !w.writes() {
+            } else if !w.writes() && w != Workload::WholeReused {
                 needed.push((w, Vec::new()));
             }
         }
@@ -324,26 +715,39 @@ impl Run<'_> {
     fn one(
         &mut self,
         backend: Backend,
-        config: Option<&StoreConfig>,
+        from: Source<'_>,
         w: Workload,
         cache: Cache,
         chunks: &[u64],
     ) -> BenchResult<()> {
         self.done += 1;
         let dataset = self.dataset;
-        let (source, array, codec) = match config {
-            Some(c) => (c.path.clone(), array_name(c), c.codec.name().to_string()),
-            None => (
+        let (source, array, codec, stored_bytes) = match from {
+            Source::Zarr(c) => (
+                c.path.clone(),
+                array_name(c),
+                c.codec.name().to_string(),
+                c.stored_bytes,
+            ),
+            Source::Hdf5(h) => (
+                h.path.clone(),
+                h.name.clone(),
+                h.filter.clone(),
+                h.stored_bytes,
+            ),
+            Source::Raw => (
                 dataset.raw_path.clone(),
                 "raw".to_string(),
                 "none".to_string(),
+                dataset.nbytes(),
             ),
         };
         let mut spec = self.spec(backend, &source, w, chunks);
         let out_dir = dataset.root.join("out");
-        let dest: Option<PathBuf> = w.writes().then(|| match config {
-            Some(_) => out_dir.join(format!("{backend}-{array}-{w}")),
-            None => out_dir.join(format!("mmap-{w}-{}.raw", chunk_label(chunks))),
+        let dest: Option<PathBuf> = w.writes().then(|| match from {
+            Source::Zarr(_) => out_dir.join(format!("{backend}-{array}-{w}")),
+            Source::Hdf5(_) => out_dir.join(format!("{backend}-{array}-{w}.h5")),
+            Source::Raw => out_dir.join(format!("mmap-{w}-{}.raw", chunk_label(chunks))),
         });
         let inputs: Vec<&Path> = if w == Workload::Write {
             Vec::new()
@@ -356,9 +760,9 @@ impl Run<'_> {
                 .map_err(|e| BenchError::io("creating", &out_dir, e))?;
             let exists = dest.exists();
             if cache == Cache::Cold || !exists {
-                remove_path(dest)?;
-                remove_path(&tessera_mmap::default_sidecar_path(dest))?;
-                if config.is_some() {
+                retire(&dataset.root, dest)?;
+                retire(&dataset.root, &tessera_mmap::default_sidecar_path(dest))?;
+                if let Source::Zarr(_) = from {
                     prepare_destination(&source, dest)?;
                 }
             }
@@ -386,6 +790,8 @@ impl Run<'_> {
             }
         };
         spec.dest = dest.clone();
+        spec.cgroup_procs = self.scenario.cgroup_procs.clone();
+        spec.s3_endpoint = self.scenario.s3.as_ref().map(|(e, _)| e.clone());
         if cache == Cache::Warm && !w.writes() {
             spec.repeat = WARM_REPEAT;
         }
@@ -399,9 +805,14 @@ impl Run<'_> {
             measure::run_child(&spec, &dataset.root.join("specs"))?
         };
         // Check what was delivered (or written) against the reference.
-        let checksum = match &dest {
-            Some(d) => Some(readback_checksum(dataset.dtype, d, config.is_none())?),
-            None => outcome.checksum,
+        let checksum = match (&dest, from) {
+            // peers.py reads HDF5 destinations back itself.
+            (Some(_), Source::Hdf5(_)) | (None, _) => outcome.checksum,
+            (Some(d), _) => Some(readback_checksum(
+                dataset.dtype,
+                d,
+                matches!(from, Source::Raw),
+            )?),
         };
         let key = Self::expected_key(w, chunks);
         if let (Some(&want), Some(got)) = (self.expected.get(&key), checksum)
@@ -414,8 +825,12 @@ impl Run<'_> {
                 checksum_hex(want)
             ));
         }
+        let floors = self.floors(from, w, cache, chunks, outcome.bytes);
+        let binding = floors.binding();
+        let efficiency = binding.map(|(_, f)| f / outcome.seconds.max(1e-12));
         eprintln!(
-            "[{:>3}/{}] {:<11} {:<16} {:<11} {:<4} {:>9.4} s {:>7.2} GB/s",
+            "[{}] [{:>3}/{}] {:<11} {:<16} {:<12} {:<4} {:>9.4} s {:>7.2} GB/s  eff {:.2}",
+            self.scenario.name,
             self.done,
             self.total,
             backend.name(),
@@ -423,12 +838,14 @@ impl Run<'_> {
             w.name(),
             cache.name(),
             outcome.seconds,
-            outcome.bytes as f64 / outcome.seconds.max(1e-12) / 1e9
+            outcome.bytes as f64 / outcome.seconds.max(1e-12) / 1e9,
+            efficiency.unwrap_or(f64::NAN)
         );
         self.records.push(Record {
             backend,
             codec,
-            chunks: if config.is_some() || w.depends_on_chunks() || w == Workload::Copy {
+            chunks: if !matches!(from, Source::Raw) || w.depends_on_chunks() || w == Workload::Copy
+            {
                 chunks.to_vec()
             } else {
                 dataset.shape.clone()
@@ -441,13 +858,19 @@ impl Run<'_> {
             array,
             checksum: checksum.map(checksum_hex),
             resident_fraction: resident,
+            scenario: self.scenario.name.clone(),
+            floor: binding.map(|(name, _)| name.to_string()),
+            floor_seconds: binding.map(|(_, f)| f),
+            efficiency,
+            stored_bytes: Some(stored_bytes),
+            floors: floors.to_map(),
         });
-        // The warm run is the last user of a destination: free the disk.
+        // The warm run is the last user of a destination.
         if let (Some(d), Some(last)) = (&dest, self.args.cache.iter().max())
             && cache == *last
         {
-            remove_path(d)?;
-            remove_path(&tessera_mmap::default_sidecar_path(d))?;
+            retire(&dataset.root, d)?;
+            retire(&dataset.root, &tessera_mmap::default_sidecar_path(d))?;
         }
         Ok(())
     }
@@ -508,6 +931,8 @@ fn machine(versions: &PeerVersions, args: &BenchArgs) -> BTreeMap<String, serde_
     m.insert("numpy".into(), json!(versions.numpy));
     m.insert("zarr_python".into(), json!(versions.zarr));
     m.insert("tensorstore".into(), json!(versions.tensorstore));
+    m.insert("h5py".into(), json!(versions.h5py));
+    m.insert("hdf5plugin".into(), json!(versions.hdf5plugin));
     m.insert(
         "command".into(),
         json!(std::env::args().collect::<Vec<_>>().join(" ")),

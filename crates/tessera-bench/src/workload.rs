@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 /// A workload as named on the command line (`slabs` stands for one slab per axis).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum WorkloadKind {
-    /// The whole array in one read.
+    /// The whole array in one read, into a new buffer (what `read` returns).
     Whole,
+    /// The whole array in one read into a buffer the caller allocated and touched beforehand
+    /// (`read_into`), so the read pays no page faults for its output.
+    WholeReused,
     /// A one-index slab across each axis.
     Slabs,
     /// Many small random crops.
@@ -30,6 +33,8 @@ pub enum WorkloadKind {
 pub enum Workload {
     /// `whole`.
     Whole,
+    /// `whole-reused`.
+    WholeReused,
     /// `slab-axisK`: `a[.., i, ..]` with the index on axis K (a third of the way in).
     Slab(usize),
     /// `crops`.
@@ -49,6 +54,7 @@ impl Workload {
         for kind in kinds {
             match kind {
                 WorkloadKind::Whole => out.push(Workload::Whole),
+                WorkloadKind::WholeReused => out.push(Workload::WholeReused),
                 WorkloadKind::Slabs => out.extend((0..rank).map(Workload::Slab)),
                 WorkloadKind::Crops => out.push(Workload::Crops),
                 WorkloadKind::Chunks => out.push(Workload::Chunks),
@@ -61,10 +67,11 @@ impl Workload {
         out
     }
 
-    /// `whole`, `slab-axis0`, ..., `crops`, `chunks`, `write`, `copy`.
+    /// `whole`, `whole-reused`, `slab-axis0`, ..., `crops`, `chunks`, `write`, `copy`.
     pub fn name(self) -> String {
         match self {
             Workload::Whole => "whole".into(),
+            Workload::WholeReused => "whole-reused".into(),
             Workload::Slab(axis) => format!("slab-axis{axis}"),
             Workload::Crops => "crops".into(),
             Workload::Chunks => "chunks".into(),
@@ -77,6 +84,7 @@ impl Workload {
     pub fn parse(name: &str) -> Option<Workload> {
         match name {
             "whole" => Some(Workload::Whole),
+            "whole-reused" => Some(Workload::WholeReused),
             "crops" => Some(Workload::Crops),
             "chunks" => Some(Workload::Chunks),
             "write" => Some(Workload::Write),
@@ -298,6 +306,7 @@ mod tests {
         for w in Workload::expand(
             &[
                 WorkloadKind::Whole,
+                WorkloadKind::WholeReused,
                 WorkloadKind::Slabs,
                 WorkloadKind::Crops,
                 WorkloadKind::Chunks,

@@ -2,7 +2,7 @@
 //! selection out of the mapping (as `np.array(mm[...])` does); pages come in by page faults.
 
 use ndarray::ArrayViewD;
-use tessera_array::Selection;
+use tessera_array::{ArrayAccess, Selection};
 use tessera_mmap::{MmapArray, Mode, RawLayout};
 
 use super::tessera::slab_selection;
@@ -41,7 +41,11 @@ fn open_dest(spec: &RunSpec) -> BenchResult<MmapArray> {
 ///
 /// # Errors
 /// Mmap and selection errors.
-pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcome> {
+pub fn run<T: Sample>(
+    spec: &RunSpec,
+    input: Option<&[T]>,
+    output: &mut [u8],
+) -> BenchResult<Outcome> {
     let mut watch = Stopwatch::started();
     let mut sum = Checksum::new();
     let mut bytes = 0;
@@ -52,6 +56,14 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
             let data = a.read::<T>(())?;
             watch.stop();
             bytes = absorb(&mut sum, slice_of(&data));
+        }
+        Workload::WholeReused => {
+            let a = open(&spec.source)?;
+            let all = a.resolve(())?;
+            a.read_into(&all, output)?;
+            watch.stop();
+            sum.update(output);
+            bytes = output.len() as u64;
         }
         Workload::Slab(axis) => {
             let a = open(&spec.source)?;

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::{ElementType, Sample};
 use crate::error::{BenchError, BenchResult};
-use crate::measure;
 use crate::workload::{Checksum, Region, Workload};
+use crate::{floor, measure};
 
 /// A library the harness measures.
 #[derive(
@@ -50,6 +50,11 @@ pub enum Backend {
     #[serde(rename = "zarr-python")]
     #[value(name = "zarr-python")]
     ZarrPython,
+    /// h5py on HDF5 copies of the arrays (same chunks; blosc and zstd through hdf5plugin, and HDF5's own
+    /// gzip and lzf), through `benches/peers.py`.
+    #[serde(rename = "h5py")]
+    #[value(name = "h5py")]
+    H5py,
 }
 
 impl Backend {
@@ -61,12 +66,23 @@ impl Backend {
             Backend::Zarrs => "zarrs",
             Backend::Tensorstore => "tensorstore",
             Backend::ZarrPython => "zarr-python",
+            Backend::H5py => "h5py",
         }
+    }
+
+    /// Whether the backend runs `workload`: `whole-reused` needs a read into a caller's buffer, which
+    /// tessera (`read_into`), raw mmap and h5py (`read_direct`) have, and the others are not asked for.
+    pub fn supports(self, workload: Workload) -> bool {
+        workload != Workload::WholeReused
+            || matches!(self, Backend::Tessera | Backend::Mmap | Backend::H5py)
     }
 
     /// True for the backends `benches/peers.py` runs.
     pub fn is_python(self) -> bool {
-        matches!(self, Backend::Tensorstore | Backend::ZarrPython)
+        matches!(
+            self,
+            Backend::Tensorstore | Backend::ZarrPython | Backend::H5py
+        )
     }
 }
 
@@ -106,6 +122,13 @@ pub struct RunSpec {
     /// decide the figure; cold runs and writes once.
     #[serde(default = "one")]
     pub repeat: u32,
+    /// A cgroup's `cgroup.procs` the child joins before it runs (the `disk` scenario's throttle).
+    #[serde(default)]
+    pub cgroup_procs: Option<PathBuf>,
+    /// The `s3` scenario's server (`http://127.0.0.1:PORT`): the array is then read over S3, from the
+    /// bucket's prefix named as `source`'s directory.
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
 }
 
 fn one() -> u32 {
@@ -159,12 +182,22 @@ fn run_typed<T: Sample>(spec: &RunSpec) -> BenchResult<Outcome> {
     } else {
         None
     };
+    // The same allocation conditions for every backend and the floors: memory the workload allocates
+    // was touched once before (see `floor::pre_touch`), and `whole-reused` reads into a touched buffer.
+    let output_bytes = usize::try_from(whole_bytes(spec)).unwrap_or(usize::MAX);
+    let mut output = Vec::new();
+    if spec.workload == Workload::WholeReused {
+        output = vec![0u8; output_bytes];
+        floor::touch(&mut output);
+    } else {
+        floor::pre_touch(largest_piece_bytes(spec).saturating_mul(2));
+    }
     measure::reset_peak_rss();
     let mut outcomes = Vec::new();
     for _ in 0..spec.repeat.max(1) {
         outcomes.push(match spec.backend {
-            Backend::Tessera => tessera::run::<T>(spec, input.as_deref())?,
-            Backend::Mmap => mmap::run::<T>(spec, input.as_deref())?,
+            Backend::Tessera => tessera::run::<T>(spec, input.as_deref(), &mut output)?,
+            Backend::Mmap => mmap::run::<T>(spec, input.as_deref(), &mut output)?,
             Backend::Zarrs => zarrs::run::<T>(spec, input.as_deref())?,
             other => {
                 return Err(BenchError::InvalidArgument(format!(
@@ -176,6 +209,16 @@ fn run_typed<T: Sample>(spec: &RunSpec) -> BenchResult<Outcome> {
     let mut outcome = median(outcomes, &spec.describe())?;
     outcome.peak_rss_bytes = measure::peak_rss();
     Ok(outcome)
+}
+
+/// Bytes of the largest piece a workload delivers at once (the whole array for `whole`, `write`).
+fn largest_piece_bytes(spec: &RunSpec) -> usize {
+    let elements = if spec.regions.is_empty() {
+        spec.shape.iter().product::<u64>()
+    } else {
+        spec.regions.iter().map(Region::elements).max().unwrap_or(0)
+    };
+    usize::try_from(elements * spec.dtype.itemsize() as u64).unwrap_or(usize::MAX)
 }
 
 /// The outcome with the median time; every repetition must have delivered the same data.

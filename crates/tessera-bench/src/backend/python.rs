@@ -29,6 +29,12 @@ pub struct PeerVersions {
     pub zarr: Option<String>,
     /// tensorstore's version.
     pub tensorstore: Option<String>,
+    /// h5py's version.
+    #[serde(default)]
+    pub h5py: Option<String>,
+    /// hdf5plugin's version (blosc and zstd filters for h5py).
+    #[serde(default)]
+    pub hdf5plugin: Option<String>,
 }
 
 impl PeerVersions {
@@ -37,6 +43,7 @@ impl PeerVersions {
         match backend {
             Backend::Tensorstore => self.tensorstore.is_some(),
             Backend::ZarrPython => self.zarr.is_some(),
+            Backend::H5py => self.h5py.is_some(),
             _ => false,
         }
     }
@@ -88,40 +95,90 @@ impl PeerProcess {
         })
     }
 
+    /// The process id of the script.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Writes the raw file `raw` as one HDF5 file per entry of `arrays` (dataset `data`, with its chunks
+    /// and filter) and returns each file's size.
+    ///
+    /// # Errors
+    /// [`BenchError::Peer`] with the script's message.
+    pub fn prepare_hdf5(
+        &mut self,
+        raw: &Path,
+        typestr: &str,
+        shape: &[u64],
+        arrays: &[crate::dataset::Hdf5Array],
+    ) -> BenchResult<Vec<u64>> {
+        let msg = serde_json::json!({
+            "op": "hdf5-prepare", "raw": raw, "typestr": typestr, "shape": shape,
+            "arrays": arrays.iter().map(|a| serde_json::json!({
+                "path": a.path, "chunks": a.chunks, "filter": a.filter,
+            })).collect::<Vec<_>>(),
+        });
+        let value = self.exchange(&msg, "h5py")?;
+        serde_json::from_value(value["stored_bytes"].clone()).map_err(|e| BenchError::Peer {
+            backend: "h5py".into(),
+            message: format!("unexpected answer to hdf5-prepare: {e}"),
+        })
+    }
+
+    /// Sends one line and reads the answer; an answer without `"ok": true` is an error.
+    fn exchange(
+        &mut self,
+        msg: &serde_json::Value,
+        backend: &str,
+    ) -> BenchResult<serde_json::Value> {
+        let peer_err = |message: String| BenchError::Peer {
+            backend: backend.into(),
+            message,
+        };
+        let mut line = serde_json::to_string(msg)?;
+        line.push('\n');
+        self.stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| peer_err(format!("sending a request: {e}")))?;
+        let mut reply = String::new();
+        let n = self
+            .stdout
+            .read_line(&mut reply)
+            .map_err(|e| peer_err(format!("reading an answer: {e}")))?;
+        if n == 0 {
+            return Err(peer_err("the process exited".into()));
+        }
+        let value: serde_json::Value = serde_json::from_str(reply.trim())
+            .map_err(|e| peer_err(format!("unexpected answer {reply:?}: {e}")))?;
+        if value["ok"] == serde_json::Value::Bool(true) {
+            Ok(value)
+        } else {
+            Err(peer_err(
+                value["error"].as_str().unwrap_or("no result").to_string(),
+            ))
+        }
+    }
+
     /// Runs one spec and returns what the script measured.
     ///
     /// # Errors
     /// [`BenchError::Peer`] with the script's message when the workload failed or the process died.
     pub fn run(&mut self, spec: &RunSpec) -> BenchResult<Outcome> {
-        let peer_err = |message: String| BenchError::Peer {
-            backend: spec.backend.name().into(),
-            message,
-        };
-        let mut line = serde_json::to_string(spec)?;
-        line.push('\n');
-        self.stdin
-            .write_all(line.as_bytes())
-            .and_then(|()| self.stdin.flush())
-            .map_err(|e| peer_err(format!("sending a workload: {e}")))?;
-        let mut reply = String::new();
-        let n = self
-            .stdout
-            .read_line(&mut reply)
-            .map_err(|e| peer_err(format!("reading a result: {e}")))?;
-        if n == 0 {
-            return Err(peer_err("the process exited".into()));
-        }
-        let value: serde_json::Value = serde_json::from_str(reply.trim())
-            .map_err(|e| peer_err(format!("unexpected result {reply:?}: {e}")))?;
-        if value["ok"] == serde_json::Value::Bool(true) {
-            return serde_json::from_value(value)
-                .map_err(|e| peer_err(format!("unexpected result {reply:?}: {e}")));
-        }
-        Err(peer_err(format!(
-            "{}: {}",
-            spec.describe(),
-            value["error"].as_str().unwrap_or("no result")
-        )))
+        let backend = spec.backend.name();
+        let value = self
+            .exchange(&serde_json::to_value(spec)?, backend)
+            .map_err(|e| match e {
+                BenchError::Peer { backend, message } => BenchError::Peer {
+                    backend,
+                    message: format!("{}: {message}", spec.describe()),
+                },
+                other => other,
+            })?;
+        serde_json::from_value(value).map_err(|e| BenchError::Peer {
+            backend: backend.into(),
+            message: format!("{}: unexpected result: {e}", spec.describe()),
+        })
     }
 }
 

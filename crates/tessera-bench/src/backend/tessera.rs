@@ -2,7 +2,7 @@
 //! `blocks::<T>` and `write`.
 
 use ndarray::ArrayViewD;
-use tessera_array::{AxisSelector, Selection};
+use tessera_array::{ArrayAccess, AxisSelector, Selection};
 
 use super::{Outcome, RunSpec, absorb, slice_of, whole_bytes};
 use crate::dataset::{Sample, open_array};
@@ -25,6 +25,22 @@ pub(crate) fn slab_selection(region: &Region, axis: usize) -> Selection {
     )
 }
 
+/// Opens the array `spec` reads: from its directory, or over S3 in the `s3` scenario.
+fn open_source(spec: &RunSpec) -> BenchResult<tessera_array::Array> {
+    match &spec.s3_endpoint {
+        None => open_array(&spec.source),
+        Some(endpoint) => {
+            let prefix = spec
+                .source
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let store = crate::s3::tessera_store(endpoint, &prefix)?;
+            Ok(tessera_array::Array::open(store, "")?)
+        }
+    }
+}
+
 fn dest(spec: &RunSpec) -> BenchResult<&std::path::Path> {
     spec.dest.as_deref().ok_or_else(|| {
         BenchError::InvalidArgument(format!("{} needs a destination", spec.workload))
@@ -35,26 +51,38 @@ fn dest(spec: &RunSpec) -> BenchResult<&std::path::Path> {
 ///
 /// # Errors
 /// Store, array and codec errors.
-pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcome> {
+pub fn run<T: Sample>(
+    spec: &RunSpec,
+    input: Option<&[T]>,
+    output: &mut [u8],
+) -> BenchResult<Outcome> {
     let mut watch = Stopwatch::started();
     let mut sum = Checksum::new();
     let mut bytes = 0;
     let mut checksum = true;
     match spec.workload {
         Workload::Whole => {
-            let a = open_array(&spec.source)?;
+            let a = open_source(spec)?;
             let data = a.read::<T>(())?;
             watch.stop();
             bytes = absorb(&mut sum, slice_of(&data));
         }
+        Workload::WholeReused => {
+            let a = open_source(spec)?;
+            let all = a.resolve(())?;
+            a.read_into(&all, output)?;
+            watch.stop();
+            sum.update(output);
+            bytes = output.len() as u64;
+        }
         Workload::Slab(axis) => {
-            let a = open_array(&spec.source)?;
+            let a = open_source(spec)?;
             let data = a.read::<T>(slab_selection(&spec.regions[0], axis))?;
             watch.stop();
             bytes = absorb(&mut sum, slice_of(&data));
         }
         Workload::Crops => {
-            let a = open_array(&spec.source)?;
+            let a = open_source(spec)?;
             for region in &spec.regions {
                 watch.start();
                 let data = a.read::<T>(Selection::from_ranges(&region.ranges()))?;
@@ -63,7 +91,7 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
             }
         }
         Workload::Chunks => {
-            let a = open_array(&spec.source)?;
+            let a = open_source(spec)?;
             let mut blocks = a.blocks::<T>(None)?;
             loop {
                 watch.start();
@@ -86,7 +114,7 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
             checksum = false;
         }
         Workload::Copy => {
-            let src = open_array(&spec.source)?;
+            let src = open_source(spec)?;
             let dst = open_array(dest(spec)?)?;
             for region in &spec.regions {
                 let sel = Selection::from_ranges(&region.ranges());

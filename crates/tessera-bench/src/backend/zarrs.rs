@@ -5,6 +5,10 @@ use std::sync::Arc;
 
 use zarrs::array::{Array, ArrayBytes, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::storage_adapter::async_to_sync::{
+    AsyncToSyncBlockOn, AsyncToSyncStorageAdapter,
+};
+use zarrs_object_store::AsyncObjectStore;
 
 use super::{Outcome, RunSpec, absorb, whole_bytes};
 use crate::dataset::Sample;
@@ -23,9 +27,86 @@ fn subset(region: &Region) -> ArraySubset {
     ArraySubset::new_with_ranges(&region.ranges())
 }
 
-fn read<T: Sample>(a: &ZArray, region: &Region) -> BenchResult<Vec<T>> {
+fn read<T: Sample, S: ?Sized + zarrs::storage::ReadableStorageTraits + 'static>(
+    a: &Array<S>,
+    region: &Region,
+) -> BenchResult<Vec<T>> {
     a.retrieve_array_subset::<Vec<T>>(&subset(region))
         .map_err(BenchError::zarrs)
+}
+
+/// Blocks on object_store's futures for zarrs' synchronous API.
+struct TokioBlockOn(tokio::runtime::Handle);
+
+impl AsyncToSyncBlockOn for TokioBlockOn {
+    fn block_on<F: core::future::Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+}
+
+/// Requests zarrs keeps in flight over S3: its synchronous API fetches chunks from rayon's threads, one
+/// request per thread, so the reads run in a pool this wide (as tessera keeps 64 requests in flight).
+const S3_THREADS: usize = 64;
+
+/// Runs a read workload of `spec` on zarrs over S3 (`zarrs_object_store`, through zarrs' async-to-sync
+/// adapter on a tokio runtime), in a pool of [`S3_THREADS`] threads.
+fn run_s3<T: Sample>(spec: &RunSpec, endpoint: &str) -> BenchResult<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| BenchError::io("starting", "a tokio runtime", e))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(S3_THREADS)
+        .build()
+        .map_err(|e| BenchError::S3(format!("starting zarrs' thread pool: {e}")))?;
+    let prefix = spec
+        .source
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let client = crate::s3::object_store_client(endpoint)?;
+    let store = Arc::new(AsyncToSyncStorageAdapter::new(
+        Arc::new(AsyncObjectStore::new(client)),
+        TokioBlockOn(runtime.handle().clone()),
+    ));
+    pool.install(|| {
+        let mut watch = Stopwatch::started();
+        let mut sum = Checksum::new();
+        let mut bytes = 0;
+        let a = Array::open(store, &format!("/{prefix}")).map_err(BenchError::zarrs)?;
+        match spec.workload {
+            Workload::Whole => {
+                let whole = Region {
+                    start: vec![0; spec.shape.len()],
+                    shape: spec.shape.clone(),
+                };
+                let data = read::<T, _>(&a, &whole)?;
+                watch.stop();
+                bytes = absorb(&mut sum, &data);
+            }
+            Workload::Slab(_) | Workload::Crops => {
+                watch.stop();
+                for region in &spec.regions {
+                    watch.start();
+                    let data = read::<T, _>(&a, region)?;
+                    watch.stop();
+                    bytes += absorb(&mut sum, &data);
+                }
+            }
+            other => {
+                return Err(BenchError::InvalidArgument(format!(
+                    "zarrs does not run {other} over S3"
+                )));
+            }
+        }
+        Ok(Outcome {
+            seconds: watch.seconds(),
+            bytes,
+            checksum: Some(sum.value()),
+            peak_rss_bytes: None,
+        })
+    })
 }
 
 /// Runs `spec` on zarrs.
@@ -33,6 +114,9 @@ fn read<T: Sample>(a: &ZArray, region: &Region) -> BenchResult<Vec<T>> {
 /// # Errors
 /// zarrs' errors, boxed in [`BenchError::Zarrs`].
 pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcome> {
+    if let Some(endpoint) = &spec.s3_endpoint {
+        return run_s3::<T>(spec, endpoint);
+    }
     let mut watch = Stopwatch::started();
     let mut sum = Checksum::new();
     let mut bytes = 0;
@@ -49,13 +133,18 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
     match spec.workload {
         Workload::Whole => {
             let a = open(&spec.source)?;
-            let data = read::<T>(&a, &whole)?;
+            let data = read::<T, _>(&a, &whole)?;
             watch.stop();
             bytes = absorb(&mut sum, &data);
         }
+        Workload::WholeReused => {
+            return Err(BenchError::InvalidArgument(
+                "zarrs is not run on whole-reused (see Backend::supports)".into(),
+            ));
+        }
         Workload::Slab(_) => {
             let a = open(&spec.source)?;
-            let data = read::<T>(&a, &spec.regions[0])?;
+            let data = read::<T, _>(&a, &spec.regions[0])?;
             watch.stop();
             bytes = absorb(&mut sum, &data);
         }
@@ -63,7 +152,7 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
             let a = open(&spec.source)?;
             for region in &spec.regions {
                 watch.start();
-                let data = read::<T>(&a, region)?;
+                let data = read::<T, _>(&a, region)?;
                 watch.stop();
                 bytes += absorb(&mut sum, &data);
             }
@@ -83,7 +172,7 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
                     a.retrieve_chunk::<Vec<T>>(&index)
                         .map_err(BenchError::zarrs)?
                 } else {
-                    read::<T>(&a, region)?
+                    read::<T, _>(&a, region)?
                 };
                 watch.stop();
                 bytes += absorb(&mut sum, &data);
@@ -102,7 +191,7 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
             let src = open(&spec.source)?;
             let dst = open(dest()?)?;
             for region in &spec.regions {
-                let data = read::<T>(&src, region)?;
+                let data = read::<T, _>(&src, region)?;
                 dst.store_array_subset(&subset(region), data)
                     .map_err(BenchError::zarrs)?;
                 bytes += region.elements() * spec.dtype.itemsize() as u64;
