@@ -148,6 +148,12 @@ impl Array {
             self.store.erase(key)?;
             return Ok(());
         }
+        if let Some(shard) = &self.shard {
+            return match super::shard::encode_shard(shard, self.shard_context(), key, decoded)? {
+                Some(encoded) => Ok(self.store.set(key, Bytes::from(encoded))?),
+                None => Ok(self.store.erase(key)?),
+            };
+        }
         let encoded = if self.codecs.is_identity() {
             decoded.to_vec()
         } else {
