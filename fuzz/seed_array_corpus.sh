@@ -37,6 +37,21 @@ for zarray in sorted(fx.rglob(".zarray")):
     chunk = zarray.parent / first
     if chunk.is_file() and chunk.stat().st_size <= 1 << 20 and len(raw) < 1 << 16:
         put("array_read_raw", struct.pack("<H", len(raw)) + raw + chunk.read_bytes())
+for zjson in sorted(fx.rglob("zarr.json")):
+    if zjson.stat().st_size < 1 << 16:
+        put("array_zarr_json", zjson.read_bytes())
+# array_shard: valid shards of its fixed array (mode 0: index at the end; 1: at the start), one
+# inner chunk missing.
+for mode in (0, 1):
+    chunks = [struct.pack("<4H", *range(4 * i, 4 * i + 4)) for i in range(3)]
+    start = 64 if mode == 1 else 0
+    index, offset = b"", start
+    for c in chunks:
+        index += struct.pack("<QQ", offset, len(c))
+        offset += len(c)
+    index += struct.pack("<QQ", 2**64 - 1, 2**64 - 1)
+    body = b"".join(chunks)
+    put("array_shard", bytes([mode]) + (index + body if mode == 1 else body + index))
 for zmeta in sorted(fx.rglob(".zmetadata")):
     put("array_zmetadata", zmeta.read_bytes())
 for npy in sorted(fx.rglob("*.npy"))[:200]:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Python readback: what tessera writes must read back, value for value, with
-#   zarr-python 2.18, zarr-python 3 (zarr_format=2) and tensorstore.
+#   zarr-python 2.18, zarr-python 3 (zarr_format=2) and tensorstore; and its Zarr v3 output with
+#   zarr-python 3 and tensorstore (zarr3 driver).
 #
 # 1. venvs: .venv-zarr2 (fixtures/zarr/requirements-zarr2.txt) and .venv-zarr3
 #    (fixtures/zarr/requirements-zarr3.txt + .ci/readback/requirements-tensorstore.txt).
@@ -126,6 +127,25 @@ if cargo run --quiet -p tessera --example write_object_readback -- "$OBJ_OUT"; t
 else
   echo "FAIL tessera-readback: cargo run --example write_object_readback failed"
   failures+=("tessera object tree (writer failed)")
+fi
+
+# Zarr v3: zarr-python 3 and tensorstore read zarr-python 3's own v3 fixtures (self-check), then the
+# v3 tree tessera writes (examples/write_readback_v3.rs, manifest-v3.json).
+V3OUT="$ROOT/target/readback-tessera-v3"
+run_v3_readers() {
+  local what="$1" tree="$2" reader
+  for reader in zarr tensorstore; do
+    echo "-- $what, $reader (v3)"
+    "$PY3" "$ROOT/.ci/readback/check_readback_v3.py" --reader "$reader" "$tree" || failures+=("$what, $reader (v3)")
+  done
+}
+run_v3_readers "fixtures/zarr/v3-format" "$ROOT/fixtures/zarr/v3-format"
+rm -rf "$V3OUT"
+if cargo run --quiet -p tessera --example write_readback_v3 -- "$V3OUT"; then
+  run_v3_readers "tessera v3 tree" "$V3OUT"
+else
+  echo "FAIL tessera-readback-v3: cargo run --example write_readback_v3 failed"
+  failures+=("tessera v3 readback tree (writer failed)")
 fi
 
 echo "-- python readback summary"

@@ -377,9 +377,10 @@ impl DataType {
                     order: order.unwrap_or(ByteOrder::NATIVE),
                 })
             }
-            'O' => Err(ArrayError::Unsupported {
-                feature: format!("object dtype {s:?} (variable-length strings, bytes or objects)"),
-            }),
+            'O' => Err(ArrayError::unsupported(
+                format!("object dtype {s:?}"),
+                "object arrays are read and written as \"|O\" (8-byte object references)",
+            )),
             _ => Err(unknown()),
         }
     }

@@ -94,11 +94,22 @@ pub enum ArrayError {
     /// The operation would need more memory than the array layer allows for one buffer.
     #[error("{0}")]
     TooLarge(String),
-    /// The data is valid Zarr, but uses something tessera does not implement (named in `feature`).
-    #[error("not supported by tessera: {feature}")]
+    /// The data is valid Zarr, but uses a feature tessera does not implement (yet).
+    #[error("unsupported: {feature}: {message}")]
     Unsupported {
-        /// What tessera lacks, e.g. `object dtype "|O"`.
+        /// The feature, as the metadata names it (`"data_type string"`, `"storage_transformers"`, ...).
         feature: String,
+        /// What is not supported and what to do instead.
+        message: String,
+    },
+    /// A stored shard's index is inconsistent with its shard (offsets past its end, overlapping inner
+    /// chunks, a wrong size).
+    #[error("shard {key}: {message}")]
+    ShardIndex {
+        /// The store key of the shard.
+        key: String,
+        /// What is wrong with its index.
+        message: String,
     },
 }
 
@@ -106,6 +117,16 @@ impl ArrayError {
     pub(crate) fn metadata(field: impl Into<String>, message: impl Into<String>) -> ArrayError {
         ArrayError::Metadata {
             field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn unsupported(
+        feature: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ArrayError {
+        ArrayError::Unsupported {
+            feature: feature.into(),
             message: message.into(),
         }
     }

@@ -1,4 +1,4 @@
-//! Groups: the hierarchy of a Zarr v2 store, its attributes and consolidated metadata.
+//! Groups: the hierarchy of a Zarr store (v2 or v3), its attributes and consolidated metadata.
 //!
 //! ```
 //! # use std::sync::Arc;
@@ -22,7 +22,9 @@ use tessera_store::{Bytes, Store, StoreKey};
 
 use crate::array::{Array, ArrayBuilder};
 use crate::error::{ArrayError, ArrayResult};
-use crate::metadata::{ArrayMetadata, check_group, parse_attributes, parse_group, pretty_json};
+use crate::metadata::{
+    ArrayMetadata, ZarrFormat, check_group, parse_attributes, parse_group, pretty_json,
+};
 use crate::node::NodePath;
 
 /// What a node of the hierarchy is.
@@ -43,7 +45,8 @@ pub enum Node {
     Group(Group),
 }
 
-/// The documents of a `.zmetadata` file, keyed relative to the group holding it.
+/// The documents of a `.zmetadata` file (or of a v3 root's `consolidated_metadata`, as `<path>/zarr.json`),
+/// keyed relative to the group holding it.
 #[derive(Debug)]
 struct Consolidated {
     root: NodePath,
@@ -76,6 +79,31 @@ impl Consolidated {
         })
     }
 
+    /// The `consolidated_metadata` of a v3 group's `zarr.json`: `None` when it has none.
+    fn from_v3(group_doc: &Value, root: NodePath) -> ArrayResult<Option<Consolidated>> {
+        let bad = |msg: String| ArrayError::metadata("consolidated_metadata", msg);
+        let Some(cm) = group_doc
+            .get("consolidated_metadata")
+            .filter(|v| !v.is_null())
+        else {
+            return Ok(None);
+        };
+        let entries = cm
+            .get("metadata")
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad("expected an object with a \"metadata\" object".into()))?;
+        let mut docs = Map::new();
+        docs.insert("zarr.json".into(), group_doc.clone());
+        for (path, doc) in entries {
+            StoreKey::new(path.as_str()).map_err(|e| bad(format!("key {path:?}: {e}")))?;
+            if !doc.is_object() {
+                return Err(bad(format!("{path:?} is not a JSON object")));
+            }
+            docs.insert(format!("{path}/zarr.json"), doc.clone());
+        }
+        Ok(Some(Consolidated { root, docs }))
+    }
+
     /// The document `name` of the node at `path`, if `path` lies under this consolidated root.
     fn get(&self, path: &NodePath, name: &str) -> Option<Option<&Value>> {
         let rel = relative(&self.root, path)?;
@@ -100,12 +128,13 @@ fn relative<'a>(root: &NodePath, path: &'a NodePath) -> Option<&'a str> {
         .and_then(|r| r.strip_prefix('/'))
 }
 
-/// A Zarr v2 group.
+/// A Zarr group (v2 or v3).
 #[derive(Clone, Debug)]
 pub struct Group {
     store: Arc<dyn Store>,
     path: NodePath,
     consolidated: Option<Arc<Consolidated>>,
+    format: ZarrFormat,
 }
 
 /// Checks that a node may be created at `path` (erasing what is there when `overwrite`), and creates the
@@ -114,6 +143,16 @@ pub(crate) fn prepare_node(
     store: &Arc<dyn Store>,
     path: &NodePath,
     overwrite: bool,
+) -> ArrayResult<()> {
+    prepare_node_in(store, path, overwrite, ZarrFormat::V2)
+}
+
+/// [`prepare_node`] creating missing parents in `format`.
+pub(crate) fn prepare_node_in(
+    store: &Arc<dyn Store>,
+    path: &NodePath,
+    overwrite: bool,
+    format: ZarrFormat,
 ) -> ArrayResult<()> {
     if let Some(kind) = node_kind(store.as_ref(), path)? {
         if !overwrite {
@@ -138,7 +177,10 @@ pub(crate) fn prepare_node(
                     path: ancestor.as_str().to_string(),
                 });
             }
-            None => store.set(&ancestor.key(".zgroup")?, group_doc())?,
+            None => match format {
+                ZarrFormat::V2 => store.set(&ancestor.key(".zgroup")?, group_doc())?,
+                ZarrFormat::V3 => store.set(&ancestor.key("zarr.json")?, group_doc_v3())?,
+            },
         }
     }
     Ok(())
@@ -148,11 +190,36 @@ fn group_doc() -> Bytes {
     Bytes::from(pretty_json(&serde_json::json!({"zarr_format": 2})))
 }
 
-/// What is stored at `path`, looking at its metadata documents.
+fn group_doc_v3() -> Bytes {
+    Bytes::from(crate::metadata::pretty_json_v3(&crate::v3::new_group_json(
+        &Map::new(),
+    )))
+}
+
+/// Reads a v3 `zarr.json` at `path`, if there is one.
+fn read_zarr_json(store: &dyn Store, path: &NodePath) -> ArrayResult<Option<Value>> {
+    let key = path.key("zarr.json")?;
+    match store.get(&key)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ArrayError::metadata(key.to_string(), format!("not valid JSON: {e}"))),
+    }
+}
+
+/// What is stored at `path`, looking at its metadata documents (`zarr.json` first, then `.zarray` and
+/// `.zgroup`).
 ///
 /// # Errors
-/// Store errors.
+/// Store errors; [`ArrayError::Metadata`] for a `zarr.json` that is not JSON or names no node type.
 pub fn node_kind(store: &dyn Store, path: &NodePath) -> ArrayResult<Option<NodeKind>> {
+    if let Some(doc) = read_zarr_json(store, path)? {
+        return Ok(Some(if crate::v3::is_array_doc(&doc)? {
+            NodeKind::Array
+        } else {
+            NodeKind::Group
+        }));
+    }
     if store.size(&path.key(".zarray")?)?.is_some() {
         Ok(Some(NodeKind::Array))
     } else if store.size(&path.key(".zgroup")?)?.is_some() {
@@ -172,7 +239,7 @@ pub fn open_node(store: Arc<dyn Store>, path: &str) -> ArrayResult<Node> {
         Some(NodeKind::Array) => Ok(Node::Array(Box::new(Array::open(store, path)?))),
         Some(NodeKind::Group) => Ok(Node::Group(Group::open(store, path)?)),
         None => Err(ArrayError::NotFound {
-            kind: "array or group",
+            kind: "array or group (neither zarr.json nor .zarray/.zgroup)",
             path: p.as_str().to_string(),
         }),
     }
@@ -185,6 +252,21 @@ impl Group {
     /// [`ArrayError::NotFound`] when there is no `.zgroup`; [`ArrayError::Metadata`] when it is invalid.
     pub fn open(store: Arc<dyn Store>, path: &str) -> ArrayResult<Group> {
         let path = NodePath::new(path)?;
+        if let Some(doc) = read_zarr_json(store.as_ref(), &path)? {
+            if crate::v3::is_array_doc(&doc)? {
+                return Err(ArrayError::NotFound {
+                    kind: "group",
+                    path: path.as_str().to_string(),
+                });
+            }
+            crate::v3::check_group_v3(&doc)?;
+            return Ok(Group {
+                store,
+                path,
+                consolidated: None,
+                format: ZarrFormat::V3,
+            });
+        }
         let bytes = store
             .get(&path.key(".zgroup")?)?
             .ok_or_else(|| ArrayError::NotFound {
@@ -196,6 +278,7 @@ impl Group {
             store,
             path,
             consolidated: None,
+            format: ZarrFormat::V2,
         })
     }
 
@@ -209,6 +292,11 @@ impl Group {
     /// [`ArrayError::Metadata`] naming `.zmetadata` when it is malformed (including keys with `..`).
     pub fn open_consolidated(store: Arc<dyn Store>, path: &str) -> ArrayResult<Group> {
         let node = NodePath::new(path)?;
+        if let Some(doc) = read_zarr_json(store.as_ref(), &node)? {
+            let mut group = Group::open(store, path)?;
+            group.consolidated = Consolidated::from_v3(&doc, node)?.map(Arc::new);
+            return Ok(group);
+        }
         let Some(bytes) = store.get(&node.key(".zmetadata")?)? else {
             return Group::open(store, path);
         };
@@ -228,6 +316,7 @@ impl Group {
             store,
             path: node,
             consolidated: Some(Arc::new(consolidated)),
+            format: ZarrFormat::V2,
         })
     }
 
@@ -244,6 +333,23 @@ impl Group {
             store,
             path: node,
             consolidated: None,
+            format: ZarrFormat::V2,
+        })
+    }
+
+    /// Creates a Zarr v3 group at `path` (and missing parents, as v3 groups).
+    ///
+    /// # Errors
+    /// [`ArrayError::AlreadyExists`] when an array or group is already there.
+    pub fn create_v3(store: Arc<dyn Store>, path: &str) -> ArrayResult<Group> {
+        let node = NodePath::new(path)?;
+        prepare_node_in(&store, &node, false, ZarrFormat::V3)?;
+        store.set(&node.key("zarr.json")?, group_doc_v3())?;
+        Ok(Group {
+            store,
+            path: node,
+            consolidated: None,
+            format: ZarrFormat::V3,
         })
     }
 
@@ -268,7 +374,12 @@ impl Group {
         &self.store
     }
 
-    /// True when metadata lookups go through `.zmetadata`.
+    /// The Zarr format of the group.
+    pub fn zarr_format(&self) -> ZarrFormat {
+        self.format
+    }
+
+    /// True when metadata lookups go through consolidated metadata.
     pub fn is_consolidated(&self) -> bool {
         self.consolidated.is_some()
     }
@@ -297,6 +408,16 @@ impl Group {
     }
 
     fn attributes_of(&self, path: &NodePath) -> ArrayResult<Map<String, Value>> {
+        if let Some(doc) = self.doc(path, "zarr.json")? {
+            return match doc.get("attributes") {
+                None => Ok(Map::new()),
+                Some(Value::Object(m)) => Ok(m.clone()),
+                Some(other) => Err(ArrayError::metadata(
+                    "attributes",
+                    format!("expected an object, found {other}"),
+                )),
+            };
+        }
         match self.doc(path, ".zattrs")? {
             None => Ok(Map::new()),
             Some(Value::Object(m)) => Ok(m),
@@ -317,6 +438,18 @@ impl Group {
     /// # Errors
     /// Store errors.
     pub fn set_attributes(&self, attrs: &Map<String, Value>) -> ArrayResult<()> {
+        if self.format == ZarrFormat::V3 {
+            let mut doc = read_zarr_json(self.store.as_ref(), &self.path)?
+                .unwrap_or_else(|| crate::v3::new_group_json(&Map::new()));
+            if let Some(obj) = doc.as_object_mut() {
+                obj.insert("attributes".into(), Value::Object(attrs.clone()));
+            }
+            self.store.set(
+                &self.path.key("zarr.json")?,
+                Bytes::from(crate::metadata::pretty_json_v3(&doc)),
+            )?;
+            return Ok(());
+        }
         let bytes = pretty_json(&Value::Object(attrs.clone()));
         self.store
             .set(&self.path.key(".zattrs")?, Bytes::from(bytes))?;
@@ -330,6 +463,10 @@ impl Group {
     pub fn kind_of(&self, name: &str) -> ArrayResult<Option<NodeKind>> {
         let path = self.path.child(name)?;
         if let Some(c) = &self.consolidated {
+            if let Some(doc) = c.get(&path, "zarr.json").flatten() {
+                return crate::v3::is_array_doc(doc)
+                    .map(|a| Some(if a { NodeKind::Array } else { NodeKind::Group }));
+            }
             if c.get(&path, ".zarray").flatten().is_some() {
                 return Ok(Some(NodeKind::Array));
             }
@@ -366,6 +503,11 @@ impl Group {
                 let kind = match doc {
                     ".zarray" => NodeKind::Array,
                     ".zgroup" => NodeKind::Group,
+                    "zarr.json" => match crate::v3::is_array_doc(&c.docs[key]) {
+                        Ok(true) => NodeKind::Array,
+                        Ok(false) => NodeKind::Group,
+                        Err(_) => continue,
+                    },
                     _ => continue,
                 };
                 out.push((name.to_string(), kind));
@@ -403,6 +545,7 @@ impl Group {
                     store: self.store.clone(),
                     path,
                     consolidated: self.consolidated.clone(),
+                    format: self.format,
                 };
                 out.extend(sub.walk()?);
             }
@@ -416,6 +559,16 @@ impl Group {
     /// [`ArrayError::NotFound`], metadata, codec and store errors.
     pub fn open_array(&self, name: &str) -> ArrayResult<Array> {
         let path = self.path.child(name)?;
+        if let Some(doc) = self.doc(&path, "zarr.json")? {
+            if crate::v3::is_array_doc(&doc)? {
+                let meta = ArrayMetadata::from_v3_json(&doc)?;
+                return Array::from_metadata(self.store.clone(), path, meta);
+            }
+            return Err(ArrayError::NotFound {
+                kind: "array",
+                path: path.as_str().to_string(),
+            });
+        }
         match self.doc(&path, ".zarray")? {
             Some(doc) => {
                 Array::from_metadata(self.store.clone(), path, ArrayMetadata::from_json(&doc)?)
@@ -433,6 +586,17 @@ impl Group {
     /// [`ArrayError::NotFound`], metadata and store errors.
     pub fn open_group(&self, name: &str) -> ArrayResult<Group> {
         let path = self.path.child(name)?;
+        if let Some(doc) = self.doc(&path, "zarr.json")?
+            && !crate::v3::is_array_doc(&doc)?
+        {
+            crate::v3::check_group_v3(&doc)?;
+            return Ok(Group {
+                store: self.store.clone(),
+                path,
+                consolidated: self.consolidated.clone(),
+                format: ZarrFormat::V3,
+            });
+        }
         match self.doc(&path, ".zgroup")? {
             Some(doc) => {
                 check_group(&doc)?;
@@ -440,6 +604,7 @@ impl Group {
                     store: self.store.clone(),
                     path,
                     consolidated: self.consolidated.clone(),
+                    format: ZarrFormat::V2,
                 })
             }
             None => Err(ArrayError::NotFound {
@@ -462,7 +627,11 @@ impl Group {
     /// # Errors
     /// As [`Group::create`].
     pub fn create_group(&self, name: &str) -> ArrayResult<Group> {
-        Group::create(self.store.clone(), self.path.child(name)?.as_str())
+        let path = self.path.child(name)?;
+        match self.format {
+            ZarrFormat::V2 => Group::create(self.store.clone(), path.as_str()),
+            ZarrFormat::V3 => Group::create_v3(self.store.clone(), path.as_str()),
+        }
     }
 
     /// Writes `.zmetadata` for this group: every `.zgroup`, `.zarray` and `.zattrs` below it, keyed
@@ -476,7 +645,11 @@ impl Group {
             store: self.store.clone(),
             path: self.path.clone(),
             consolidated: None,
+            format: self.format,
         };
+        if self.format == ZarrFormat::V3 {
+            return fresh.consolidate_v3();
+        }
         let mut docs = Map::new();
         let mut nodes = vec![(self.path.clone(), NodeKind::Group)];
         nodes.extend(fresh.walk()?);
@@ -499,6 +672,51 @@ impl Group {
         self.store.set(
             &self.path.key(".zmetadata")?,
             Bytes::from(pretty_json(&Value::Object(out))),
+        )?;
+        Ok(())
+    }
+}
+
+impl Group {
+    /// Writes `consolidated_metadata` into this v3 group's `zarr.json`, as zarr-python 3 does: every
+    /// node's `zarr.json` below it, keyed by its path relative to the group.
+    fn consolidate_v3(&self) -> ArrayResult<()> {
+        let mut entries = Map::new();
+        for (path, _) in self.walk()? {
+            let rel = relative(&self.path, &path).unwrap_or("").to_string();
+            if let Some(mut doc) = read_zarr_json(self.store.as_ref(), &path)? {
+                if let Some(obj) = doc.as_object_mut() {
+                    obj.remove("consolidated_metadata");
+                    if obj.get("node_type").and_then(Value::as_str) == Some("group") {
+                        // zarr-python 3 gives nested groups an empty one, before node_type.
+                        let node_type = obj.remove("node_type");
+                        obj.insert(
+                            "consolidated_metadata".into(),
+                            serde_json::json!({"kind": "inline", "must_understand": false, "metadata": {}}),
+                        );
+                        if let Some(n) = node_type {
+                            obj.insert("node_type".into(), n);
+                        }
+                    }
+                }
+                entries.insert(rel, doc);
+            }
+        }
+        let mut doc = read_zarr_json(self.store.as_ref(), &self.path)?
+            .unwrap_or_else(|| crate::v3::new_group_json(&Map::new()));
+        let cm =
+            serde_json::json!({"kind": "inline", "must_understand": false, "metadata": entries});
+        if let Some(obj) = doc.as_object_mut() {
+            // zarr-python puts it before node_type.
+            let node_type = obj.remove("node_type");
+            obj.insert("consolidated_metadata".into(), cm);
+            if let Some(n) = node_type {
+                obj.insert("node_type".into(), n);
+            }
+        }
+        self.store.set(
+            &self.path.key("zarr.json")?,
+            Bytes::from(crate::metadata::pretty_json_v3(&doc)),
         )?;
         Ok(())
     }

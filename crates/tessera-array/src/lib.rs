@@ -1,5 +1,5 @@
-//! Zarr v2 arrays and groups: metadata, data types, fill values, selections, parallel chunked reads and
-//! writes.
+//! Zarr arrays and groups, v2 and v3 (sharding included): metadata, data types, fill values, selections,
+//! parallel chunked reads and writes.
 //!
 //! Open an array written by zarr-python, or create one it can read, and read any selection as an
 //! [`ndarray::ArrayD`]:
@@ -23,8 +23,12 @@
 //! # Ok::<(), tessera_array::ArrayError>(())
 //! ```
 //!
+//! One array model, two metadata formats: [`Array::open`] reads `zarr.json` (Zarr v3) when there is one,
+//! else `.zarray` (Zarr v2); [`ArrayBuilder::zarr_format`] chooses what a new array is written as.
+//!
 //! Modules: [`dtype`] (numpy type strings and structured types), [`fill_value`], [`metadata`]
-//! (`.zarray`/`.zgroup`/`.zattrs`), [`selection`] (slices and indices, numpy semantics), [`plan`] (the chunks a
+//! (`.zarray`/`.zgroup`/`.zattrs`), [`v3`] (`zarr.json`, v3 data types, codecs and sharding),
+//! [`pipeline`] (the codecs of one chunk), [`selection`] (slices and indices, numpy semantics), [`plan`] (the chunks a
 //! selection touches), [`array`](mod@array) (reads and writes), [`group`] (hierarchies and consolidated metadata),
 //! [`iter`] (block-by-block iteration), [`copy`] (strided region copies, shared with the memory-mapped
 //! backend).
@@ -42,8 +46,10 @@ pub mod iter;
 pub mod metadata;
 pub mod node;
 pub mod object;
+pub mod pipeline;
 pub mod plan;
 pub mod selection;
+pub mod v3;
 
 pub use access::{ArrayAccess, RawArray};
 pub use array::{Array, ArrayBuilder, default_compressor};
@@ -53,7 +59,7 @@ pub use error::{ArrayError, ArrayResult};
 pub use fill_value::FillValue;
 pub use group::{Group, Node, NodeKind, node_kind, open_node};
 pub use iter::Blocks;
-pub use metadata::{ArrayMetadata, Order, Separator};
+pub use metadata::{ArrayMetadata, KeyEncoding, Order, Separator, ZarrFormat};
 pub use node::NodePath;
 pub use object::ObjectElement;
 pub use plan::{ChunkRegion, ReadPlan};

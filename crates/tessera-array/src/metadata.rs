@@ -51,6 +51,36 @@ impl Separator {
     }
 }
 
+/// Which Zarr format a node is stored in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub enum ZarrFormat {
+    /// Zarr v2: `.zarray`, `.zgroup`, `.zattrs`.
+    #[default]
+    V2,
+    /// Zarr v3: `zarr.json`.
+    V3,
+}
+
+impl ZarrFormat {
+    /// The format's number: 2 or 3.
+    pub fn number(self) -> u8 {
+        match self {
+            ZarrFormat::V2 => 2,
+            ZarrFormat::V3 => 3,
+        }
+    }
+}
+
+/// How chunk grid coordinates become a chunk key (with the [`Separator`] between coordinates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum KeyEncoding {
+    /// `1.0.3` (or `1/0/3`); `0` for a 0-d array: every v2 array, and v3's `v2` encoding.
+    #[default]
+    V2,
+    /// `c/1/0/3` (or `c.1.0.3`); `c` for a 0-d array: v3's `default` encoding.
+    Default,
+}
+
 /// Largest decoded chunk accepted when opening an array (16 GiB): larger chunks come from corrupt or
 /// hostile metadata, and reading one would need a buffer of that size.
 pub const MAX_CHUNK_BYTES: u64 = 1 << 34;
@@ -76,14 +106,23 @@ pub struct ArrayMetadata {
     pub compressor: Option<Value>,
     /// The `filters` configs (`None` for `null`).
     pub filters: Option<Vec<Value>>,
-    raw: Map<String, Value>,
+    /// The format the metadata was read from or is written in.
+    pub format: ZarrFormat,
+    /// How chunk keys are spelled (v2 arrays: always [`KeyEncoding::V2`]).
+    pub key_encoding: KeyEncoding,
+    /// v3 `dimension_names`: one optional name per axis (`None` when absent; always `None` in v2).
+    pub dimension_names: Option<Vec<Option<String>>>,
+    /// v3: how chunks are encoded, parsed from `codecs` (the v2 fields `compressor` and `filters` are then
+    /// `None`).
+    pub(crate) encoding: Option<crate::v3::ChunkEncoding>,
+    pub(crate) raw: Map<String, Value>,
 }
 
 fn field_err(field: &str, msg: impl Into<String>) -> ArrayError {
     ArrayError::metadata(field, msg)
 }
 
-fn u64_list(doc: &Map<String, Value>, field: &str) -> ArrayResult<Vec<u64>> {
+pub(crate) fn u64_list(doc: &Map<String, Value>, field: &str) -> ArrayResult<Vec<u64>> {
     let v = doc.get(field).ok_or_else(|| field_err(field, "missing"))?;
     let items = v
         .as_array()
@@ -233,6 +272,10 @@ impl ArrayMetadata {
             separator,
             compressor,
             filters,
+            format: ZarrFormat::V2,
+            key_encoding: KeyEncoding::V2,
+            dimension_names: None,
+            encoding: None,
             raw: doc.clone(),
         })
     }
@@ -255,6 +298,10 @@ impl ArrayMetadata {
             separator: Separator::Dot,
             compressor: None,
             filters: None,
+            format: ZarrFormat::V2,
+            key_encoding: KeyEncoding::V2,
+            dimension_names: None,
+            encoding: None,
             raw: Map::new(),
         };
         meta.raw = meta.canonical_fields();
@@ -287,9 +334,12 @@ impl ArrayMetadata {
         m
     }
 
-    /// The `.zarray` document: the one read, with the fields this type owns updated to their current
-    /// values. Unknown fields are kept in place.
+    /// The metadata document (`.zarray`, or `zarr.json` for v3): the one read, with the fields this type
+    /// owns updated to their current values. Unknown fields are kept in place.
     pub fn to_json(&self) -> Value {
+        if self.format == ZarrFormat::V3 {
+            return crate::v3::array_to_json(self);
+        }
         let mut out = self.raw.clone();
         for (k, v) in self.canonical_fields() {
             // Keep an absent `dimension_separator` absent when it is the default, as older writers did.
@@ -306,7 +356,43 @@ impl ArrayMetadata {
 
     /// The document as pretty-printed JSON bytes, as zarr-python writes it.
     pub fn to_bytes(&self) -> Vec<u8> {
-        pretty_json(&self.to_json())
+        match self.format {
+            ZarrFormat::V2 => pretty_json(&self.to_json()),
+            ZarrFormat::V3 => pretty_json_v3(&self.to_json()),
+        }
+    }
+
+    /// The name of the metadata document in the node: `.zarray` or `zarr.json`.
+    pub fn document_name(&self) -> &'static str {
+        match self.format {
+            ZarrFormat::V2 => ".zarray",
+            ZarrFormat::V3 => "zarr.json",
+        }
+    }
+
+    /// The shard shape of a sharded v3 array (the chunk grid's chunk shape); `None` when not sharded.
+    pub fn shard_shape(&self) -> Option<&[u64]> {
+        match &self.encoding {
+            Some(crate::v3::ChunkEncoding::Sharded(_)) => Some(&self.chunks),
+            _ => None,
+        }
+    }
+
+    /// The shape of the chunks that are encoded one by one: the inner chunk shape of a sharded array,
+    /// [`chunks`](Self::chunks) otherwise.
+    pub fn inner_chunk_shape(&self) -> &[u64] {
+        match &self.encoding {
+            Some(crate::v3::ChunkEncoding::Sharded(s)) => &s.chunk_shape,
+            _ => &self.chunks,
+        }
+    }
+
+    /// The v3 `codecs` list as stored; `None` for v2 arrays.
+    pub fn codecs_json(&self) -> Option<&Value> {
+        match self.format {
+            ZarrFormat::V2 => None,
+            ZarrFormat::V3 => self.raw.get("codecs"),
+        }
     }
 
     /// Number of dimensions.
@@ -338,6 +424,17 @@ impl ArrayMetadata {
 pub fn pretty_json(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    serde::Serialize::serialize(value, &mut ser)
+        .expect("serialising a JSON value to memory cannot fail");
+    out
+}
+
+/// Serialises JSON the way zarr-python 3 writes `zarr.json`: indented by two spaces, keys in document
+/// order.
+pub fn pretty_json_v3(value: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"  ");
     let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
     serde::Serialize::serialize(value, &mut ser)
         .expect("serialising a JSON value to memory cannot fail");

@@ -7,8 +7,8 @@ use tessera_store::{Bytes, Store};
 
 use super::Array;
 use crate::dtype::DataType;
-use crate::error::ArrayResult;
-use crate::metadata::{ArrayMetadata, Order, Separator};
+use crate::error::{ArrayError, ArrayResult};
+use crate::metadata::{ArrayMetadata, Order, Separator, ZarrFormat};
 use crate::node::NodePath;
 
 /// Options for a new array; [`create`](ArrayBuilder::create) writes its `.zarray`.
@@ -41,6 +41,11 @@ pub struct ArrayBuilder {
     attributes: Option<Map<String, Value>>,
     overwrite: bool,
     write_empty_chunks: bool,
+    format: u8,
+    compressor_set: bool,
+    separator_set: bool,
+    shards: Option<Vec<u64>>,
+    dimension_names: Option<Vec<Option<String>>>,
 }
 
 /// zarr-python 2's default compressor: blosc with lz4, level 5, byte shuffle.
@@ -66,12 +71,43 @@ impl ArrayBuilder {
             attributes: None,
             overwrite: false,
             write_empty_chunks: false,
+            format: 2,
+            compressor_set: false,
+            separator_set: false,
+            shards: None,
+            dimension_names: None,
         }
+    }
+
+    /// The format to write: `2` (`.zarray`, the default) or `3` (`zarr.json`). A v3 array whose
+    /// compressor was not chosen gets zarr-python 3's default, zstd level 0, and `default` chunk keys
+    /// (`c/0/1`) unless a separator was chosen.
+    ///
+    /// # Errors
+    /// Deferred to [`create`](Self::create)/[`metadata`](Self::metadata): any other number is a
+    /// metadata error naming `zarr_format`.
+    pub fn zarr_format(mut self, format: u8) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Shards of this shape (v3 only): each stored object holds a grid of chunks (the builder's chunk
+    /// shape, which must divide the shard shape) and an index of them, at its end, with a crc32c.
+    pub fn shards(mut self, shape: Vec<u64>) -> Self {
+        self.shards = Some(shape);
+        self
+    }
+
+    /// Names of the dimensions (v3 only; `None` for an unnamed one).
+    pub fn dimension_names(mut self, names: Vec<Option<String>>) -> Self {
+        self.dimension_names = Some(names);
+        self
     }
 
     /// The compressor config (`None` for uncompressed).
     pub fn compressor(mut self, config: Option<Value>) -> Self {
         self.compressor = config;
+        self.compressor_set = true;
         self
     }
 
@@ -96,6 +132,7 @@ impl ArrayBuilder {
     /// Chunk key separator.
     pub fn separator(mut self, separator: Separator) -> Self {
         self.separator = separator;
+        self.separator_set = true;
         self
     }
 
@@ -122,6 +159,22 @@ impl ArrayBuilder {
     /// # Errors
     /// [`ArrayError::Metadata`](crate::ArrayError::Metadata) naming the invalid field.
     pub fn metadata(&self) -> ArrayResult<ArrayMetadata> {
+        match self.format {
+            2 => {}
+            3 => return self.metadata_v3(),
+            other => {
+                return Err(ArrayError::metadata(
+                    "zarr_format",
+                    format!("expected 2 or 3, found {other}"),
+                ));
+            }
+        }
+        if self.shards.is_some() || self.dimension_names.is_some() {
+            return Err(ArrayError::metadata(
+                "zarr_format",
+                "shards and dimension names need zarr_format(3)",
+            ));
+        }
         let mut doc =
             ArrayMetadata::new(self.shape.clone(), self.chunks.clone(), self.dtype.clone())?
                 .to_json();
@@ -146,6 +199,81 @@ impl ArrayBuilder {
         ArrayMetadata::from_json(&doc)
     }
 
+    fn metadata_v3(&self) -> ArrayResult<ArrayMetadata> {
+        // Validate shape, chunks and dtype the v2 way first: the same rules hold.
+        ArrayMetadata::new(self.shape.clone(), self.chunks.clone(), self.dtype.clone())?;
+        let dtype = &self.dtype;
+        let fill = crate::v3::fill_value_from_json(&self.fill_value, dtype)?;
+        let compressor = if self.compressor_set {
+            self.compressor.clone()
+        } else {
+            Some(serde_json::json!({"id": "zstd", "level": 0, "checksum": false}))
+        };
+        let mut chunk_codecs = Vec::new();
+        if self.order == Order::F && self.shape.len() > 1 {
+            let perm: Vec<usize> = (0..self.shape.len()).rev().collect();
+            chunk_codecs
+                .push(serde_json::json!({"name": "transpose", "configuration": {"order": perm}}));
+        }
+        let (array_filters, byte_filters): (Vec<&Value>, Vec<&Value>) =
+            self.filters.iter().flatten().partition(|f| {
+                [
+                    "delta",
+                    "fixedscaleoffset",
+                    "quantize",
+                    "astype",
+                    "bitround",
+                    "packbits",
+                    "categorize",
+                ]
+                .contains(&f["id"].as_str().unwrap_or(""))
+            });
+        for f in array_filters {
+            chunk_codecs.push(crate::v3::v3_codec_of(f)?);
+        }
+        chunk_codecs.push(crate::v3::bytes_codec(dtype));
+        for f in byte_filters.into_iter().chain(compressor.as_ref()) {
+            let mut codec = crate::v3::v3_codec_of(f)?;
+            if codec["name"] == "blosc" {
+                codec["configuration"]["typesize"] = Value::from(dtype.itemsize());
+            }
+            chunk_codecs.push(codec);
+        }
+        let (grid, codecs) = match &self.shards {
+            None => (self.chunks.clone(), chunk_codecs),
+            Some(shards) => (
+                shards.clone(),
+                vec![
+                    serde_json::json!({"name": "sharding_indexed", "configuration": {
+                        "chunk_shape": self.chunks,
+                        "codecs": chunk_codecs,
+                        "index_codecs": [
+                            {"name": "bytes", "configuration": {"endian": "little"}},
+                            {"name": "crc32c"}
+                        ],
+                        "index_location": "end"
+                    }}),
+                ],
+            ),
+        };
+        let separator = if self.separator_set {
+            self.separator
+        } else {
+            Separator::Slash
+        };
+        let doc = crate::v3::new_array_json(
+            &self.shape,
+            &grid,
+            dtype,
+            &fill,
+            codecs,
+            separator,
+            self.attributes.as_ref().unwrap_or(&Map::new()),
+            self.dimension_names.as_deref(),
+        )?;
+        ArrayMetadata::from_v3_json(&doc)
+    }
+
     /// Creates the array at `path`, creating missing parent groups.
     ///
     /// # Errors
@@ -155,9 +283,13 @@ impl ArrayBuilder {
         let meta = self.metadata()?;
         let path = NodePath::new(path)?;
         let mut array = Array::from_metadata(store.clone(), path.clone(), meta)?;
-        crate::group::prepare_node(&store, &path, self.overwrite)?;
-        store.set(&path.key(".zarray")?, Bytes::from(array.meta.to_bytes()))?;
-        if let Some(attrs) = &self.attributes {
+        crate::group::prepare_node_in(&store, &path, self.overwrite, array.meta.format)?;
+        store.set(
+            &path.key(array.meta.document_name())?,
+            Bytes::from(array.meta.to_bytes()),
+        )?;
+        // v3 attributes live in zarr.json, written above; v2's in .zattrs (consolidated below, once).
+        if let (Some(attrs), ZarrFormat::V2) = (&self.attributes, array.meta.format) {
             let bytes = crate::metadata::pretty_json(&Value::Object(attrs.clone()));
             store.set(&path.key(".zattrs")?, Bytes::from(bytes))?;
         }

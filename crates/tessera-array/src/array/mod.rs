@@ -4,6 +4,7 @@ mod builder;
 mod objects;
 mod read;
 mod resize;
+mod shard;
 mod write;
 
 pub use builder::{ArrayBuilder, default_compressor};
@@ -21,11 +22,13 @@ use crate::dtype::DataType;
 use crate::element::Element;
 use crate::error::{ArrayError, ArrayResult};
 use crate::fill_value::FillValue;
-use crate::metadata::{ArrayMetadata, parse_attributes, pretty_json};
+use crate::metadata::{ArrayMetadata, KeyEncoding, ZarrFormat, parse_attributes, pretty_json};
 use crate::node::NodePath;
-use crate::selection::{IntoSelection, ResolvedSelection};
+use crate::pipeline::ChunkCodecs;
+use crate::selection::{AxisRange, IntoSelection, ResolvedSelection, Selection};
+use crate::v3::{ChunkEncoding, ShardCodec};
 
-/// A Zarr v2 array in a store.
+/// A Zarr array (v2 or v3) in a store.
 ///
 /// Reads plan the chunks a selection touches, fetch them through the store's batch read and decode them in
 /// parallel straight into the result (a chunk that maps onto a contiguous part of the result is decoded in
@@ -75,24 +78,40 @@ pub struct Array {
     store: Arc<dyn Store>,
     path: NodePath,
     meta: ArrayMetadata,
-    codecs: CodecChain,
+    codecs: ChunkCodecs,
+    shard: Option<Arc<ShardCodec>>,
     write_empty_chunks: bool,
 }
 
 impl Array {
-    /// Opens the array at `path` in `store`.
+    /// Opens the array at `path` in `store`: Zarr v3 when there is a `zarr.json`, else Zarr v2.
     ///
     /// # Errors
-    /// [`ArrayError::NotFound`] when there is no `.zarray`; [`ArrayError::Metadata`] when it is invalid;
-    /// [`ArrayError::CodecConfig`] for unknown or malformed codecs; store errors.
+    /// [`ArrayError::NotFound`] when there is neither a `zarr.json` nor a `.zarray` (or the `zarr.json` is
+    /// a group's); [`ArrayError::Metadata`] when the metadata is invalid; [`ArrayError::Unsupported`] for
+    /// v3 features tessera lacks; [`ArrayError::CodecConfig`] for unknown or malformed codecs; store
+    /// errors.
     pub fn open(store: Arc<dyn Store>, path: &str) -> ArrayResult<Array> {
         let path = NodePath::new(path)?;
-        let key = path.key(".zarray")?;
-        let bytes = store.get(&key)?.ok_or_else(|| ArrayError::NotFound {
-            kind: "array",
+        let not_found = || ArrayError::NotFound {
+            kind: "array (neither zarr.json nor .zarray)",
             path: path.as_str().to_string(),
-        })?;
-        let meta = ArrayMetadata::parse(&bytes)?;
+        };
+        let meta = match store.get(&path.key("zarr.json")?)? {
+            Some(bytes) => {
+                let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                    ArrayError::metadata("zarr.json", format!("not valid JSON: {e}"))
+                })?;
+                if !crate::v3::is_array_doc(&doc)? {
+                    return Err(not_found());
+                }
+                ArrayMetadata::from_v3_json(&doc)?
+            }
+            None => {
+                let bytes = store.get(&path.key(".zarray")?)?.ok_or_else(not_found)?;
+                ArrayMetadata::parse(&bytes)?
+            }
+        };
         Array::from_metadata(store, path, meta)
     }
 
@@ -105,9 +124,18 @@ impl Array {
         path: NodePath,
         meta: ArrayMetadata,
     ) -> ArrayResult<Array> {
-        let codecs = CodecChain::from_json(meta.compressor.as_ref(), meta.filters.as_deref())
-            .map_err(ArrayError::CodecConfig)?;
-        match (meta.dtype.is_object(), codecs.object_codec()) {
+        let (codecs, shard) = match &meta.encoding {
+            None => (
+                ChunkCodecs::from_chain(
+                    CodecChain::from_json(meta.compressor.as_ref(), meta.filters.as_deref())
+                        .map_err(ArrayError::CodecConfig)?,
+                ),
+                None,
+            ),
+            Some(ChunkEncoding::Plain { codecs, .. }) => (codecs.clone(), None),
+            Some(ChunkEncoding::Sharded(s)) => (ChunkCodecs::identity(), Some(s.clone())),
+        };
+        match (meta.dtype.is_object(), codecs.chain().object_codec()) {
             (true, None) => {
                 return Err(ArrayError::metadata(
                     "filters",
@@ -140,11 +168,12 @@ impl Array {
             path,
             meta,
             codecs,
+            shard,
             write_empty_chunks: false,
         })
     }
 
-    /// The metadata (`.zarray`) of the array.
+    /// The metadata (`.zarray` or `zarr.json`) of the array.
     pub fn metadata(&self) -> &ArrayMetadata {
         &self.meta
     }
@@ -179,9 +208,20 @@ impl Array {
         &self.store
     }
 
-    /// The codecs the chunks are encoded with.
+    /// The filters and compressor the chunks (v3 sharded arrays: none; see
+    /// [`shard_codec`](Self::shard_codec)) are encoded with.
     pub fn codecs(&self) -> &CodecChain {
-        &self.codecs
+        self.codecs.chain()
+    }
+
+    /// The Zarr format of the array.
+    pub fn zarr_format(&self) -> ZarrFormat {
+        self.meta.format
+    }
+
+    /// The sharding codec of a sharded v3 array.
+    pub fn shard_codec(&self) -> Option<&ShardCodec> {
+        self.shard.as_deref()
     }
 
     /// Whether chunks equal to the fill value everywhere are stored (`true`) or removed (`false`, the
@@ -192,11 +232,15 @@ impl Array {
         self
     }
 
-    /// The array's attributes (`.zattrs`); empty when there are none.
+    /// The array's attributes (`.zattrs`, or `attributes` in `zarr.json`); empty when there are none.
     ///
     /// # Errors
-    /// [`ArrayError::Metadata`] when `.zattrs` is not a JSON object; store errors.
+    /// [`ArrayError::Metadata`] when `.zattrs` is not a JSON object or `zarr.json` is invalid; store
+    /// errors.
     pub fn attributes(&self) -> ArrayResult<Map<String, Value>> {
+        if self.meta.format == ZarrFormat::V3 {
+            return Ok(self.current_v3_metadata()?.v3_attributes());
+        }
         match self.store.get(&self.path.key(".zattrs")?)? {
             Some(bytes) => parse_attributes(&bytes),
             None => Ok(Map::new()),
@@ -208,10 +252,27 @@ impl Array {
     /// # Errors
     /// Store errors.
     pub fn set_attributes(&self, attrs: &Map<String, Value>) -> ArrayResult<()> {
+        if self.meta.format == ZarrFormat::V3 {
+            let next = self.current_v3_metadata()?.with_v3_attributes(attrs);
+            self.store
+                .set(&self.path.key("zarr.json")?, Bytes::from(next.to_bytes()))?;
+            return Ok(());
+        }
         let bytes = pretty_json(&Value::Object(attrs.clone()));
         self.store
             .set(&self.path.key(".zattrs")?, Bytes::from(bytes))?;
         crate::consolidated::sync(&self.store, &self.path, false)
+    }
+
+    /// The array's `zarr.json` as stored now (attributes may have changed since it was opened), with this
+    /// handle's shape.
+    fn current_v3_metadata(&self) -> ArrayResult<ArrayMetadata> {
+        let Some(bytes) = self.store.get(&self.path.key("zarr.json")?)? else {
+            return Ok(self.meta.clone());
+        };
+        let mut meta = ArrayMetadata::parse_v3(&bytes)?;
+        meta.shape = self.meta.shape.clone();
+        Ok(meta)
     }
 
     /// The store key of the chunk at grid coordinates `chunk` (e.g. `path/1.0.3` or `path/1/0/3`).
@@ -227,20 +288,31 @@ impl Array {
             )));
         }
         let sep = self.meta.separator.as_char().to_string();
-        let name = if chunk.is_empty() {
-            "0".to_string()
-        } else {
-            chunk
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(&sep)
+        let coords = chunk
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(&sep);
+        let name = match (self.meta.key_encoding, chunk.is_empty()) {
+            (KeyEncoding::V2, true) => "0".to_string(),
+            (KeyEncoding::V2, false) => coords,
+            (KeyEncoding::Default, true) => "c".to_string(),
+            (KeyEncoding::Default, false) => format!("c{sep}{coords}"),
         };
         self.path.key(&name)
     }
 
     /// Parses a chunk key name relative to the array (`1.0.3` or `1/0/3`) into grid coordinates.
     pub fn parse_chunk_name(&self, name: &str) -> Option<Vec<u64>> {
+        let name = match self.meta.key_encoding {
+            KeyEncoding::V2 => name,
+            KeyEncoding::Default if self.meta.rank() == 0 => {
+                return (name == "c").then(Vec::new);
+            }
+            KeyEncoding::Default => name
+                .strip_prefix('c')?
+                .strip_prefix(self.meta.separator.as_char())?,
+        };
         if self.meta.rank() == 0 {
             return (name == "0").then(Vec::new);
         }
@@ -262,7 +334,12 @@ impl Array {
             return Ok(None);
         };
         let mut out = vec![0u8; self.meta.chunk_bytes()];
-        self.decode_chunk(&key, &encoded, &mut out)?;
+        match &self.shard {
+            Some(shard) => {
+                shard::decode_shard(shard, self.shard_context(), &key, &encoded, &mut out)?
+            }
+            None => self.decode_chunk(&key, &encoded, &mut out)?,
+        }
         Ok(Some(out))
     }
 

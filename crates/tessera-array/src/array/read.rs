@@ -17,9 +17,18 @@ use crate::selection::ResolvedSelection;
 
 /// A pointer to the result buffer that chunk callbacks on several threads write disjoint regions of.
 #[derive(Clone, Copy)]
-struct SharedOut {
-    ptr: *mut u8,
-    len: usize,
+pub(super) struct SharedOut {
+    pub(super) ptr: *mut u8,
+    pub(super) len: usize,
+}
+
+impl SharedOut {
+    pub(super) fn new(out: &mut [u8]) -> SharedOut {
+        SharedOut {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+        }
+    }
 }
 // SAFETY: the read plan gives each chunk a disjoint region of the buffer; see `read_into`.
 unsafe impl Send for SharedOut {}
@@ -33,7 +42,7 @@ thread_local! {
 const KEEP_SCRATCH: usize = 64 << 20;
 
 /// Runs `f` with a thread-local scratch buffer of `len` bytes (contents unspecified).
-fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+pub(super) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
             if buf.len() < len {
@@ -89,6 +98,9 @@ impl Array {
             return Err(ArrayError::selection(
                 "selection resolved against another array",
             ));
+        }
+        if let Some(shard) = &self.shard {
+            return self.read_sharded(shard, sel, out);
         }
         let plan = ReadPlan::new(sel.clone(), &self.meta.chunks);
         if plan.is_empty() || expected == 0 {
@@ -357,6 +369,9 @@ impl Array {
         encoded: &[u8],
         out: &mut [u8],
     ) -> ArrayResult<()> {
+        if let Some(shard) = &self.shard {
+            return super::shard::decode_shard(shard, self.shard_context(), key, encoded, out);
+        }
         if self.codecs.is_identity() {
             self.check_raw_size(key, encoded)?;
             out.copy_from_slice(encoded);

@@ -22,7 +22,7 @@ use super::write::Source;
 use crate::access::ArrayAccess;
 use crate::element::Element;
 use crate::error::{ArrayError, ArrayResult};
-use crate::metadata::ArrayMetadata;
+use crate::metadata::{ArrayMetadata, ZarrFormat};
 use crate::selection::{AxisRange, ResolvedSelection, Selection};
 
 /// Process-wide locks serialising shape changes of one array (striped by `.zarray` key; a separate
@@ -58,12 +58,15 @@ impl Array {
     /// # Errors
     /// [`ArrayError::NotFound`] when the `.zarray` is gone; metadata, codec and store errors.
     pub fn reload(&mut self) -> ArrayResult<()> {
-        let key = self.path.key(".zarray")?;
+        let key = self.path.key(self.meta.document_name())?;
         let bytes = self.store.get(&key)?.ok_or_else(|| ArrayError::NotFound {
             kind: "array",
             path: self.path.as_str().to_string(),
         })?;
-        let meta = ArrayMetadata::parse(&bytes)?;
+        let meta = match self.meta.format {
+            ZarrFormat::V2 => ArrayMetadata::parse(&bytes)?,
+            ZarrFormat::V3 => ArrayMetadata::parse_v3(&bytes)?,
+        };
         let mut fresh = Array::from_metadata(self.store.clone(), self.path.clone(), meta)?;
         fresh.write_empty_chunks = self.write_empty_chunks;
         *self = fresh;
@@ -78,7 +81,7 @@ impl Array {
     /// # Errors
     /// [`ArrayError::ShapeMismatch`] when the rank changes; store and codec errors.
     pub fn resize(&mut self, new_shape: &[u64]) -> ArrayResult<()> {
-        let _guard = shape_lock(&self.path.key(".zarray")?);
+        let _guard = shape_lock(&self.path.key(self.meta.document_name())?);
         self.reload()?;
         let old = self.meta.shape.clone();
         if new_shape.len() != old.len() {
@@ -113,7 +116,7 @@ impl Array {
         axis: usize,
     ) -> ArrayResult<()> {
         self.check_element::<T>()?;
-        let _guard = shape_lock(&self.path.key(".zarray")?);
+        let _guard = shape_lock(&self.path.key(self.meta.document_name())?);
         self.reload()?;
         let (grown, region) = self.grown_for_append(data.shape(), axis)?;
         grown.write(region, data)?;
@@ -127,7 +130,7 @@ impl Array {
     /// # Errors
     /// As [`append`](Array::append).
     pub fn append_raw(&mut self, bytes: &[u8], shape: &[usize], axis: usize) -> ArrayResult<()> {
-        let _guard = shape_lock(&self.path.key(".zarray")?);
+        let _guard = shape_lock(&self.path.key(self.meta.document_name())?);
         self.reload()?;
         let (grown, region) = self.grown_for_append(shape, axis)?;
         grown.write_raw(region, bytes)?;
@@ -140,7 +143,10 @@ impl Array {
     fn with_shape(&self, shape: &[u64]) -> ArrayResult<Array> {
         let mut next = self.meta.clone();
         next.shape = shape.to_vec();
-        let next = ArrayMetadata::from_json(&next.to_json())?;
+        let next = match next.format {
+            ZarrFormat::V2 => ArrayMetadata::from_json(&next.to_json())?,
+            ZarrFormat::V3 => ArrayMetadata::from_v3_json(&next.to_json())?,
+        };
         let mut array = self.clone();
         array.meta = next;
         Ok(array)
@@ -150,12 +156,13 @@ impl Array {
     /// commit point (a retry starts from the shape it holds), so it goes last, and a retry rewrites
     /// both.
     fn commit(&self) -> ArrayResult<()> {
-        let pending = (".zarray", self.meta.to_json());
-        crate::consolidated::sync_with(&self.store, &self.path, false, Some(pending))?;
-        self.store.set(
-            &self.path.key(".zarray")?,
-            Bytes::from(self.meta.to_bytes()),
-        )?;
+        let name = self.meta.document_name();
+        if self.meta.format == ZarrFormat::V2 {
+            let pending = (name, self.meta.to_json());
+            crate::consolidated::sync_with(&self.store, &self.path, false, Some(pending))?;
+        }
+        self.store
+            .set(&self.path.key(name)?, Bytes::from(self.meta.to_bytes()))?;
         Ok(())
     }
 

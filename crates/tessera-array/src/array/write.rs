@@ -170,10 +170,15 @@ impl Array {
         !self.write_empty_chunks && !fill.is_null() && fill.matches_chunk(decoded)
     }
 
-    /// Encodes a decoded chunk for storing.
-    fn encode_chunk(&self, key: &StoreKey, decoded: &[u8]) -> ArrayResult<Bytes> {
+    /// Encodes a decoded chunk (or shard) for storing; `None` for a shard whose inner chunks all hold
+    /// the fill value (nothing to store).
+    fn encode_chunk(&self, key: &StoreKey, decoded: &[u8]) -> ArrayResult<Option<Bytes>> {
+        if let Some(shard) = &self.shard {
+            let encoded = super::shard::encode_shard(shard, self.shard_context(), key, decoded)?;
+            return Ok(encoded.map(Bytes::from));
+        }
         if self.codecs.is_identity() {
-            return Ok(Bytes::copy_from_slice(decoded));
+            return Ok(Some(Bytes::copy_from_slice(decoded)));
         }
         // The dtype and chunk shape as zarr-python hands them to numcodecs: pcodec stores the
         // element type.
@@ -184,7 +189,7 @@ impl Array {
         );
         self.codecs
             .encode_chunk(decoded, &layout)
-            .map(Bytes::from)
+            .map(|encoded| Some(Bytes::from(encoded)))
             .map_err(|source| ArrayError::Codec {
                 key: key.to_string(),
                 source,
@@ -195,12 +200,10 @@ impl Array {
     /// the encoding as the fallback for stores that cannot delete conditionally).
     fn chunk_update(&self, key: &StoreKey, decoded: &[u8]) -> ArrayResult<Update> {
         let encoded = self.encode_chunk(key, decoded)?;
-        if self.drops_chunk(decoded) {
-            return Ok(Update::Erase {
-                fallback: Some(encoded),
-            });
+        match encoded {
+            Some(encoded) if !self.drops_chunk(decoded) => Ok(Update::Set(encoded)),
+            fallback => Ok(Update::Erase { fallback }),
         }
-        Ok(Update::Set(encoded))
     }
 
     /// Encodes and stores one chunk, or removes it when it holds only the fill value.
@@ -209,8 +212,10 @@ impl Array {
             self.store.erase(key)?;
             return Ok(());
         }
-        let encoded = self.encode_chunk(key, decoded)?;
-        self.store.set(key, encoded)?;
+        match self.encode_chunk(key, decoded)? {
+            Some(encoded) => self.store.set(key, encoded)?,
+            None => self.store.erase(key)?,
+        }
         Ok(())
     }
 }
