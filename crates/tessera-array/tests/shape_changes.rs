@@ -75,6 +75,14 @@ impl WritableStore for FailingStore {
         self.write()?;
         self.inner.erase_prefix(prefix)
     }
+    fn update(
+        &self,
+        key: &StoreKey,
+        modify: &mut dyn FnMut(Option<Bytes>) -> tessera_store::Update,
+    ) -> StoreResult<()> {
+        self.write()?;
+        self.inner.update(key, modify)
+    }
 }
 
 impl ListableStore for FailingStore {

@@ -17,12 +17,25 @@ use crate::error::{CodecError, CodecErrorKind, CodecResult};
 /// The numcodecs id.
 pub(super) const ID: &str = "json2";
 
+/// The fields numcodecs' `JSON.get_config` writes.
+const FIELDS: &[&str] = &[
+    "encoding",
+    "skipkeys",
+    "ensure_ascii",
+    "check_circular",
+    "allow_nan",
+    "sort_keys",
+    "indent",
+    "separators",
+    "strict",
+];
+
 /// The dtype string numcodecs appends: an object array's.
 pub(super) const OBJECT_DTYPE: &str = "|O";
 
 /// Checks the options tessera honours: any text encoding other than UTF-8 is refused.
 pub(super) fn check_config(config: &Value) -> CodecResult<()> {
-    let c = Config::new(ID, config)?;
+    let c = Config::new(ID, config, FIELDS)?;
     let encoding = c.str_or("encoding", "utf-8")?;
     if !matches!(encoding.to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
         return Err(CodecError::unsupported(

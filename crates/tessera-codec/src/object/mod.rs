@@ -110,10 +110,16 @@ impl ObjectCodec {
     pub fn from_json(config: &Value) -> CodecResult<ObjectCodec> {
         let id = config.get("id").and_then(Value::as_str).unwrap_or_default();
         let (id, kind) = match id {
-            vlen::UTF8_ID => (vlen::UTF8_ID, ObjectKind::Text),
-            vlen::BYTES_ID => (vlen::BYTES_ID, ObjectKind::Bytes),
+            vlen::UTF8_ID => {
+                Config::new(vlen::UTF8_ID, config, &[])?;
+                (vlen::UTF8_ID, ObjectKind::Text)
+            }
+            vlen::BYTES_ID => {
+                Config::new(vlen::BYTES_ID, config, &[])?;
+                (vlen::BYTES_ID, ObjectKind::Bytes)
+            }
             vlen::ARRAY_ID => {
-                let c = Config::new(vlen::ARRAY_ID, config)?;
+                let c = Config::new(vlen::ARRAY_ID, config, &["dtype"])?;
                 let dtype = c.required_str("dtype")?;
                 vlen::check_item_dtype(dtype)?;
                 (vlen::ARRAY_ID, ObjectKind::NumericRows(dtype.to_string()))

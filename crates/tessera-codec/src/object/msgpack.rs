@@ -23,7 +23,7 @@ const MAX_DEPTH: usize = 128;
 /// Refuses `raw: true` (msgpack-python then returns `bytes` for strings, which tessera's JSON
 /// values cannot mirror).
 pub(super) fn check_config(config: &Value) -> CodecResult<()> {
-    let c = Config::new(ID, config)?;
+    let c = Config::new(ID, config, &["use_single_float", "use_bin_type", "raw"])?;
     if c.bool_or("raw", false)? {
         return Err(CodecError::unsupported(
             ID,
