@@ -90,6 +90,14 @@ impl WritableStore for CountingStore {
     fn erase_prefix(&self, prefix: &StorePrefix) -> StoreResult<()> {
         self.inner.erase_prefix(prefix)
     }
+
+    fn update(
+        &self,
+        key: &StoreKey,
+        modify: &mut dyn FnMut(Option<Bytes>) -> tessera_store::Update,
+    ) -> StoreResult<()> {
+        self.inner.update(key, modify)
+    }
 }
 
 impl ListableStore for CountingStore {

@@ -25,7 +25,7 @@ use crate::fill_value::FillValue;
 use crate::metadata::{ArrayMetadata, KeyEncoding, ZarrFormat, parse_attributes, pretty_json};
 use crate::node::NodePath;
 use crate::pipeline::ChunkCodecs;
-use crate::selection::{AxisRange, IntoSelection, ResolvedSelection, Selection};
+use crate::selection::{IntoSelection, ResolvedSelection};
 use crate::v3::{ChunkEncoding, ShardCodec};
 
 /// A Zarr array (v2 or v3) in a store.

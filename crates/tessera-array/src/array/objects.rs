@@ -62,7 +62,7 @@ fn filled<T: Clone>(n: usize, value: &T) -> ArrayResult<Vec<T>> {
 impl Array {
     /// The object codec, when `T` is what it stores.
     fn object_codec_for<T: ObjectElement>(&self) -> ArrayResult<&ObjectCodec> {
-        match self.codecs.object_codec() {
+        match self.codecs.chain().object_codec() {
             Some(c) if T::matches(c) => Ok(c),
             Some(c) => Err(ArrayError::DataTypeMismatch {
                 stored: format!("|O ({})", c.id()),
@@ -96,6 +96,7 @@ impl Array {
     ) -> ArrayResult<Vec<T>> {
         let values = self
             .codecs
+            .chain()
             .decode_objects(encoded, &self.chunk_shape_usize())
             .map_err(|source| ArrayError::Codec {
                 key: key.to_string(),
@@ -283,6 +284,7 @@ impl Array {
             let values = T::into_values(chunk, codec)?;
             let encoded = self
                 .codecs
+                .chain()
                 .encode_objects(&values, &chunk_shape)
                 .map_err(|source| ArrayError::Codec {
                     key: key.to_string(),

@@ -342,6 +342,7 @@ impl Array {
         }
         let codec = self
             .codecs
+            .chain()
             .object_codec()
             .map_or("no object codec", |c| c.id());
         Err(ArrayError::DataTypeMismatch {

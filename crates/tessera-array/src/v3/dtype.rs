@@ -194,6 +194,13 @@ pub fn data_type_to_json(dtype: &DataType) -> ArrayResult<Value> {
             json!({"name": "fixed_length_utf32", "configuration": {"length_bytes": chars * 4}})
         }
         DataType::Void(n) => json!({"name": "raw_bytes", "configuration": {"length_bytes": n}}),
+        DataType::Object => {
+            return Err(ArrayError::unsupported(
+                "data_type string",
+                "variable-length (object) arrays are not yet written in Zarr v3 by tessera; \
+                 write them in Zarr v2",
+            ));
+        }
         DataType::Structured(fields) => {
             let mut list = Vec::with_capacity(fields.len());
             for f in fields {
