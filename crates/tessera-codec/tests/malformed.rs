@@ -251,7 +251,14 @@ fn unknown_config_fields_are_refused() {
         (json!({"id": "adler32", "loc": "end"}), "\"location\""),
         (json!({"id": "crc32c", "loc": "end"}), "\"location\""),
         (json!({"id": "fletcher32", "location": "end"}), "no field"),
+        (json!({"id": "base64", "level": 1}), "no field"),
+        (json!({"id": "jenkins_lookup3", "init": 1}), "\"initval\""),
+        (json!({"id": "pcodec", "lvl": 8}), "\"equal_pages_up_to\""),
     ];
+    let zfpy = json!({"id": "zfpy", "mode": 4, "tol": 0.1});
+    let configs = configs
+        .into_iter()
+        .chain(cfg!(feature = "zfp").then_some((zfpy, "\"tolerance\"")));
     for (config, known) in configs {
         let err = CodecChain::from_json(Some(&config), None)
             .and_then(|_| CodecChain::from_json(None, Some(std::slice::from_ref(&config))))
