@@ -27,6 +27,16 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked || problem "cargo install cargo-fuzz failed"
 fi
 
+# codec_zfpy builds tessera-codec's zfp feature, whose bindings need libclang.
+if ! ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so'; then
+  if [ "${CI:-}" = "true" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev >/dev/null \
+      || problem "apt-get install libclang-dev failed"
+  else
+    problem "libclang not found (install libclang-dev): the fuzz targets cannot be built"
+  fi
+fi
+
 cd fuzz
 SEEDS="$(mktemp -d)"
 trap 'rm -rf "$SEEDS"' EXIT

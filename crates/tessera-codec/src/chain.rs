@@ -385,6 +385,7 @@ fn is_compressor(stage: &Stage) -> bool {
         lz4::ID,
         lzma::ID,
         pcodec::ID,
+        "zfpy",
         zlib::ID,
         zstd::ID,
     ]

@@ -133,6 +133,18 @@ pub fn codec_from_json(config: &Value) -> CodecResult<Arc<dyn Codec>> {
         lzma::ID => Arc::new(lzma::Lzma::from_json(config)?),
         lz4::ID => Arc::new(lz4::Lz4::from_json(config)?),
         pcodec::ID => Arc::new(pcodec::Pcodec::from_json(config)?),
+        #[cfg(feature = "zfp")]
+        crate::compressors::zfpy::ID => {
+            Arc::new(crate::compressors::zfpy::Zfpy::from_json(config)?)
+        }
+        #[cfg(not(feature = "zfp"))]
+        "zfpy" => {
+            return Err(CodecError::unsupported(
+                "zfpy",
+                "this build of tessera-codec has no zfp: enable its `zfp` cargo feature \
+                 (building the zfp C library's bindings needs libclang)",
+            ));
+        }
         delta::ID => Arc::new(delta::Delta::from_json(config)?),
         fixedscaleoffset::ID => Arc::new(fixedscaleoffset::FixedScaleOffset::from_json(config)?),
         quantize::ID => Arc::new(quantize::Quantize::from_json(config)?),
@@ -147,7 +159,7 @@ pub fn codec_from_json(config: &Value) -> CodecResult<Arc<dyn Codec>> {
         fletcher32::ID => Arc::new(fletcher32::Fletcher32::from_json(config)?),
         jenkins_lookup3::ID => Arc::new(jenkins_lookup3::JenkinsLookup3::from_json(config)?),
         base64::ID => Arc::new(base64::Base64::from_json(config)?),
-        "vlen-utf8" | "vlen-bytes" | "vlen-array" | "json2" | "msgpack2" | "pickle" | "zfpy" => {
+        "vlen-utf8" | "vlen-bytes" | "vlen-array" | "json2" | "msgpack2" | "pickle" => {
             return Err(CodecError::new(
                 CodecErrorKind::Unsupported,
                 id,

@@ -1,7 +1,7 @@
 //! Truncated, garbage and wrongly sized input: typed errors, never a panic.
 
 use serde_json::json;
-use tessera_codec::{CodecChain, CodecErrorKind, Value};
+use tessera_codec::{ChunkLayout, CodecChain, CodecErrorKind, Value};
 
 fn compressors() -> Vec<Value> {
     let mut v = vec![
@@ -14,11 +14,23 @@ fn compressors() -> Vec<Value> {
         json!({"id": "lzma", "format": 2, "preset": 1}),
         json!({"id": "lzma", "format": 3, "filters": [{"id": 33, "preset": 1}]}),
         json!({"id": "lz4", "acceleration": 1}),
+        json!({"id": "pcodec", "level": 8}),
+        json!({"id": "pcodec", "level": 3, "delta_spec": "try_lookback", "equal_pages_up_to": 1000}),
     ];
+    if cfg!(feature = "zfp") {
+        v.push(json!({"id": "zfpy", "mode": 4, "tolerance": 0.01}));
+        v.push(json!({"id": "zfpy", "mode": 2, "rate": 12}));
+        v.push(json!({"id": "zfpy", "mode": 5}));
+    }
     for cname in ["blosclz", "lz4", "lz4hc", "zlib", "zstd"] {
         v.push(json!({"id": "blosc", "cname": cname, "clevel": 5, "shuffle": 1, "blocksize": 0}));
     }
     v
+}
+
+/// `data()` as numcodecs receives it (pcodec and zfpy store the element type).
+fn layout() -> ChunkLayout {
+    ChunkLayout::new("<f4", 4, vec![3000])
 }
 
 fn data() -> Vec<u8> {
@@ -32,7 +44,7 @@ fn every_truncation_is_an_error() {
     let data = data();
     for config in compressors() {
         let chain = CodecChain::from_json(Some(&config), None).unwrap();
-        let blob = chain.encode(&data, 4).unwrap();
+        let blob = chain.encode_chunk(&data, &layout()).unwrap();
         // Every prefix for short blobs, a spread of them for long ones.
         let step = (blob.len() / 300).max(1);
         for cut in (0..blob.len()).step_by(step) {
@@ -55,7 +67,7 @@ fn wrong_expected_size_is_a_size_mismatch() {
     let data = data();
     for config in compressors() {
         let chain = CodecChain::from_json(Some(&config), None).unwrap();
-        let blob = chain.encode(&data, 4).unwrap();
+        let blob = chain.encode_chunk(&data, &layout()).unwrap();
         for len in [
             data.len() - 1,
             data.len() + 1,
@@ -72,8 +84,9 @@ fn wrong_expected_size_is_a_size_mismatch() {
             );
         }
         // More than SIZE_SLACK beyond the expected size is a bomb, not a mismatch.
-        let big = vec![0u8; tessera_codec::SIZE_SLACK + 10];
-        let blob = chain.encode(&big, 4).unwrap();
+        let big = vec![0u8; tessera_codec::SIZE_SLACK + 16];
+        let big_layout = ChunkLayout::new("<f4", 4, vec![big.len() / 4]);
+        let blob = chain.encode_chunk(&big, &big_layout).unwrap();
         let err = chain
             .decode(&blob, 4, 4)
             .expect_err(&format!("{config} big"));
@@ -93,7 +106,7 @@ fn garbage_and_bit_flips_never_panic() {
     };
     for config in compressors() {
         let chain = CodecChain::from_json(Some(&config), None).unwrap();
-        let blob = chain.encode(&data, 4).unwrap();
+        let blob = chain.encode_chunk(&data, &layout()).unwrap();
         for _ in 0..200 {
             let mut bad = blob.clone();
             for _ in 0..1 + next() % 4 {
@@ -251,7 +264,14 @@ fn unknown_config_fields_are_refused() {
         (json!({"id": "adler32", "loc": "end"}), "\"location\""),
         (json!({"id": "crc32c", "loc": "end"}), "\"location\""),
         (json!({"id": "fletcher32", "location": "end"}), "no field"),
+        (json!({"id": "base64", "level": 1}), "no field"),
+        (json!({"id": "jenkins_lookup3", "init": 1}), "\"initval\""),
+        (json!({"id": "pcodec", "lvl": 8}), "\"equal_pages_up_to\""),
     ];
+    let zfpy = json!({"id": "zfpy", "mode": 4, "tol": 0.1});
+    let configs = configs
+        .into_iter()
+        .chain(cfg!(feature = "zfp").then_some((zfpy, "\"tolerance\"")));
     for (config, known) in configs {
         let err = CodecChain::from_json(Some(&config), None)
             .and_then(|_| CodecChain::from_json(None, Some(std::slice::from_ref(&config))))

@@ -8,5 +8,7 @@ pub mod lz4;
 pub mod lzma;
 pub mod pcodec;
 mod stream;
+#[cfg(feature = "zfp")]
+pub mod zfpy;
 pub mod zlib;
 pub mod zstd;

@@ -11,7 +11,8 @@
 //! `classic`), `delta_spec` (`auto`, `none`, `try_consecutive`, `try_lookback`), `paging_spec`
 //! (`equal_pages_up_to`), `delta_encoding_order` (0..=7 or null; with `delta_spec: auto` it
 //! means `try_consecutive`, as configs from before `delta_spec` existed meant) and
-//! `equal_pages_up_to` (default 262144).
+//! `equal_pages_up_to` (default 262144); and the fields numcodecs 0.12/0.13 wrote instead
+//! (`int_mult_spec`, `float_mult_spec`: both "disabled" means classic mode; `max_page_n`).
 //!
 //! ```
 //! use tessera_codec::{ChunkLayout, CodecChain, Value};
@@ -41,6 +42,8 @@ use crate::error::{CodecError, CodecErrorKind, CodecResult};
 pub const ID: &str = "pcodec";
 
 /// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
+/// `int_mult_spec`, `float_mult_spec` and `max_page_n` are what numcodecs 0.12 and 0.13 wrote
+/// (before `mode_spec` and `equal_pages_up_to`); numcodecs 0.16 no longer reads them.
 pub const FIELDS: &[&str] = &[
     "level",
     "mode_spec",
@@ -48,6 +51,9 @@ pub const FIELDS: &[&str] = &[
     "paging_spec",
     "delta_encoding_order",
     "equal_pages_up_to",
+    "int_mult_spec",
+    "float_mult_spec",
+    "max_page_n",
 ];
 
 /// The pcodec compressor.
@@ -68,7 +74,20 @@ impl Pcodec {
                 format!("level must be 0..=12, got {level}"),
             ));
         }
-        let mode = match c.str_or("mode_spec", "auto")? {
+        // Old configs: either multiplier search disabled is the nearest mode spec, classic.
+        let mult_disabled = |key: &str| -> CodecResult<bool> {
+            match c.str_or(key, "enabled")? {
+                "enabled" => Ok(false),
+                "disabled" => Ok(true),
+                other => Err(CodecError::invalid(
+                    ID,
+                    format!("{key} {other:?} is not \"enabled\" or \"disabled\""),
+                )),
+            }
+        };
+        let legacy_classic = mult_disabled("int_mult_spec")? && mult_disabled("float_mult_spec")?;
+        let default_mode = if legacy_classic { "classic" } else { "auto" };
+        let mode = match c.str_or("mode_spec", default_mode)? {
             "auto" => ModeSpec::Auto,
             "classic" => ModeSpec::Classic,
             other => {
@@ -122,7 +141,10 @@ impl Pcodec {
                 format!("paging_spec {paging:?} is not \"equal_pages_up_to\""),
             ));
         }
-        let page = c.int_or("equal_pages_up_to", pco::DEFAULT_MAX_PAGE_N as i64)?;
+        let page = c.int_or(
+            "equal_pages_up_to",
+            c.int_or("max_page_n", pco::DEFAULT_MAX_PAGE_N as i64)?,
+        )?;
         if !(1..=1 << 24).contains(&page) {
             return Err(CodecError::invalid(
                 ID,
@@ -203,10 +225,13 @@ fn decompress<T: Number>(
         };
         let n = chunk.n();
         if done.saturating_add(n) > expected {
+            // The header's count of all numbers (a hint pco writes) tells a bomb from a
+            // near miss better than the chunks read so far.
+            let claimed = done.saturating_add(n).max(file.n_hint());
             return Err(CodecError::size(
                 ID,
                 out.len(),
-                (done.saturating_add(n) as u64).saturating_mul(width as u64),
+                (claimed as u64).saturating_mul(width as u64),
             ));
         }
         nums.clear();
@@ -389,6 +414,9 @@ mod tests {
             json!({"id": ID, "level": 12, "delta_spec": "try_lookback", "equal_pages_up_to": 700}),
             json!({"id": ID, "delta_spec": "try_consecutive", "delta_encoding_order": 2}),
             json!({"id": ID, "delta_encoding_order": 1}),
+            // As numcodecs 0.12 wrote it.
+            json!({"id": ID, "level": 8, "delta_encoding_order": null, "int_mult_spec": "disabled",
+                   "float_mult_spec": "disabled", "max_page_n": 500}),
         ];
         for config in &configs {
             let p = Pcodec::from_json(config).unwrap();
