@@ -52,7 +52,7 @@ pub use filesystem::{DEFAULT_LOCK_TIMEOUT, FilesystemStore, FilesystemStoreBuild
 pub use key::{StoreKey, StorePrefix};
 pub use memory::MemoryStore;
 pub use object::{
-    DEFAULT_REMOTE_CONCURRENCY, DEFAULT_UPDATE_ATTEMPTS, ObjectStoreBackend,
+    DEFAULT_REMOTE_CONCURRENCY, DEFAULT_UPDATE_ATTEMPTS, MULTIPART_THRESHOLD, ObjectStoreBackend,
     install_crypto_provider,
 };
 pub use open::{create_store, open_store};
