@@ -5,6 +5,7 @@ mod fetch;
 mod put;
 mod runtime;
 mod update;
+mod url;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use self::fetch::{fetch, fetch_range, fetch_ranges, remote_error};
 use self::runtime::block_on;
 pub use self::runtime::install_crypto_provider;
+pub(crate) use self::url::remote;
 use crate::error::StoreResult;
 use crate::key::{StoreKey, StorePrefix};
 use crate::range::ByteRange;
