@@ -4,9 +4,10 @@
 //!   permissions, temporary files, key layouts on disk);
 //! - `s3`: an S3 server inside this process, the suite through `ObjectStoreBackend`, signature
 //!   checks, and the batch-read latency ratio;
-//! The S3 and external modules need the `cloud` feature (on by default).
 //! - `external`: moto (S3), fake-gcs-server (GCS reads) and an HTTP range server, started by
 //!   `.ci/suites/10-store-servers.sh`; ignored by a plain `cargo test`.
+//!
+//! The `s3` and `external` modules need the `cloud` feature (on by default).
 
 #[cfg(feature = "cloud")]
 #[path = "backends/external.rs"]
