@@ -57,7 +57,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "cloud")]
 pub use object::{
     DEFAULT_REMOTE_CONCURRENCY, DEFAULT_UPDATE_ATTEMPTS, MULTIPART_THRESHOLD, ObjectStoreBackend,
-    install_crypto_provider,
+    RemoteOptions, install_crypto_provider,
 };
 pub use open::{create_store, open_store};
 pub use range::ByteRange;

@@ -56,7 +56,8 @@ pub(crate) fn parse(location: &str) -> StoreResult<Location> {
 /// - `http(s)://` reads objects below the URL (writes need a WebDAV server). Plain `http://`
 ///   is allowed because the URL asks for it.
 ///
-/// The remote stores are `ObjectStoreBackend`s keeping up to 64 requests in flight; they need the
+/// Their timeouts and retries come from the `TESSERA_REMOTE_*` variables (see `RemoteOptions` for
+/// them and the defaults). The remote stores are `ObjectStoreBackend`s keeping up to 64 requests in flight; they need the
 /// default-on `cloud` cargo feature (without it their URLs are
 /// [`NotSupported`](StoreErrorKind::NotSupported)).
 ///
@@ -94,7 +95,8 @@ pub fn create_store(location: &str) -> StoreResult<Arc<dyn Store>> {
 
 #[cfg(feature = "cloud")]
 fn remote_store(url: &Url, location: &str) -> StoreResult<Arc<dyn Store>> {
-    Ok(Arc::new(crate::object::remote(url, location)?))
+    let options = crate::object::RemoteOptions::from_env()?;
+    Ok(Arc::new(crate::object::remote(url, location, &options)?))
 }
 
 #[cfg(not(feature = "cloud"))]

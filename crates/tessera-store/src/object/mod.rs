@@ -2,6 +2,7 @@
 
 mod batch;
 mod fetch;
+mod options;
 mod put;
 mod runtime;
 mod update;
@@ -16,6 +17,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 
 use self::fetch::{fetch, fetch_range, fetch_ranges, remote_error};
+pub use self::options::RemoteOptions;
 use self::runtime::block_on;
 pub use self::runtime::install_crypto_provider;
 pub(crate) use self::url::remote;
