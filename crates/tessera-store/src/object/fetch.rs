@@ -7,6 +7,7 @@ use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
+use super::credentials::{NO_CREDENTIALS, NoCredentials};
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::range::{ByteRange, check_ranges};
 
@@ -23,6 +24,14 @@ pub(super) fn remote_error(err: object_store::Error, key: &str, doing: &str) -> 
         E::UnknownConfigurationKey { .. } => StoreErrorKind::InvalidConfig,
         _ => StoreErrorKind::Remote,
     };
+    if let E::Unauthenticated { source, .. } = &err
+        && source.downcast_ref::<NoCredentials>().is_some()
+    {
+        // What the user must do, rather than what the metadata service answered (in the source).
+        return StoreError::new(kind, format!("{doing}: {NO_CREDENTIALS}"))
+            .with_key(key)
+            .with_source(err);
+    }
     StoreError::new(kind, doing).with_key(key).with_source(err)
 }
 

@@ -1,6 +1,7 @@
 //! The adapter over `object_store`: S3, GCS, HTTP(S) and any other [`ObjectStore`].
 
 mod batch;
+mod credentials;
 mod fetch;
 mod options;
 mod put;

@@ -9,6 +9,7 @@ use object_store::http::HttpBuilder;
 use object_store::path::Path;
 use url::Url;
 
+use super::credentials::build_s3;
 use super::{ObjectStoreBackend, RemoteOptions, install_crypto_provider};
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::open::{Location, parse};
@@ -80,7 +81,7 @@ pub(crate) fn remote(
             for (key, value) in &timeouts {
                 builder = builder.with_config(AmazonS3ConfigKey::Client(*key), value);
             }
-            let store = builder.build().map_err(config_error)?;
+            let store = build_s3(builder).map_err(config_error)?;
             ObjectStoreBackend::new(Arc::new(store), bucket_path()?)
         }
         "gs" => {
