@@ -22,5 +22,6 @@ mod s3;
 mod s3_server;
 #[path = "backends/suite.rs"]
 mod suite;
+#[cfg(feature = "cloud")]
 #[path = "backends/wire.rs"]
 mod wire;
