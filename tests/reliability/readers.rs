@@ -198,3 +198,61 @@ fn reader_threads_never_see_a_torn_chunk_in_memory_and_on_s3() {
     let store = ObjectStoreBackend::new(server.client(), ObjectPath::from("readers"));
     threads_read_while_one_writes(Arc::new(store), "s3", &mut rng);
 }
+
+/// An uncompressed chunk read in part is fetched as byte ranges, by several requests when they lie far
+/// apart. While a writer keeps replacing the chunk with one of another content, a read of rows at its
+/// start, middle and end (three requests) sees them all from one version, never a mixture.
+#[test]
+fn partial_reads_of_an_uncompressed_chunk_on_s3_never_mix_versions() {
+    if is_child() {
+        return;
+    }
+    use ndarray::{Array2, s};
+    use tessera_array::{ArrayBuilder, DataType};
+    let server = S3Server::start();
+    let store: Arc<dyn Store> = Arc::new(ObjectStoreBackend::new(
+        server.client(),
+        ObjectPath::from("mixed"),
+    ));
+    let (rows, cols) = (3072usize, 1024usize); // one 3 MiB chunk
+    let arr = ArrayBuilder::new(
+        vec![rows as u64, cols as u64],
+        vec![rows as u64, cols as u64],
+        DataType::parse_typestr("|u1").unwrap(),
+    )
+    .compressor(None)
+    .fill_value(serde_json::json!(0))
+    .create(store, "a")
+    .unwrap();
+    arr.write((), &Array2::<u8>::from_elem((rows, cols), 1))
+        .unwrap();
+    let stop = AtomicBool::new(false);
+    let (reads, writes) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut writes = 0u32;
+            while !stop.load(Ordering::Relaxed) && writes < 300 {
+                writes += 1;
+                let value = 1 + (writes % 2) as u8;
+                arr.write((), &Array2::<u8>::from_elem((rows, cols), value))
+                    .unwrap();
+            }
+            writes
+        });
+        let started = Instant::now();
+        let mut reads = 0;
+        while started.elapsed() < Duration::from_secs(3) {
+            let got = arr.read::<u8>(s![0..rows;rows / 2 - 1, ..]).unwrap();
+            assert_eq!(got.shape(), &[3, cols]);
+            let first = got[[0, 0]];
+            assert!(
+                got.iter().all(|&v| v == first),
+                "a partial read mixed two versions of the chunk"
+            );
+            reads += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+        (reads, writer.join().unwrap())
+    });
+    println!("{reads} partial reads while {writes} writes replaced the chunk: none mixed");
+    assert!(reads > 1 && writes > 1);
+}

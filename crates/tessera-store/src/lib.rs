@@ -7,8 +7,9 @@
 //!   (together [`Store`]), each with a small required surface. A missing key reads as
 //!   `Ok(None)`. Reads are batch-shaped: [`ReadableStore::get_many`] hands every result to a
 //!   callback as it arrives, with many requests in flight;
-//! - backends: [`FilesystemStore`] (atomic writes), [`MemoryStore`], and
-//!   [`ObjectStoreBackend`] over `object_store` for S3, GCS and HTTP(S);
+//! - backends: [`FilesystemStore`] (atomic writes), [`MemoryStore`], and, with the default-on
+//!   `cloud` cargo feature, `ObjectStoreBackend` over `object_store` for S3, GCS and HTTP(S)
+//!   (without it, none of object_store, tokio, reqwest or rustls is compiled);
 //! - [`open_store`] and [`create_store`], which open any of them from a path or URL;
 //! - one error type, [`StoreError`], whose [`StoreErrorKind`] says what went wrong and whose
 //!   source is the underlying error.
@@ -38,6 +39,7 @@ mod error;
 mod filesystem;
 mod key;
 mod memory;
+#[cfg(feature = "cloud")]
 mod object;
 mod open;
 mod range;
@@ -45,15 +47,17 @@ mod traits;
 
 pub use bytes::Bytes;
 /// The `object_store` crate the [`ObjectStoreBackend`] wraps, for building stores by hand.
+#[cfg(feature = "cloud")]
 pub use object_store;
 
 pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use filesystem::{DEFAULT_LOCK_TIMEOUT, FilesystemStore, FilesystemStoreBuilder};
 pub use key::{StoreKey, StorePrefix};
 pub use memory::MemoryStore;
+#[cfg(feature = "cloud")]
 pub use object::{
-    DEFAULT_REMOTE_CONCURRENCY, DEFAULT_UPDATE_ATTEMPTS, ObjectStoreBackend,
-    install_crypto_provider,
+    DEFAULT_REMOTE_CONCURRENCY, DEFAULT_UPDATE_ATTEMPTS, MULTIPART_THRESHOLD, ObjectStoreBackend,
+    RemoteOptions, install_crypto_provider,
 };
 pub use open::{create_store, open_store};
 pub use range::ByteRange;

@@ -3,27 +3,21 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use object_store::ClientOptions;
-use object_store::aws::AmazonS3Builder;
-use object_store::gcp::GoogleCloudStorageBuilder;
-use object_store::http::HttpBuilder;
-use object_store::path::Path;
 use url::Url;
 
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::filesystem::FilesystemStore;
 use crate::memory::MemoryStore;
-use crate::object::{ObjectStoreBackend, install_crypto_provider};
 use crate::traits::Store;
 
 /// Where a location string points.
-enum Location {
+pub(crate) enum Location {
     Local(PathBuf),
     Memory,
     Remote(Url),
 }
 
-fn parse(location: &str) -> StoreResult<Location> {
+pub(crate) fn parse(location: &str) -> StoreResult<Location> {
     let invalid = |message: &str| {
         StoreError::new(StoreErrorKind::InvalidUrl, message.to_owned()).with_key(location)
     };
@@ -62,7 +56,10 @@ fn parse(location: &str) -> StoreResult<Location> {
 /// - `http(s)://` reads objects below the URL (writes need a WebDAV server). Plain `http://`
 ///   is allowed because the URL asks for it.
 ///
-/// The remote stores are [`ObjectStoreBackend`]s keeping up to 64 requests in flight.
+/// Their timeouts and retries come from the `TESSERA_REMOTE_*` variables (see `RemoteOptions` for
+/// them and the defaults). The remote stores are `ObjectStoreBackend`s keeping up to 64 requests in flight; they need the
+/// default-on `cloud` cargo feature (without it their URLs are
+/// [`NotSupported`](StoreErrorKind::NotSupported)).
 ///
 /// ```
 /// let store = tessera_store::open_store("memory://").unwrap();
@@ -80,7 +77,7 @@ pub fn open_store(location: &str) -> StoreResult<Arc<dyn Store>> {
     match parse(location)? {
         Location::Local(path) => Ok(Arc::new(FilesystemStore::open(path)?)),
         Location::Memory => Ok(Arc::new(MemoryStore::new())),
-        Location::Remote(url) => Ok(Arc::new(remote(&url, location)?)),
+        Location::Remote(url) => remote_store(&url, location),
     }
 }
 
@@ -92,74 +89,24 @@ pub fn create_store(location: &str) -> StoreResult<Arc<dyn Store>> {
     match parse(location)? {
         Location::Local(path) => Ok(Arc::new(FilesystemStore::create(path)?)),
         Location::Memory => Ok(Arc::new(MemoryStore::new())),
-        Location::Remote(url) => Ok(Arc::new(remote(&url, location)?)),
+        Location::Remote(url) => remote_store(&url, location),
     }
 }
 
-impl ObjectStoreBackend {
-    /// Opens an `s3://`, `gs://` or `http(s)://` URL, configured from the environment as
-    /// [`open_store`] describes.
-    ///
-    /// # Errors
-    /// As [`open_store`].
-    pub fn from_url(location: &str) -> StoreResult<Self> {
-        match parse(location)? {
-            Location::Remote(url) => remote(&url, location),
-            _ => Err(StoreError::new(
-                StoreErrorKind::InvalidUrl,
-                "expected an s3://, gs://, http:// or https:// URL",
-            )
-            .with_key(location)),
-        }
-    }
+#[cfg(feature = "cloud")]
+fn remote_store(url: &Url, location: &str) -> StoreResult<Arc<dyn Store>> {
+    let options = crate::object::RemoteOptions::from_env()?;
+    Ok(Arc::new(crate::object::remote(url, location, &options)?))
 }
 
-fn remote(url: &Url, location: &str) -> StoreResult<ObjectStoreBackend> {
-    install_crypto_provider();
-    let config_error = |e: object_store::Error| {
-        StoreError::new(
-            StoreErrorKind::InvalidConfig,
-            "cannot configure the remote store",
-        )
-        .with_key(location)
-        .with_source(e)
-    };
-    let bucket_path = || {
-        Path::from_url_path(url.path()).map_err(|e| {
-            StoreError::new(
-                StoreErrorKind::InvalidUrl,
-                "the URL's path is not a valid object path",
-            )
-            .with_key(location)
-            .with_source(e)
-        })
-    };
-    let backend = match url.scheme() {
-        "s3" | "s3a" => {
-            let store = AmazonS3Builder::from_env()
-                .with_url(url.as_str())
-                .build()
-                .map_err(config_error)?;
-            ObjectStoreBackend::new(Arc::new(store), bucket_path()?)
-        }
-        "gs" => {
-            let store = GoogleCloudStorageBuilder::from_env()
-                .with_url(url.as_str())
-                .build()
-                .map_err(config_error)?;
-            ObjectStoreBackend::new(Arc::new(store), bucket_path()?)
-        }
-        _ => {
-            // The base URL carries the path; keys are appended to it.
-            let store = HttpBuilder::new()
-                .with_url(url.as_str())
-                .with_client_options(ClientOptions::new().with_allow_http(url.scheme() == "http"))
-                .build()
-                .map_err(config_error)?;
-            ObjectStoreBackend::new(Arc::new(store), Path::default())
-        }
-    };
-    Ok(backend)
+#[cfg(not(feature = "cloud"))]
+fn remote_store(_url: &Url, location: &str) -> StoreResult<Arc<dyn Store>> {
+    Err(StoreError::new(
+        StoreErrorKind::NotSupported,
+        "this build of tessera-store has no cloud stores: enable its `cloud` cargo feature (on by \
+         default) to open s3://, gs:// and http(s):// locations",
+    )
+    .with_key(location))
 }
 
 #[cfg(test)]
@@ -174,6 +121,20 @@ mod tests {
         }
     }
 
+    #[cfg(not(feature = "cloud"))]
+    #[test]
+    fn cloud_urls_need_the_cloud_feature() {
+        for url in [
+            "s3://bucket/x",
+            "gs://bucket/x",
+            "https://example.invalid/x",
+        ] {
+            let err = open_store(url).expect_err(url);
+            assert_eq!(err.kind(), StoreErrorKind::NotSupported, "{url}: {err}");
+            assert!(err.to_string().contains("`cloud`"), "{err}");
+        }
+    }
+
     #[test]
     fn missing_local_directory_is_not_found() {
         let dir = tempfile::tempdir().unwrap();
@@ -184,13 +145,5 @@ mod tests {
         assert!(create_store(&url).is_ok());
         assert!(missing.is_dir());
         assert!(open_store(&url).is_ok());
-    }
-
-    #[test]
-    fn remote_urls_build_backends() {
-        // Building a client sends no request.
-        let http = ObjectStoreBackend::from_url("http://127.0.0.1:9/data/").unwrap();
-        assert_eq!(http.root().as_ref(), "");
-        assert!(ObjectStoreBackend::from_url("memory://").is_err());
     }
 }

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
+use super::credentials::{NO_CREDENTIALS, NoCredentials};
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::range::{ByteRange, check_ranges};
 
@@ -23,6 +24,14 @@ pub(super) fn remote_error(err: object_store::Error, key: &str, doing: &str) -> 
         E::UnknownConfigurationKey { .. } => StoreErrorKind::InvalidConfig,
         _ => StoreErrorKind::Remote,
     };
+    if let E::Unauthenticated { source, .. } = &err
+        && source.downcast_ref::<NoCredentials>().is_some()
+    {
+        // What the user must do, rather than what the metadata service answered (in the source).
+        return StoreError::new(kind, format!("{doing}: {NO_CREDENTIALS}"))
+            .with_key(key)
+            .with_source(err);
+    }
     StoreError::new(kind, doing).with_key(key).with_source(err)
 }
 
@@ -43,12 +52,37 @@ pub(super) async fn fetch_range(
     range: ByteRange,
     key: String,
 ) -> StoreResult<Option<Bytes>> {
-    if range == ByteRange::ALL {
-        return fetch(&*store, &path)
-            .await
-            .map_err(|e| remote_error(e, &key, "reading the value"));
-    }
+    Ok(fetch_tagged_range(store, path, range, key)
+        .await?
+        .map(|piece| piece.bytes))
+}
+
+/// Bytes of a value and the ETag of the version they came from (when the server names one).
+struct Piece {
+    bytes: Bytes,
+    e_tag: Option<String>,
+}
+
+async fn read_piece(result: object_store::GetResult, key: &str) -> StoreResult<Piece> {
+    let e_tag = result.meta.e_tag.clone();
+    let bytes = result
+        .bytes()
+        .await
+        .map_err(|e| remote_error(e, key, "reading a byte range"))?;
+    Ok(Piece { bytes, e_tag })
+}
+
+async fn fetch_tagged_range(
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    range: ByteRange,
+    key: String,
+) -> StoreResult<Option<Piece>> {
     let request = match range {
+        ByteRange::FromStart {
+            offset: 0,
+            length: None,
+        } => Some(None),
         ByteRange::FromStart {
             length: Some(0), ..
         }
@@ -56,20 +90,21 @@ pub(super) async fn fetch_range(
         ByteRange::FromStart {
             offset,
             length: None,
-        } => Some(GetRange::Offset(offset)),
+        } => Some(Some(GetRange::Offset(offset))),
         ByteRange::FromStart {
             offset,
             length: Some(length),
         } => match offset.checked_add(length) {
-            Some(end) => Some(GetRange::Bounded(offset..end)),
+            Some(end) => Some(Some(GetRange::Bounded(offset..end))),
             None => return Err(range.past_end(u64::MAX).with_key(key)),
         },
-        ByteRange::Suffix(n) => Some(GetRange::Suffix(n)),
+        ByteRange::Suffix(n) => Some(Some(GetRange::Suffix(n))),
     };
     let mut failure = None;
     if let Some(request) = request {
+        let whole = request.is_none();
         let options = GetOptions {
-            range: Some(request),
+            range: request,
             ..GetOptions::default()
         };
         match store.get_opts(&path, options).await {
@@ -87,13 +122,10 @@ pub(super) async fn fetch_range(
                     )
                     .with_key(key));
                 }
-                return result
-                    .bytes()
-                    .await
-                    .map(Some)
-                    .map_err(|e| remote_error(e, &key, "reading a byte range"));
+                return read_piece(result, &key).await.map(Some);
             }
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) if whole => return Err(remote_error(e, &key, "reading the value")),
             // Servers answer a range outside the object in different ways (416, a truncated
             // body, ...): the object's size tells whether the range was the problem.
             Err(e) => failure = Some(e),
@@ -105,16 +137,23 @@ pub(super) async fn fetch_range(
                 .resolve(meta.size)
                 .map_err(|e| e.with_key(key.as_str()))?;
             if want.is_empty() {
-                return Ok(Some(Bytes::new()));
+                return Ok(Some(Piece {
+                    bytes: Bytes::new(),
+                    e_tag: meta.e_tag,
+                }));
             }
             // The range is valid, yet the server refused it: some servers (Python's
             // RangeHTTPServer, for one) support no suffix ranges. Ask for the same bytes by
             // their positions.
-            store
-                .get_range(&path, want)
-                .await
-                .map(Some)
-                .map_err(|e| remote_error(e, &key, "reading a byte range"))
+            let options = GetOptions {
+                range: Some(GetRange::Bounded(want)),
+                ..GetOptions::default()
+            };
+            match store.get_opts(&path, options).await {
+                Ok(result) => read_piece(result, &key).await.map(Some),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(remote_error(e, &key, "reading a byte range")),
+            }
         }
         Err(object_store::Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(remote_error(
@@ -170,22 +209,9 @@ pub(super) async fn fetch_ranges(
             Err(e) => Err(remote_error(e, &key, "reading byte ranges")),
         };
     }
-    let fetched = futures::future::join_all(merged.iter().map(|m| {
-        fetch_range(
-            Arc::clone(&store),
-            path.clone(),
-            ByteRange::from_range(m.clone()),
-            key.clone(),
-        )
-    }))
-    .await;
-    let mut pieces = Vec::with_capacity(merged.len());
-    for piece in fetched {
-        match piece? {
-            Some(bytes) => pieces.push(bytes),
-            None => return Ok(None),
-        }
-    }
+    let Some(pieces) = fetch_one_version(&store, &path, &merged, &key).await? else {
+        return Ok(None);
+    };
     Ok(Some(
         ranges
             .iter()
@@ -200,4 +226,53 @@ pub(super) async fn fetch_ranges(
             })
             .collect(),
     ))
+}
+
+/// How many times a read of several ranges of one value is repeated when the value changed between
+/// its requests, before it fails with [`StoreErrorKind::Precondition`].
+const PINNED_READ_ATTEMPTS: u32 = 8;
+
+/// Fetches `merged` ranges of one value, concurrently, all from one version of it: when the
+/// responses' ETags differ (the value was replaced between the requests), or the value vanished
+/// after some were answered, the whole read is repeated. Servers that send no ETag cannot be
+/// checked; their ranges are taken as they come. `None` when there is no value.
+async fn fetch_one_version(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+    merged: &[Range<u64>],
+    key: &str,
+) -> StoreResult<Option<Vec<Bytes>>> {
+    for _ in 0..PINNED_READ_ATTEMPTS {
+        let fetched = futures::future::join_all(merged.iter().map(|m| {
+            fetch_tagged_range(
+                Arc::clone(store),
+                path.clone(),
+                ByteRange::from_range(m.clone()),
+                key.to_owned(),
+            )
+        }))
+        .await;
+        let mut pieces = Vec::with_capacity(merged.len());
+        for piece in fetched {
+            pieces.push(piece?);
+        }
+        if pieces.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let Some(pieces) = pieces.into_iter().collect::<Option<Vec<Piece>>>() else {
+            continue; // Removed while being read.
+        };
+        let first = &pieces[0].e_tag;
+        if first.is_none() || pieces.iter().all(|p| &p.e_tag == first) {
+            return Ok(Some(pieces.into_iter().map(|p| p.bytes).collect()));
+        }
+    }
+    Err(StoreError::new(
+        StoreErrorKind::Precondition,
+        format!(
+            "the value was replaced while its byte ranges were read, {PINNED_READ_ATTEMPTS} times \
+             in a row; no mixture of versions was returned"
+        ),
+    )
+    .with_key(key))
 }

@@ -1,9 +1,13 @@
 //! The adapter over `object_store`: S3, GCS, HTTP(S) and any other [`ObjectStore`].
 
 mod batch;
+mod credentials;
 mod fetch;
+mod options;
+mod put;
 mod runtime;
 mod update;
+mod url;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -11,11 +15,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use self::fetch::{fetch, fetch_range, fetch_ranges, remote_error};
+pub use self::options::RemoteOptions;
 use self::runtime::block_on;
 pub use self::runtime::install_crypto_provider;
+pub(crate) use self::url::remote;
 use crate::error::StoreResult;
 use crate::key::{StoreKey, StorePrefix};
 use crate::range::ByteRange;
@@ -23,6 +29,11 @@ use crate::traits::{ListableStore, ReadableStore, Update, WritableStore};
 
 /// How many requests an [`ObjectStoreBackend`] keeps in flight by default.
 pub const DEFAULT_REMOTE_CONCURRENCY: usize = 64;
+
+/// Values larger than this (64 MiB) are uploaded by [`ObjectStoreBackend`] as multipart uploads, in
+/// parts of 16 MiB with up to four in flight. ([`update`](WritableStore::update) writes in one
+/// conditional PUT whatever the size: conditional multipart uploads are not portable.)
+pub const MULTIPART_THRESHOLD: usize = 64 << 20;
 
 /// How many times an [`ObjectStoreBackend`]'s [`update`](WritableStore::update) reads and writes
 /// back a value other writers keep changing, by default, before it gives up. The pauses between
@@ -203,8 +214,7 @@ impl WritableStore for ObjectStoreBackend {
     fn set(&self, key: &StoreKey, value: Bytes) -> StoreResult<()> {
         let store = Arc::clone(&self.store);
         let path = self.path_of(key.as_str());
-        block_on(async move { store.put(&path, PutPayload::from(value)).await })?
-            .map(|_| ())
+        block_on(async move { put::put_value(&*store, &path, value).await })?
             .map_err(|e| remote_error(e, key.as_str(), "writing the value"))
     }
 
@@ -257,7 +267,7 @@ impl WritableStore for ObjectStoreBackend {
                 .map(|(key, path, value)| {
                     let store = Arc::clone(&store);
                     async move {
-                        let result = store.put(&path, PutPayload::from(value)).await;
+                        let result = put::put_value(&*store, &path, value).await;
                         result.err().map(|e| (key, e))
                     }
                 })

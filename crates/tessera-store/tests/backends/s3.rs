@@ -136,3 +136,86 @@ fn s3_batch_read_survives_a_panicking_callback() {
     // The backend still works afterwards.
     assert_eq!(store.get(&keys[3]).unwrap().as_deref(), Some(&b"v"[..]));
 }
+
+/// A value above the multipart threshold goes up in parts (the server's ETag of a multipart object
+/// ends in `-PARTS`) and reads back byte for byte.
+#[test]
+fn s3_large_values_upload_in_parts() {
+    use object_store::ObjectStoreExt;
+    let server = S3Server::start();
+    let client = server.client();
+    let store = ObjectStoreBackend::new(client.clone(), Path::from("big"));
+    let len = 100 << 20;
+    assert!(len > tessera_store::MULTIPART_THRESHOLD);
+    let value: Bytes = (0..len)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    let key = StoreKey::new("chunk/0.0").unwrap();
+    store.set(&key, value.clone()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let head = runtime
+        .block_on(client.head(&Path::from("big/chunk/0.0")))
+        .unwrap();
+    assert_eq!(head.size, len as u64);
+    let e_tag = head.e_tag.expect("an ETag");
+    assert!(
+        e_tag.trim_matches('"').ends_with("-7"),
+        "{e_tag}: 7 parts of 16 MiB"
+    );
+    let back = store.get(&key).unwrap().unwrap();
+    assert!(back == value, "the value reads back unchanged");
+    // Small values stay single PUTs.
+    let small = StoreKey::new("chunk/0.1").unwrap();
+    store.set(&small, Bytes::from_static(b"small")).unwrap();
+    let head = runtime
+        .block_on(client.head(&Path::from("big/chunk/0.1")))
+        .unwrap();
+    assert!(!head.e_tag.unwrap().contains('-'));
+}
+
+/// Ranges of one value far enough apart to be fetched by separate requests, read while another thread
+/// keeps replacing the value with one of another content: every read returns ranges of one version.
+#[test]
+fn s3_ranged_reads_see_one_version() {
+    let server = S3Server::start();
+    let store = ObjectStoreBackend::new(server.client(), Path::from("pinned"));
+    let len: u64 = 3 << 20;
+    let key = StoreKey::new("chunk").unwrap();
+    let version = |b: u8| Bytes::from(vec![b; len as usize]);
+    store.set(&key, version(1)).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (reads, writes) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut writes = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && writes < 400 {
+                writes += 1;
+                store.set(&key, version(1 + (writes % 2) as u8)).unwrap();
+            }
+            writes
+        });
+        let started = Instant::now();
+        let mut reads = 0;
+        while started.elapsed() < Duration::from_secs(3) {
+            let parts = store
+                .get_ranges(&key, &[0..64, len / 2..len / 2 + 64, len - 64..len])
+                .unwrap()
+                .unwrap();
+            let first = parts[0][0];
+            for part in &parts {
+                assert!(
+                    part.iter().all(|&b| b == first),
+                    "a read mixed two versions of the value"
+                );
+            }
+            reads += 1;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (reads, writer.join().unwrap())
+    });
+    println!("{reads} ranged reads while {writes} writes replaced the value: none mixed");
+    assert!(writes > 1 && reads > 1);
+}

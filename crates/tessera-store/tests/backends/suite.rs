@@ -67,6 +67,7 @@ pub fn seed(store: &dyn Store, prefix: &StorePrefix) {
 }
 
 /// A unique prefix for one run against a shared server.
+#[cfg(feature = "cloud")]
 pub fn run_prefix(label: &str) -> StorePrefix {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
