@@ -16,6 +16,9 @@
 #
 # 4. object (|O) arrays: .ci/readback/check_object_readback.py on fixtures/zarr/objects and on
 #    the tree of `cargo run -p tessera --example write_object_readback -- OUTDIR`.
+# 5. write_consolidated_updates changes a consolidated hierarchy (resize, append, attributes,
+#    create) and .ci/readback/check_consolidated.py reads it with zarr-python 2.18 and 3's
+#    open_consolidated; the export --help pipe example runs as written.
 #
 # Every check runs even after one fails; the suite exits non-zero if any failed.
 set -euo pipefail
@@ -146,6 +149,29 @@ if cargo run --quiet -p tessera --example write_readback_v3 -- "$V3OUT"; then
 else
   echo "FAIL tessera-readback-v3: cargo run --example write_readback_v3 failed"
   failures+=("tessera v3 readback tree (writer failed)")
+fi
+
+echo "-- tessera export --help: the pipe example, run as written"
+# The example pipes a .npy to python through stdout; a pipe is not seekable, so this holds the
+# example (and tessera's writer) to working front to back.
+HELP_EX="$ROOT/target/help-example"
+rm -rf "$HELP_EX"
+mkdir -p "$HELP_EX"
+if cargo build --quiet -p tessera-cli --bin tessera; then
+  BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+  example="$("$BIN_DIR/tessera" export --help | grep -e '-o - | python3' | sed 's/^ *//')"
+  echo "$example"
+  if out="$(cd "$HELP_EX" && export PATH="$BIN_DIR:$ROOT/.venv-zarr2/bin:$PATH" \
+        && python3 -c 'import numpy; numpy.save("t.npy", numpy.arange(200.0).reshape(20, 10))' \
+        && tessera import t.npy data.zarr --array t --chunks 5,5 && eval "$example")" \
+      && echo "$out" && [ "$(echo "$out" | tr -s ' ')" = "[ 9. 109.]" ]; then
+    echo "help example: ok"
+  else
+    echo "FAIL help-example: the export --help pipe example did not print [ 9. 109.]"
+    failures+=("export --help pipe example")
+  fi
+else
+  failures+=("export --help pipe example (build failed)")
 fi
 
 echo "-- python readback summary"

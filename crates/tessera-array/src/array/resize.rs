@@ -219,8 +219,17 @@ impl Array {
             let Some(coords) = self.parse_chunk_name(name) else {
                 continue;
             };
-            let start: Vec<u64> = coords.iter().zip(chunks).map(|(c, n)| c * n).collect();
-            let end: Vec<u64> = start.iter().zip(chunks).map(|(s, n)| s + n).collect();
+            // Saturating: a stray key may name a chunk far beyond any shape.
+            let start: Vec<u64> = coords
+                .iter()
+                .zip(chunks)
+                .map(|(c, n)| c.saturating_mul(*n))
+                .collect();
+            let end: Vec<u64> = start
+                .iter()
+                .zip(chunks)
+                .map(|(s, n)| s.saturating_add(*n))
+                .collect();
             let visible = start.iter().zip(new).all(|(s, n)| s < n);
             if !visible || end.iter().zip(old).all(|(e, o)| e <= o) {
                 continue;
