@@ -6,6 +6,7 @@ mod cli {
     mod errors;
     mod fixtures;
     mod info;
+    mod objects;
     mod rechunk_memory;
     mod roundtrip;
 }
