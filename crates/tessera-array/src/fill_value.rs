@@ -254,8 +254,12 @@ fn encode(value: &Value, dtype: &DataType) -> ArrayResult<Vec<u8>> {
             Ok(raw)
         }
         DataType::Unicode { chars, order } => {
+            // Early zarr-python wrote `"fill_value": 0` for `U` arrays; zarr-python 2.18 fills
+            // with numpy's text of the number ("0").
+            let number_text = value.as_number().map(|n| n.to_string());
             let text = value
                 .as_str()
+                .or(number_text.as_deref())
                 .ok_or_else(|| bad(format!("expected text, found {value}")))?;
             let count = text.chars().count();
             if count > *chars {
@@ -417,6 +421,15 @@ mod tests {
         let f = FillValue::from_json(&json!("AQID"), &rec).unwrap();
         assert_eq!(f.bytes(), [1, 2, 3]);
         assert!(FillValue::from_json(&json!("AQI="), &rec).is_err());
+    }
+
+    #[test]
+    fn a_numeric_fill_of_text_reads_as_its_digits() {
+        // zarr-python 2.18 reads `"fill_value": 0` of a `<U3` array as "0".
+        let fill = FillValue::from_json(&json!(0), &dt("<U3")).unwrap();
+        assert_eq!(fill.bytes(), [b'0', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(fill.to_json(), json!(0));
+        assert!(FillValue::from_json(&json!(1000), &dt("<U3")).is_err());
     }
 
     #[test]
