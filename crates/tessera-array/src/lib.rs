@@ -54,6 +54,6 @@ pub use group::{Group, Node, NodeKind, node_kind, open_node};
 pub use iter::Blocks;
 pub use metadata::{ArrayMetadata, Order, Separator};
 pub use node::NodePath;
-pub use object::ObjectElement;
+pub use object::{ObjectElement, StoredObject};
 pub use plan::{ChunkRegion, ReadPlan};
 pub use selection::{AxisRange, AxisSelector, IntoSelection, ResolvedSelection, Selection};

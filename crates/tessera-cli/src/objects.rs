@@ -167,3 +167,28 @@ impl ObjectImport {
         }
     }
 }
+
+/// Copies an object array into `dst` (another chunk grid or other codecs, same kind of values):
+/// blocks of whole destination chunk rows along the first axis, read and written as values.
+pub fn copy(src: &Array, dst: &Array) -> CliResult<()> {
+    use tessera_array::StoredObject;
+    let shape = src.shape().to_vec();
+    let step = dst.chunks().first().copied().unwrap_or(1).max(1);
+    let rows = shape.first().copied().unwrap_or(1);
+    let mut start = 0;
+    loop {
+        let mut block: Vec<std::ops::Range<u64>> = shape.iter().map(|&d| 0..d).collect();
+        if let Some(first) = block.first_mut() {
+            *first = start..(start + step).min(rows);
+        }
+        let values = src
+            .read_objects::<StoredObject>(&block[..])
+            .with_context(|| format!("reading {}", src.path()))?;
+        dst.write_objects(&block[..], &values)
+            .with_context(|| format!("writing {}", dst.path()))?;
+        start += step;
+        if shape.is_empty() || start >= rows {
+            return Ok(());
+        }
+    }
+}

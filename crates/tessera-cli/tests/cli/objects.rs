@@ -159,3 +159,40 @@ fn import_dtype_str_stores_vlen_utf8_as_zarr_python_3() {
     );
     assert!(err.contains("|S"), "{err}");
 }
+
+#[test]
+fn copy_rechunks_and_recompresses_object_arrays() {
+    let dir = tempfile::tempdir().unwrap();
+    let dst = dir.path().join("copy.zarr");
+    let src = fixtures().join("objects/v3");
+    ok(&[
+        "copy",
+        s(&src),
+        s(&dst),
+        "--array",
+        "text_empty_2d",
+        "--chunks",
+        "3,1",
+        "--compressor",
+        r#"{"id":"zlib","level":1}"#,
+    ]);
+    let out = dir.path().join("c.json");
+    ok(&[
+        "export",
+        s(&dst),
+        "--array",
+        "text_empty_2d",
+        "--select",
+        "4, :",
+        "-o",
+        s(&out),
+    ]);
+    let got: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(got, json!(["", "", "", "corner"]));
+    let zarray: Value =
+        serde_json::from_slice(&std::fs::read(dst.join("text_empty_2d/.zarray")).unwrap()).unwrap();
+    assert_eq!(
+        (zarray["chunks"].clone(), zarray["filters"].clone()),
+        (json!([3, 1]), json!([{"id": "vlen-utf8"}]))
+    );
+}
