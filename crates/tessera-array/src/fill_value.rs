@@ -476,6 +476,15 @@ mod tests {
     }
 
     #[test]
+    fn a_numeric_fill_of_text_reads_as_its_digits() {
+        // zarr-python 2.18 reads `"fill_value": 0` of a `<U3` array as "0".
+        let fill = FillValue::from_json(&json!(0), &dt("<U3")).unwrap();
+        assert_eq!(fill.bytes(), [b'0', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(fill.to_json(), json!(0));
+        assert!(FillValue::from_json(&json!(1000), &dt("<U3")).is_err());
+    }
+
+    #[test]
     fn datetimes_and_complex() {
         let nat = FillValue::from_json(&json!("NaT"), &dt("<M8[ns]")).unwrap();
         assert_eq!(nat.bytes(), i64::MIN.to_le_bytes());

@@ -61,6 +61,6 @@ pub use group::{Group, Node, NodeKind, node_kind, open_node};
 pub use iter::Blocks;
 pub use metadata::{ArrayMetadata, KeyEncoding, Order, Separator, ZarrFormat};
 pub use node::NodePath;
-pub use object::ObjectElement;
+pub use object::{ObjectElement, StoredObject};
 pub use plan::{ChunkRegion, ReadPlan};
 pub use selection::{AxisRange, AxisSelector, IntoSelection, ResolvedSelection, Selection};

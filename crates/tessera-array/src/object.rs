@@ -7,6 +7,7 @@
 //! | `vlen-bytes`          | `Vec<u8>`                            | `bytes`      |
 //! | `vlen-array`          | `ndarray::Array1<T>` (`T` its dtype)  | 1-d ndarray  |
 //! | `json2`, `msgpack2`   | `serde_json::Value`                  | any          |
+//! | any                   | [`StoredObject`]                     | any          |
 //!
 //! Missing chunks read as the fill value. For `String` and `Vec<u8>` a `null` or `0` fill reads
 //! as empty, as zarr-python 3 reads it (zarr-python 2.18 returns `None`/`0` objects, which
@@ -202,26 +203,30 @@ impl<T: Element + PartialEq> ObjectElement for Array1<T> {
     }
 }
 
-/// The stored form of any object codec's values, for operations that do not know the caller's
-/// element type (filling, resizing): text, bytes or JSON as they are, rows as raw bytes.
+/// Any object codec's value in its stored form, for code that does not know the element type
+/// (filling, resizing, copying between arrays): text, bytes and JSON as they are, `vlen-array`
+/// rows as their raw bytes in the codec's dtype (stored byte order).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum StoredItem {
+pub enum StoredObject {
+    /// A `vlen-utf8` value.
     Text(String),
+    /// A `vlen-bytes` value, or a `vlen-array` row's raw bytes.
     Bytes(Vec<u8>),
+    /// A `json2` or `msgpack2` value.
     Json(Value),
 }
 
-impl sealed::Sealed for StoredItem {}
-impl ObjectElement for StoredItem {
+impl sealed::Sealed for StoredObject {}
+impl ObjectElement for StoredObject {
     const NAME: &'static str = "stored item";
     fn matches(_: &ObjectCodec) -> bool {
         true
     }
     fn from_values(values: ObjectValues, _: &ObjectCodec) -> ArrayResult<Vec<Self>> {
         Ok(match values {
-            ObjectValues::Text(v) => v.into_iter().map(StoredItem::Text).collect(),
-            ObjectValues::Bytes(v) => v.into_iter().map(StoredItem::Bytes).collect(),
-            ObjectValues::Json(v) => v.into_iter().map(StoredItem::Json).collect(),
+            ObjectValues::Text(v) => v.into_iter().map(StoredObject::Text).collect(),
+            ObjectValues::Bytes(v) => v.into_iter().map(StoredObject::Bytes).collect(),
+            ObjectValues::Json(v) => v.into_iter().map(StoredObject::Json).collect(),
         })
     }
     fn into_values(items: Vec<Self>, codec: &ObjectCodec) -> ArrayResult<ObjectValues> {
@@ -231,7 +236,7 @@ impl ObjectElement for StoredItem {
                 items
                     .into_iter()
                     .map(|i| match i {
-                        StoredItem::Text(s) => Ok(s),
+                        StoredObject::Text(s) => Ok(s),
                         _ => Err(wrong()),
                     })
                     .collect::<ArrayResult<_>>()?,
@@ -240,7 +245,7 @@ impl ObjectElement for StoredItem {
                 items
                     .into_iter()
                     .map(|i| match i {
-                        StoredItem::Bytes(b) => Ok(b),
+                        StoredObject::Bytes(b) => Ok(b),
                         _ => Err(wrong()),
                     })
                     .collect::<ArrayResult<_>>()?,
@@ -249,7 +254,7 @@ impl ObjectElement for StoredItem {
                 items
                     .into_iter()
                     .map(|i| match i {
-                        StoredItem::Json(v) => Ok(v),
+                        StoredObject::Json(v) => Ok(v),
                         _ => Err(wrong()),
                     })
                     .collect::<ArrayResult<_>>()?,
@@ -258,14 +263,14 @@ impl ObjectElement for StoredItem {
     }
     fn from_fill(fill: &Value, codec: &ObjectCodec) -> ArrayResult<Self> {
         Ok(match codec.kind() {
-            ObjectKind::Text => StoredItem::Text(String::from_fill(fill, codec)?),
-            ObjectKind::Bytes => StoredItem::Bytes(Vec::<u8>::from_fill(fill, codec)?),
+            ObjectKind::Text => StoredObject::Text(String::from_fill(fill, codec)?),
+            ObjectKind::Bytes => StoredObject::Bytes(Vec::<u8>::from_fill(fill, codec)?),
             ObjectKind::NumericRows(_) => match fill {
-                Value::Null => StoredItem::Bytes(Vec::new()),
-                Value::Number(n) if n.as_f64() == Some(0.0) => StoredItem::Bytes(Vec::new()),
+                Value::Null => StoredObject::Bytes(Vec::new()),
+                Value::Number(n) if n.as_f64() == Some(0.0) => StoredObject::Bytes(Vec::new()),
                 other => return Err(bad_fill(other, "ragged row")),
             },
-            ObjectKind::Json => StoredItem::Json(fill.clone()),
+            ObjectKind::Json => StoredObject::Json(fill.clone()),
         })
     }
 }

@@ -89,8 +89,10 @@ pub struct ExportArgs {
     /// The selection to export (default: everything).
     #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
     pub select: Option<String>,
-    /// The .npy file to write (`-` for standard output).
-    #[arg(short = 'o', long = "output", value_name = "OUT.npy")]
+    /// The .npy file to write (`-` for standard output); a name ending in `.json` writes nested
+    /// JSON lists instead (any array; NaN as "NaN", bytes as base64). Object arrays of text or
+    /// bytes export as `<U{n}` / `|S{n}` .npy, n the longest value.
+    #[arg(short = 'o', long = "output", value_name = "OUT.npy|OUT.json")]
     pub output: PathBuf,
     /// Memory to use at most, e.g. 512M, 4G (default: a quarter of RAM).
     #[arg(long, value_name = "BYTES")]
@@ -143,6 +145,11 @@ pub struct ImportArgs {
     /// Element order inside the chunks.
     #[arg(long, value_enum, ignore_case = true)]
     pub order: Option<OrderArg>,
+    /// Store a `<U` (`str`) or `|S` (`bytes`) input as variable-length text or bytes: dtype `|O`
+    /// with the vlen-utf8 / vlen-bytes filter, as zarr-python 3 stores `str` (compressor default
+    /// zstd, fill value "").
+    #[arg(long, value_name = "str|bytes")]
+    pub dtype: Option<String>,
     /// The fill value in .zarray's JSON encoding.
     #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
     pub fill_value: Option<String>,

@@ -233,8 +233,14 @@ fn stored_chunks(array: &Array) -> CliResult<Vec<(StoreKey, Vec<u64>, u64)>> {
 
 fn copy_array(src: &Array, dst: &Array, limit: u64) -> CliResult<()> {
     let (s, d) = (src.metadata(), dst.metadata());
-    if s.chunks == d.chunks && s.order == d.order && s.separator == d.separator {
-        if s.compressor == d.compressor && s.filters == d.filters {
+    let same_grid = s.chunks == d.chunks && s.order == d.order && s.separator == d.separator;
+    let same_codecs = s.compressor == d.compressor && s.filters == d.filters;
+    if s.dtype.is_object() && !(same_grid && same_codecs) {
+        // Object chunks decode to values, not bytes: copied value by value.
+        return crate::objects::copy(src, dst);
+    }
+    if same_grid {
+        if same_codecs {
             copy_stored(src, dst, limit)
         } else {
             recode(src, dst, limit)

@@ -35,6 +35,20 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
         .with_source(e)
     })?;
 
+    // JSON (any array) and object arrays are read whole, then written: no slab streaming.
+    let json = args.output.extension().is_some_and(|e| e == "json");
+    if json || array.dtype().is_object() {
+        let mut bytes = Vec::new();
+        if json {
+            crate::export_json::write(&array, &selection, &resolved, limit, &mut bytes)?;
+        } else {
+            crate::objects::write_npy(&array, &selection, &mut bytes)?;
+        }
+        let mut output = Output::open(&args.output)?;
+        output.write_all(&bytes).context("writing the export")?;
+        return output.finish();
+    }
+
     let meta = array.metadata().clone();
     let itemsize = meta.dtype.itemsize();
     let plan = plan_work(limit, meta.chunk_bytes() as u64);

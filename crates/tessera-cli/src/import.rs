@@ -3,12 +3,13 @@
 
 use std::ops::Range;
 
-use tessera_array::{ArrayBuilder, ArrayError, NodePath, Order};
+use tessera_array::{ArrayBuilder, ArrayError, DataType, NodePath, Order};
 
 use crate::cli::{ImportArgs, OrderArg};
 use crate::error::{CliError, CliResult, Context};
 use crate::input::RawInput;
 use crate::memory::{memory_limit, plan_work, pool};
+use crate::objects::ObjectImport;
 use crate::options::{
     check_chain, node_path, open_or_create, parse_chunks, parse_compressor, parse_fill_value,
     parse_filters, parse_separator,
@@ -40,8 +41,28 @@ pub fn run(args: &ImportArgs) -> CliResult<()> {
         )));
     }
 
-    let mut builder = ArrayBuilder::new(input.shape.clone(), chunks.clone(), input.dtype.clone())
-        .overwrite(args.overwrite);
+    let objects = args
+        .dtype
+        .as_deref()
+        .map(|d| ObjectImport::parse(d, &input.dtype))
+        .transpose()?;
+    let dtype = if objects.is_some() {
+        DataType::Object
+    } else {
+        input.dtype.clone()
+    };
+    let mut builder =
+        ArrayBuilder::new(input.shape.clone(), chunks.clone(), dtype).overwrite(args.overwrite);
+    if let Some(kind) = objects {
+        // As zarr-python 3 creates a str array: the object codec first, zstd, fill "".
+        if filters.is_some() {
+            return Err(CliError::usage("--filters cannot be combined with --dtype"));
+        }
+        builder = builder
+            .filters(Some(vec![kind.filter()]))
+            .compressor(Some(serde_json::json!({"id": "zstd", "level": 0})))
+            .fill_value(serde_json::json!(""));
+    }
     if let Some(c) = &compressor {
         builder = builder.compressor(c.clone());
     }
@@ -89,9 +110,12 @@ pub fn run(args: &ImportArgs) -> CliResult<()> {
             } else {
                 &buf
             };
-            array
-                .write_raw(&block[..], data)
-                .with_context(|| format!("writing {target}"))?;
+            match objects {
+                Some(kind) => kind.write_block(&array, &input.dtype, &block, data)?,
+                None => array
+                    .write_raw(&block[..], data)
+                    .with_context(|| format!("writing {target}"))?,
+            }
             bar.inc(data.len() as u64);
         }
         Ok(())

@@ -373,7 +373,11 @@ fn write_node(
             dims(&meta.chunks),
             dims(&grid)
         )?;
-        writeln!(out, "{detail}dtype       {}", meta.dtype)?;
+        writeln!(
+            out,
+            "{detail}dtype       {}",
+            crate::objects::dtype_text(&a.array)
+        )?;
         writeln!(
             out,
             "{detail}order       {}   separator {}",

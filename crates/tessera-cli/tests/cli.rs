@@ -7,6 +7,7 @@ mod cli {
     mod fixtures;
     mod info;
     mod listing;
+    mod objects;
     mod rechunk_memory;
     mod roundtrip;
     mod shapes;

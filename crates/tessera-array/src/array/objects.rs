@@ -16,7 +16,7 @@ use crate::access::{ArrayAccess, buffer_len};
 use crate::copy::Dim;
 use crate::error::{ArrayError, ArrayResult};
 use crate::metadata::Order;
-use crate::object::{ObjectElement, StoredItem};
+use crate::object::{ObjectElement, StoredObject};
 use crate::plan::{ReadPlan, strides};
 use crate::selection::{IntoSelection, ResolvedSelection};
 
@@ -231,8 +231,8 @@ impl Array {
         sel: &ResolvedSelection,
         only_existing: bool,
     ) -> ArrayResult<()> {
-        let codec = self.object_codec_for::<StoredItem>()?;
-        self.write_objects_resolved::<StoredItem>(sel, None, codec, only_existing)
+        let codec = self.object_codec_for::<StoredObject>()?;
+        self.write_objects_resolved::<StoredObject>(sel, None, codec, only_existing)
     }
 
     /// Writes `items` (C order, the selection's shape), or the fill value when `None`.
