@@ -5,9 +5,10 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use tessera_array::v3::ChunkEncoding;
 use tessera_array::{
-    Array, ArrayAccess, ArrayBuilder, ArrayMetadata, Group, NodeKind, NodePath, ResolvedSelection,
-    Selection, metadata::pretty_json,
+    Array, ArrayAccess, ArrayBuilder, ArrayMetadata, FillValue, Group, NodeKind, NodePath,
+    ResolvedSelection, Selection, ZarrFormat, metadata::pretty_json,
 };
 use tessera_store::{Bytes, Store, StoreKey};
 
@@ -18,7 +19,7 @@ use crate::hierarchy::Hierarchy;
 use crate::memory::{memory_limit, plan_work, pool};
 use crate::options::{
     check_chain, node_path, open_existing, open_or_create, parse_chunks, parse_compressor,
-    parse_filters,
+    parse_filters, parse_zarr_format,
 };
 use crate::progress;
 use crate::rechunk;
@@ -28,13 +29,35 @@ struct Changes {
     chunks: Option<Vec<u64>>,
     compressor: Option<Option<Value>>,
     filters: Option<Option<Vec<Value>>>,
+    /// `--zarr-format`, or 3 when `--shards` is given.
+    zarr_format: Option<u8>,
+    shards: Option<Vec<u64>>,
 }
 
-/// One array to copy: its source and the destination `.zarray` document.
+impl Changes {
+    /// The format a node of `format` is copied as.
+    fn format_of(&self, format: ZarrFormat) -> ZarrFormat {
+        match self.zarr_format {
+            Some(3) => ZarrFormat::V3,
+            Some(_) => ZarrFormat::V2,
+            None => format,
+        }
+    }
+}
+
+/// What an array is copied as.
+enum Destination {
+    /// A v2 array copied as v2: the source `.zarray` with the changes, unknown fields kept.
+    V2Doc(Value),
+    /// Any copy involving Zarr v3.
+    Builder(Box<ArrayBuilder>),
+}
+
+/// One array to copy: its source and its destination.
 struct ArrayJob {
     path: NodePath,
     src: Array,
-    dst_doc: Value,
+    dst: Destination,
 }
 
 /// Runs `tessera copy`.
@@ -49,7 +72,20 @@ pub fn run(args: &CopyArgs) -> CliResult<()> {
             .transpose()?,
         compressor: parse_compressor(args.compressor.as_deref())?,
         filters: parse_filters(args.filters.as_deref())?,
+        zarr_format: match (args.zarr_format, &args.shards) {
+            (Some(f), _) => Some(parse_zarr_format(f)?),
+            (None, Some(_)) => Some(3),
+            (None, None) => None,
+        },
+        shards: args
+            .shards
+            .as_deref()
+            .map(|s| parse_chunks("--shards", s))
+            .transpose()?,
     };
+    if changes.zarr_format == Some(2) && changes.shards.is_some() {
+        return Err(CliError::usage("--shards needs --zarr-format 3"));
+    }
     let src_store = open_existing(&args.src)?;
     let hierarchy = Hierarchy::open(src_store.clone(), &target)?;
     let nodes = hierarchy.nodes(&target)?;
@@ -59,12 +95,11 @@ pub fn run(args: &CopyArgs) -> CliResult<()> {
     for (path, kind) in &nodes {
         if *kind == NodeKind::Array {
             let src = hierarchy.array(path)?;
-            let dst_doc =
-                destination_metadata(&src, &changes).with_context(|| format!("copying {path}"))?;
+            let dst = destination(&src, &changes).with_context(|| format!("copying {path}"))?;
             jobs.push(ArrayJob {
                 path: path.clone(),
                 src,
-                dst_doc,
+                dst,
             });
         }
     }
@@ -72,7 +107,7 @@ pub fn run(args: &CopyArgs) -> CliResult<()> {
     let dst_store = open_or_create(&args.dst)?;
     for (path, kind) in &nodes {
         if *kind == NodeKind::Group {
-            copy_group(&hierarchy, &dst_store, path, args.overwrite)?;
+            copy_group(&hierarchy, &dst_store, path, args.overwrite, &changes)?;
         }
     }
     for job in &jobs {
@@ -88,6 +123,96 @@ pub fn run(args: &CopyArgs) -> CliResult<()> {
             .context("writing consolidated metadata")?;
     }
     Ok(())
+}
+
+/// The destination of `src`: its `.zarray` with the changes when v2 stays v2, else a builder.
+fn destination(src: &Array, changes: &Changes) -> CliResult<Destination> {
+    let meta = src.metadata();
+    if meta.format == ZarrFormat::V2 && changes.format_of(ZarrFormat::V2) == ZarrFormat::V2 {
+        return destination_metadata(src, changes).map(Destination::V2Doc);
+    }
+    let format = changes.format_of(meta.format);
+    let chunks = changes
+        .chunks
+        .clone()
+        .unwrap_or_else(|| meta.inner_chunk_shape().to_vec());
+    for (flag, shape) in [
+        ("--chunks", Some(&chunks)),
+        ("--shards", changes.shards.as_ref()),
+    ] {
+        if let Some(shape) = shape
+            && shape.len() != meta.rank()
+        {
+            return Err(CliError::usage(format!(
+                "{flag} has {} sizes but the array has {} dimensions (shape {:?})",
+                shape.len(),
+                meta.rank(),
+                meta.shape
+            )));
+        }
+    }
+    // The source's codecs in numcodecs form: v2 as they are, v3 from the (inner) chunks' pipeline.
+    let (mut compressor, mut filters) = match meta.format {
+        ZarrFormat::V2 => (meta.compressor.clone(), meta.filters.clone()),
+        ZarrFormat::V3 => {
+            let codecs = match src.shard_codec().map(|s| &s.inner) {
+                Some(ChunkEncoding::Plain { codecs, .. }) => Some(codecs.clone()),
+                Some(ChunkEncoding::Sharded(_)) => None,
+                None => Some(src.chunk_codecs().clone()),
+            };
+            let mut stages: Vec<Value> = Vec::new();
+            if let Some(c) = &codecs {
+                stages.extend(c.chain().filters_json().unwrap_or_default());
+                stages.extend(c.chain().compressor_json());
+                stages.extend(c.checksums_json().iter().cloned());
+            }
+            let compressor = stages.pop();
+            (compressor, (!stages.is_empty()).then_some(stages))
+        }
+    };
+    if let Some(c) = &changes.compressor {
+        compressor = c.clone();
+    }
+    if let Some(f) = &changes.filters {
+        filters = f.clone();
+    }
+    let fill = if meta.fill_value.is_null() {
+        Value::Null
+    } else {
+        FillValue::from_bytes(meta.fill_value.bytes(), &meta.dtype)?.to_json()
+    };
+    let mut builder = ArrayBuilder::new(meta.shape.clone(), chunks.clone(), meta.dtype.clone())
+        .zarr_format(format.number())
+        .compressor(compressor)
+        .filters(filters)
+        .fill_value(fill)
+        .order(meta.order);
+    if format == ZarrFormat::V3 {
+        let shards = changes.shards.clone().or_else(|| {
+            // Keep the source's shards unless the chunks change.
+            (changes.chunks.is_none())
+                .then(|| meta.shard_shape().map(<[u64]>::to_vec))
+                .flatten()
+        });
+        if let Some(s) = shards {
+            builder = builder.shards(s);
+        }
+        if let Some(n) = &meta.dimension_names {
+            builder = builder.dimension_names(n.clone());
+        }
+        if meta.format == ZarrFormat::V3 {
+            builder = builder.separator(meta.separator);
+        }
+    } else {
+        builder = builder.separator(meta.separator);
+    }
+    let checked = builder.metadata().map_err(|e| {
+        CliError::usage("the new chunks, shards or codecs do not fit").with_source(e)
+    })?;
+    if format == ZarrFormat::V2 {
+        check_chain(checked.compressor.as_ref(), checked.filters.as_deref())?;
+    }
+    Ok(Destination::Builder(Box::new(builder)))
 }
 
 fn destination_metadata(src: &Array, changes: &Changes) -> CliResult<Value> {
@@ -122,8 +247,10 @@ fn copy_group(
     dst: &Arc<dyn Store>,
     path: &NodePath,
     overwrite: bool,
+    changes: &Changes,
 ) -> CliResult<()> {
     let attrs = hierarchy.attributes(path)?;
+    let format = changes.format_of(hierarchy.group(path)?.zarr_format());
     let existing =
         tessera_array::node_kind(dst.as_ref(), path).context("reading the destination")?;
     if existing == Some(NodeKind::Array) {
@@ -137,8 +264,13 @@ fn copy_group(
         dst.erase(&path.key(".zarray").context("destination key")?)
             .context("removing the array at the destination")?;
     }
-    let group = Group::require(dst.clone(), path.as_str())
-        .with_context(|| format!("creating group {path}"))?;
+    let group = match (format, existing) {
+        (ZarrFormat::V3, None | Some(NodeKind::Array)) => {
+            Group::create_v3(dst.clone(), path.as_str())
+        }
+        _ => Group::require(dst.clone(), path.as_str()),
+    }
+    .with_context(|| format!("creating group {path}"))?;
     if !attrs.is_empty() {
         group
             .set_attributes(&attrs)
@@ -153,7 +285,17 @@ fn create_array(
     attrs: serde_json::Map<String, Value>,
     overwrite: bool,
 ) -> CliResult<Array> {
-    let meta = ArrayMetadata::from_json(&job.dst_doc).context("destination metadata")?;
+    let doc = match &job.dst {
+        Destination::V2Doc(doc) => doc,
+        Destination::Builder(builder) => {
+            let mut builder = (**builder).clone().overwrite(overwrite);
+            if !attrs.is_empty() {
+                builder = builder.attributes(attrs);
+            }
+            return Ok(builder.create(dst.clone(), job.path.as_str())?);
+        }
+    };
+    let meta = ArrayMetadata::from_json(doc).context("destination metadata")?;
     let mut builder =
         ArrayBuilder::new(meta.shape.clone(), meta.chunks.clone(), meta.dtype.clone())
             .compressor(meta.compressor.clone())
@@ -167,11 +309,8 @@ fn create_array(
     }
     builder.create(dst.clone(), job.path.as_str())?;
     // Rewrite .zarray from the source document so fields this version does not know survive the copy.
-    dst.set(
-        &job.path.key(".zarray")?,
-        Bytes::from(pretty_json(&job.dst_doc)),
-    )
-    .context("writing .zarray")?;
+    dst.set(&job.path.key(".zarray")?, Bytes::from(pretty_json(doc)))
+        .context("writing .zarray")?;
     Array::from_metadata(dst.clone(), job.path.clone(), meta).map_err(Into::into)
 }
 
@@ -198,6 +337,20 @@ fn stored_chunks(array: &Array) -> CliResult<Vec<(StoreKey, Vec<u64>, u64)>> {
 
 fn copy_array(src: &Array, dst: &Array, limit: u64) -> CliResult<()> {
     let (s, d) = (src.metadata(), dst.metadata());
+    if s.format == ZarrFormat::V3 || d.format == ZarrFormat::V3 {
+        // Stored objects are copied as they are only when the whole encoding is the same.
+        let same = s.format == d.format
+            && s.chunks == d.chunks
+            && s.codecs_json() == d.codecs_json()
+            && s.key_encoding == d.key_encoding
+            && s.separator == d.separator
+            && s.dtype == d.dtype;
+        return if same {
+            copy_stored(src, dst, limit)
+        } else {
+            rechunk_array(src, dst, limit)
+        };
+    }
     if s.chunks == d.chunks && s.order == d.order && s.separator == d.separator {
         if s.compressor == d.compressor && s.filters == d.filters {
             copy_stored(src, dst, limit)

@@ -111,7 +111,9 @@ impl Hierarchy {
     /// The node at `path` and every node below it (depth first, sorted), with their kinds.
     pub fn nodes(&self, path: &NodePath) -> CliResult<Vec<(NodePath, NodeKind)>> {
         match self.kind(path)? {
-            None => Err(CliError::new(format!("no array or group at {path}"))),
+            None => Err(CliError::new(format!(
+                "no array or group at {path} (neither zarr.json nor .zarray/.zgroup found)"
+            ))),
             Some(NodeKind::Array) => Ok(vec![(path.clone(), NodeKind::Array)]),
             Some(NodeKind::Group) => {
                 let group = self.group(path)?;

@@ -8,6 +8,7 @@ mod cli {
     mod info;
     mod rechunk_memory;
     mod roundtrip;
+    mod v3;
 }
 
 #[allow(dead_code, unused_imports)]
