@@ -15,6 +15,7 @@ mod fuzz_regressions;
 mod generations;
 mod process;
 mod readers;
+mod shard_mutations;
 
 #[allow(dead_code, unused_imports)]
 #[path = "../../crates/tessera-store/tests/backends/s3_server.rs"]
