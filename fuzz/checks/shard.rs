@@ -26,17 +26,28 @@ pub fn shard(data: &[u8]) {
         "codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [2, 2],
             "codecs": inner, "index_codecs": index, "index_location": location}}]});
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let put = |k: &str, v: Vec<u8>| store.set(&StoreKey::new(k).unwrap(), Bytes::from(v)).unwrap();
+    let put = |k: &str, v: Vec<u8>| {
+        store
+            .set(&StoreKey::new(k).unwrap(), Bytes::from(v))
+            .unwrap()
+    };
     put("a/zarr.json", meta.to_string().into_bytes());
     put("a/c/0/0", shard.to_vec());
     let arr = Array::open(store.clone(), "a").expect("the metadata is valid");
-    for (sel, elements) in [(":, :", 36usize), ("1, :", 6), ("0:2, 0:2", 4), ("3:5, 2:6", 8)] {
+    for (sel, elements) in [
+        (":, :", 36usize),
+        ("1, :", 6),
+        ("0:2, 0:2", 4),
+        ("3:5, 2:6", 8),
+    ] {
         match arr.read_raw(sel) {
             Ok(raw) => assert_eq!(raw.bytes.len(), elements * 2, "{sel}"),
             Err(e) => assert!(
                 matches!(
                     e,
-                    ArrayError::ShardIndex { .. } | ArrayError::Codec { .. } | ArrayError::ChunkSize { .. }
+                    ArrayError::ShardIndex { .. }
+                        | ArrayError::Codec { .. }
+                        | ArrayError::ChunkSize { .. }
                 ),
                 "{sel}: untyped error {e:?}"
             ),
@@ -45,11 +56,18 @@ pub fn shard(data: &[u8]) {
     // A partial write reads the shard whole: the same errors, or success.
     match arr.write_raw("0, 0", &[1, 0]) {
         Ok(()) => {
-            let back = arr.read_raw("0, 0").expect("a shard tessera wrote reads back");
+            let back = arr
+                .read_raw("0, 0")
+                .expect("a shard tessera wrote reads back");
             assert_eq!(back.bytes, [1, 0]);
         }
         Err(e) => assert!(
-            matches!(e, ArrayError::ShardIndex { .. } | ArrayError::Codec { .. } | ArrayError::ChunkSize { .. }),
+            matches!(
+                e,
+                ArrayError::ShardIndex { .. }
+                    | ArrayError::Codec { .. }
+                    | ArrayError::ChunkSize { .. }
+            ),
             "write: untyped error {e:?}"
         ),
     }

@@ -29,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
             let sel = vec!["0:2"; rank].join(",");
             if let Ok(raw) = arr.read_raw(sel.as_str()) {
                 let fill = arr.fill_value().bytes();
-                assert!(raw.bytes.chunks(fill.len().max(1)).all(|e| fill.is_empty() || e == fill));
+                assert!(
+                    raw.bytes
+                        .chunks(fill.len().max(1))
+                        .all(|e| fill.is_empty() || e == fill)
+                );
             }
         }
     }

@@ -78,11 +78,12 @@ fn temp_files(dir: &Path) -> usize {
         let entry = entry.unwrap();
         if entry.file_type().unwrap().is_dir() {
             n += temp_files(&entry.path());
-        } else if entry
-            .file_name()
-            .to_string_lossy()
-            .contains(".tessera-tmp.")
-        {
+        } else if {
+            // Temporary files of interrupted writes, and the lock files of writers killed while
+            // holding a chunk's lock: both are what remove_stale_temp_files cleans.
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.contains(".tessera-tmp.") || name.ends_with(".tessera-lock")
+        } {
             n += 1;
         }
     }

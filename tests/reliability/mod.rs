@@ -15,6 +15,7 @@ mod fuzz_regressions;
 mod generations;
 mod process;
 mod readers;
+mod shard_mutations;
 mod shared_chunks;
 
 #[allow(dead_code, unused_imports)]

@@ -12,7 +12,7 @@ GOOGLE_SERVICE_ACCOUNT, GOOGLE_SERVICE_ACCOUNT_KEY, ...).
 
 Exit codes: 0 success, 1 the work failed, 2 invalid arguments, 101 internal error.";
 
-/// tessera: inspect, export, import and copy Zarr v2 arrays in local and cloud stores.
+/// tessera: inspect, export, import and copy Zarr v2 and v3 arrays in local and cloud stores.
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about, after_help = STORES)]
 pub struct Cli {
@@ -136,10 +136,11 @@ pub struct ImportArgs {
     /// The chunk shape, one size per axis: C0,C1,...
     #[arg(long, value_name = "C0,C1,...")]
     pub chunks: String,
-    /// The compressor as a numcodecs JSON config, or `none`.
+    /// The compressor as a numcodecs JSON config (or a v3 codec `{"name": .., "configuration": ..}`),
+    /// or `none`.
     #[arg(long, value_name = "JSON|none")]
     pub compressor: Option<String>,
-    /// The filters as a JSON list of numcodecs configs.
+    /// The filters as a JSON list of numcodecs configs (or v3 codecs).
     #[arg(long, value_name = "JSON")]
     pub filters: Option<String>,
     /// Element order inside the chunks.
@@ -162,6 +163,16 @@ pub struct ImportArgs {
     /// Memory to use at most, e.g. 512M, 4G (default: a quarter of RAM).
     #[arg(long, value_name = "BYTES")]
     pub memory_limit: Option<String>,
+    /// The Zarr format to write: 2 (`.zarray`, the default) or 3 (`zarr.json`).
+    #[arg(long, value_name = "2|3")]
+    pub zarr_format: Option<u8>,
+    /// Zarr v3 shards: each stored object holds a grid of --chunks chunks: S0,S1,... (implies
+    /// --zarr-format 3).
+    #[arg(long, value_name = "S0,S1,...")]
+    pub shards: Option<String>,
+    /// Zarr v3 dimension names: a,b,c (`-` for an unnamed axis; implies --zarr-format 3).
+    #[arg(long, value_name = "A,B,...")]
+    pub dimension_names: Option<String>,
 }
 
 /// `tessera copy`.
@@ -206,4 +217,10 @@ pub struct CopyArgs {
     /// Leave out this array or group (and everything below it); may be given several times.
     #[arg(long, value_name = "PATH")]
     pub exclude: Vec<String>,
+    /// The Zarr format of the copy: 2 or 3 (default: each node's own).
+    #[arg(long, value_name = "2|3")]
+    pub zarr_format: Option<u8>,
+    /// Zarr v3 shards for every array copied: S0,S1,... (implies --zarr-format 3).
+    #[arg(long, value_name = "S0,S1,...")]
+    pub shards: Option<String>,
 }

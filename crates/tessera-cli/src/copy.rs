@@ -5,9 +5,10 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use tessera_array::v3::ChunkEncoding;
 use tessera_array::{
-    Array, ArrayAccess, ArrayBuilder, ArrayMetadata, Group, NodeKind, NodePath, ResolvedSelection,
-    Selection, metadata::pretty_json,
+    Array, ArrayAccess, ArrayBuilder, ArrayMetadata, FillValue, Group, NodeKind, NodePath,
+    ResolvedSelection, Selection, ZarrFormat, metadata::pretty_json,
 };
 use tessera_store::{Bytes, Store, StoreKey};
 
@@ -18,7 +19,7 @@ use crate::hierarchy::Hierarchy;
 use crate::memory::{memory_limit, plan_work, pool};
 use crate::options::{
     check_chain, node_path, open_existing, open_or_create, parse_chunks, parse_compressor,
-    parse_filters,
+    parse_filters, parse_zarr_format,
 };
 use crate::progress;
 use crate::rechunk;
@@ -28,13 +29,35 @@ struct Changes {
     chunks: Option<Vec<u64>>,
     compressor: Option<Option<Value>>,
     filters: Option<Option<Vec<Value>>>,
+    /// `--zarr-format`, or 3 when `--shards` is given.
+    zarr_format: Option<u8>,
+    shards: Option<Vec<u64>>,
 }
 
-/// One array to copy: its source and the destination `.zarray` document.
+impl Changes {
+    /// The format a node of `format` is copied as.
+    fn format_of(&self, format: ZarrFormat) -> ZarrFormat {
+        match self.zarr_format {
+            Some(3) => ZarrFormat::V3,
+            Some(_) => ZarrFormat::V2,
+            None => format,
+        }
+    }
+}
+
+/// What an array is copied as.
+enum Destination {
+    /// A v2 array copied as v2: the source `.zarray` with the changes, unknown fields kept.
+    V2Doc(Value),
+    /// Any copy involving Zarr v3.
+    Builder(Box<ArrayBuilder>),
+}
+
+/// One array to copy: its source and its destination.
 struct ArrayJob {
     path: NodePath,
     src: Array,
-    dst_doc: Value,
+    dst: Destination,
     attributes: serde_json::Map<String, Value>,
 }
 
@@ -50,7 +73,20 @@ pub fn run(args: &CopyArgs) -> CliResult<()> {
             .transpose()?,
         compressor: parse_compressor(args.compressor.as_deref())?,
         filters: parse_filters(args.filters.as_deref())?,
+        zarr_format: match (args.zarr_format, &args.shards) {
+            (Some(f), _) => Some(parse_zarr_format(f)?),
+            (None, Some(_)) => Some(3),
+            (None, None) => None,
+        },
+        shards: args
+            .shards
+            .as_deref()
+            .map(|s| parse_chunks("--shards", s))
+            .transpose()?,
     };
+    if changes.zarr_format == Some(2) && changes.shards.is_some() {
+        return Err(CliError::usage("--shards needs --zarr-format 3"));
+    }
     let src_store = open_existing(&args.src)?;
     let hierarchy = Hierarchy::open(src_store.clone(), &args.src, &target)?;
     let excluded = args
@@ -89,12 +125,12 @@ pub fn run(args: &CopyArgs) -> CliResult<()> {
         let Ok(opened) = node.state else { continue };
         match opened.array {
             Some(src) => {
-                let dst_doc = destination_metadata(&src, &changes)
+                let dst = destination(&src, &changes)
                     .with_context(|| format!("copying {}", node.path))?;
                 jobs.push(ArrayJob {
                     path: node.path,
                     src,
-                    dst_doc,
+                    dst,
                     attributes: opened.attributes,
                 });
             }
@@ -104,7 +140,16 @@ pub fn run(args: &CopyArgs) -> CliResult<()> {
 
     let dst_store = open_or_create(&args.dst)?;
     for (path, attributes) in &groups {
-        copy_group(&dst_store, path, attributes, args.overwrite)?;
+        let src_format = Group::open(src_store.clone(), path.as_str())
+            .map(|g| g.zarr_format())
+            .unwrap_or(ZarrFormat::V2);
+        copy_group(
+            &dst_store,
+            path,
+            attributes,
+            args.overwrite,
+            changes.format_of(src_format),
+        )?;
     }
     for job in &jobs {
         let dst = create_array(&dst_store, job, args.overwrite)?;
@@ -127,6 +172,96 @@ fn is_within(path: &NodePath, ancestor: &NodePath) -> bool {
             .as_str()
             .strip_prefix(ancestor.as_str())
             .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The destination of `src`: its `.zarray` with the changes when v2 stays v2, else a builder.
+fn destination(src: &Array, changes: &Changes) -> CliResult<Destination> {
+    let meta = src.metadata();
+    if meta.format == ZarrFormat::V2 && changes.format_of(ZarrFormat::V2) == ZarrFormat::V2 {
+        return destination_metadata(src, changes).map(Destination::V2Doc);
+    }
+    let format = changes.format_of(meta.format);
+    let chunks = changes
+        .chunks
+        .clone()
+        .unwrap_or_else(|| meta.inner_chunk_shape().to_vec());
+    for (flag, shape) in [
+        ("--chunks", Some(&chunks)),
+        ("--shards", changes.shards.as_ref()),
+    ] {
+        if let Some(shape) = shape
+            && shape.len() != meta.rank()
+        {
+            return Err(CliError::usage(format!(
+                "{flag} has {} sizes but the array has {} dimensions (shape {:?})",
+                shape.len(),
+                meta.rank(),
+                meta.shape
+            )));
+        }
+    }
+    // The source's codecs in numcodecs form: v2 as they are, v3 from the (inner) chunks' pipeline.
+    let (mut compressor, mut filters) = match meta.format {
+        ZarrFormat::V2 => (meta.compressor.clone(), meta.filters.clone()),
+        ZarrFormat::V3 => {
+            let codecs = match src.shard_codec().map(|s| &s.inner) {
+                Some(ChunkEncoding::Plain { codecs, .. }) => Some(codecs.clone()),
+                Some(ChunkEncoding::Sharded(_)) => None,
+                None => Some(src.chunk_codecs().clone()),
+            };
+            let mut stages: Vec<Value> = Vec::new();
+            if let Some(c) = &codecs {
+                stages.extend(c.chain().filters_json().unwrap_or_default());
+                stages.extend(c.chain().compressor_json());
+                stages.extend(c.checksums_json().iter().cloned());
+            }
+            let compressor = stages.pop();
+            (compressor, (!stages.is_empty()).then_some(stages))
+        }
+    };
+    if let Some(c) = &changes.compressor {
+        compressor = c.clone();
+    }
+    if let Some(f) = &changes.filters {
+        filters = f.clone();
+    }
+    let fill = if meta.fill_value.is_null() {
+        Value::Null
+    } else {
+        FillValue::from_bytes(meta.fill_value.bytes(), &meta.dtype)?.to_json()
+    };
+    let mut builder = ArrayBuilder::new(meta.shape.clone(), chunks.clone(), meta.dtype.clone())
+        .zarr_format(format.number())
+        .compressor(compressor)
+        .filters(filters)
+        .fill_value(fill)
+        .order(meta.order);
+    if format == ZarrFormat::V3 {
+        let shards = changes.shards.clone().or_else(|| {
+            // Keep the source's shards unless the chunks change.
+            (changes.chunks.is_none())
+                .then(|| meta.shard_shape().map(<[u64]>::to_vec))
+                .flatten()
+        });
+        if let Some(s) = shards {
+            builder = builder.shards(s);
+        }
+        if let Some(n) = &meta.dimension_names {
+            builder = builder.dimension_names(n.clone());
+        }
+        if meta.format == ZarrFormat::V3 {
+            builder = builder.separator(meta.separator);
+        }
+    } else {
+        builder = builder.separator(meta.separator);
+    }
+    let checked = builder.metadata().map_err(|e| {
+        CliError::usage("the new chunks, shards or codecs do not fit").with_source(e)
+    })?;
+    if format == ZarrFormat::V2 {
+        check_chain(checked.compressor.as_ref(), checked.filters.as_deref())?;
+    }
+    Ok(Destination::Builder(Box::new(builder)))
 }
 
 fn destination_metadata(src: &Array, changes: &Changes) -> CliResult<Value> {
@@ -161,6 +296,7 @@ fn copy_group(
     path: &NodePath,
     attrs: &serde_json::Map<String, Value>,
     overwrite: bool,
+    format: ZarrFormat,
 ) -> CliResult<()> {
     let existing =
         tessera_array::node_kind(dst.as_ref(), path).context("reading the destination")?;
@@ -175,8 +311,13 @@ fn copy_group(
         dst.erase(&path.key(".zarray").context("destination key")?)
             .context("removing the array at the destination")?;
     }
-    let group = Group::require(dst.clone(), path.as_str())
-        .with_context(|| format!("creating group {path}"))?;
+    let group = match (format, existing) {
+        (ZarrFormat::V3, None | Some(NodeKind::Array)) => {
+            Group::create_v3(dst.clone(), path.as_str())
+        }
+        _ => Group::require(dst.clone(), path.as_str()),
+    }
+    .with_context(|| format!("creating group {path}"))?;
     if !attrs.is_empty() {
         group
             .set_attributes(attrs)
@@ -186,7 +327,19 @@ fn copy_group(
 }
 
 fn create_array(dst: &Arc<dyn Store>, job: &ArrayJob, overwrite: bool) -> CliResult<Array> {
-    let meta = ArrayMetadata::from_json(&job.dst_doc).context("destination metadata")?;
+    let doc = match &job.dst {
+        Destination::V2Doc(doc) => doc,
+        Destination::Builder(builder) => {
+            let mut builder = (**builder).clone().overwrite(overwrite);
+            if !job.attributes.is_empty() {
+                builder = builder.attributes(job.attributes.clone());
+            }
+            return builder
+                .create(dst.clone(), job.path.as_str())
+                .map_err(|e| crate::import::creation_error(e, &job.path, "the destination"));
+        }
+    };
+    let meta = ArrayMetadata::from_json(doc).context("destination metadata")?;
     let mut builder =
         ArrayBuilder::new(meta.shape.clone(), meta.chunks.clone(), meta.dtype.clone())
             .compressor(meta.compressor.clone())
@@ -202,11 +355,8 @@ fn create_array(dst: &Arc<dyn Store>, job: &ArrayJob, overwrite: bool) -> CliRes
         .create(dst.clone(), job.path.as_str())
         .map_err(|e| crate::import::creation_error(e, &job.path, "the destination"))?;
     // Rewrite .zarray from the source document so fields this version does not know survive the copy.
-    dst.set(
-        &job.path.key(".zarray")?,
-        Bytes::from(pretty_json(&job.dst_doc)),
-    )
-    .context("writing .zarray")?;
+    dst.set(&job.path.key(".zarray")?, Bytes::from(pretty_json(doc)))
+        .context("writing .zarray")?;
     Array::from_metadata(dst.clone(), job.path.clone(), meta).map_err(Into::into)
 }
 
@@ -233,6 +383,20 @@ fn stored_chunks(array: &Array) -> CliResult<Vec<(StoreKey, Vec<u64>, u64)>> {
 
 fn copy_array(src: &Array, dst: &Array, limit: u64) -> CliResult<()> {
     let (s, d) = (src.metadata(), dst.metadata());
+    if s.format == ZarrFormat::V3 || d.format == ZarrFormat::V3 {
+        // Stored objects are copied as they are only when the whole encoding is the same.
+        let same = s.format == d.format
+            && s.chunks == d.chunks
+            && s.codecs_json() == d.codecs_json()
+            && s.key_encoding == d.key_encoding
+            && s.separator == d.separator
+            && s.dtype == d.dtype;
+        return if same {
+            copy_stored(src, dst, limit)
+        } else {
+            rechunk_array(src, dst, limit)
+        };
+    }
     let same_grid = s.chunks == d.chunks && s.order == d.order && s.separator == d.separator;
     let same_codecs = s.compressor == d.compressor && s.filters == d.filters;
     if s.dtype.is_object() && !(same_grid && same_codecs) {

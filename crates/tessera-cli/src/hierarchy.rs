@@ -306,15 +306,18 @@ impl Hierarchy {
                 Some(NodeKind::Array) => ".zarray",
                 _ => ".zgroup",
             };
+            // A v3 node's zarr.json holds its metadata and attributes; a v2 node has two documents.
             let slots = match (
                 problem.is_none() && kind.is_some(),
+                path.key("zarr.json"),
                 path.key(doc),
                 path.key(".zattrs"),
             ) {
-                (true, Ok(doc_key), Ok(attrs_key)) => {
+                (true, Ok(v3_key), Ok(doc_key), Ok(attrs_key)) => {
+                    keys.push(v3_key);
                     keys.push(doc_key);
                     keys.push(attrs_key);
-                    Some(keys.len() - 2)
+                    Some(keys.len() - 3)
                 }
                 _ => None,
             };
@@ -335,11 +338,14 @@ impl Hierarchy {
         for (path, kind, problem, slots) in plans {
             let state = match (problem, slots, kind) {
                 (Some(problem), _, _) => Err(problem),
-                (None, Some(i), Some(kind)) => {
-                    let doc = take(i);
-                    let attrs = take(i + 1);
-                    self.open_node(&path, kind, doc, attrs, &keys[i], &keys[i + 1])
-                }
+                (None, Some(i), Some(kind)) => match take(i) {
+                    Ok(None) => {
+                        let doc = take(i + 1);
+                        let attrs = take(i + 2);
+                        self.open_node(&path, kind, doc, attrs, &keys[i + 1], &keys[i + 2])
+                    }
+                    v3 => self.open_node_v3(&path, kind, v3, &keys[i]),
+                },
                 _ => Err(NodeProblem::invalid(format!(
                     "{path}: not a valid node path"
                 ))),
@@ -384,13 +390,60 @@ impl Hierarchy {
         Ok(Opened { array, attributes })
     }
 
+    /// Opens a Zarr v3 node from its `zarr.json` (metadata and attributes in one document).
+    fn open_node_v3(
+        &self,
+        path: &NodePath,
+        kind: NodeKind,
+        doc: Fetched,
+        key: &StoreKey,
+    ) -> Result<Opened, NodeProblem> {
+        let invalid = |e: &ArrayError| NodeProblem::from_error(e, key.as_str());
+        let doc = doc
+            .map_err(|e| NodeProblem::from_store(&e, key.as_str()))?
+            .ok_or_else(|| NodeProblem::invalid(format!("{key} vanished while listing")))?;
+        let json: Value = serde_json::from_slice(&doc).map_err(|e| {
+            invalid(&ArrayError::Metadata {
+                field: "zarr.json".into(),
+                message: format!("not valid JSON: {e}"),
+            })
+        })?;
+        let attributes = match json.get("attributes") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map.clone(),
+            Some(other) => {
+                return Err(invalid(&ArrayError::Metadata {
+                    field: "attributes".into(),
+                    message: format!("expected a JSON object, found {other}"),
+                }));
+            }
+        };
+        let array = match kind {
+            NodeKind::Array => Some(
+                ArrayMetadata::parse_v3(&doc)
+                    .and_then(|meta| Array::from_metadata(self.store.clone(), path.clone(), meta))
+                    .map_err(|e| invalid(&e))?,
+            ),
+            NodeKind::Group => {
+                if json.get("node_type").and_then(Value::as_str) != Some("group") {
+                    return Err(invalid(&ArrayError::Metadata {
+                        field: "node_type".into(),
+                        message: "expected \"group\"".into(),
+                    }));
+                }
+                None
+            }
+        };
+        Ok(Opened { array, attributes })
+    }
+
     /// The error for a `target` where nothing is: the store is not a Zarr store at all, or the
     /// nearest node paths that do exist.
     pub fn not_found(&self, target: &NodePath) -> CliError {
         let root_missing = matches!(self.kind(&NodePath::root()), Ok(None));
         if root_missing && !self.has_any_node() {
             return CliError::new(format!(
-                "{} is not a Zarr store: found none of .zgroup, .zarray or .zmetadata at its root \
+                "{} is not a Zarr store: found none of zarr.json, .zgroup, .zarray or .zmetadata at its root \
                  (nor any array or group below it)",
                 self.location
             ));
@@ -419,11 +472,14 @@ impl Hierarchy {
 /// or nothing is there.
 pub fn open_array(store: Arc<dyn Store>, location: &str, target: &NodePath) -> CliResult<Array> {
     match node_kind(store.as_ref(), target).with_context(|| format!("reading {target}"))? {
-        Some(NodeKind::Array) => Array::open(store, target.as_str()).map_err(|e| {
-            let key = target
-                .key(".zarray")
-                .map(|k| k.to_string())
-                .unwrap_or_default();
+        Some(NodeKind::Array) => Array::open(store.clone(), target.as_str()).map_err(|e| {
+            let v3 = target.key("zarr.json").ok();
+            let doc = if v3.is_some_and(|k| store.get(&k).ok().flatten().is_some()) {
+                "zarr.json"
+            } else {
+                ".zarray"
+            };
+            let key = target.key(doc).map(|k| k.to_string()).unwrap_or_default();
             let problem = NodeProblem::from_error(&e, &key);
             CliError::new(format!("cannot open the array at {target}: {problem}"))
         }),

@@ -11,8 +11,8 @@ use crate::input::RawInput;
 use crate::memory::{memory_limit, plan_work, pool};
 use crate::objects::ObjectImport;
 use crate::options::{
-    check_chain, node_path, open_or_create, parse_chunks, parse_compressor, parse_fill_value,
-    parse_filters, parse_separator,
+    check_chain, node_path, open_or_create, parse_chunks, parse_compressor, parse_dimension_names,
+    parse_fill_value, parse_filters, parse_separator, parse_zarr_format,
 };
 use crate::progress;
 
@@ -30,6 +30,23 @@ pub fn run(args: &ImportArgs) -> CliResult<()> {
         .map(parse_fill_value)
         .transpose()?;
     let separator = args.separator.as_deref().map(parse_separator).transpose()?;
+    let shards = args
+        .shards
+        .as_deref()
+        .map(|s| parse_chunks("--shards", s))
+        .transpose()?;
+    let dimension_names = args.dimension_names.as_deref().map(parse_dimension_names);
+    let zarr_format = match args.zarr_format {
+        Some(f) => parse_zarr_format(f)?,
+        // Shards and dimension names exist in v3 only.
+        None if shards.is_some() || dimension_names.is_some() => 3,
+        None => 2,
+    };
+    if zarr_format == 2 && (shards.is_some() || dimension_names.is_some()) {
+        return Err(CliError::usage(
+            "--shards and --dimension-names need --zarr-format 3",
+        ));
+    }
     let input = RawInput::open(&args.input)?;
     if chunks.len() != input.shape.len() {
         return Err(CliError::usage(format!(
@@ -51,8 +68,15 @@ pub fn run(args: &ImportArgs) -> CliResult<()> {
     } else {
         input.dtype.clone()
     };
-    let mut builder =
-        ArrayBuilder::new(input.shape.clone(), chunks.clone(), dtype).overwrite(args.overwrite);
+    let mut builder = ArrayBuilder::new(input.shape.clone(), chunks.clone(), dtype)
+        .overwrite(args.overwrite)
+        .zarr_format(zarr_format);
+    if let Some(s) = &shards {
+        builder = builder.shards(s.clone());
+    }
+    if let Some(n) = dimension_names {
+        builder = builder.dimension_names(n);
+    }
     if let Some(kind) = objects {
         // As zarr-python 3 creates a str array: the object codec first, zstd, fill "".
         if filters.is_some() {
@@ -81,7 +105,9 @@ pub fn run(args: &ImportArgs) -> CliResult<()> {
     let meta = builder
         .metadata()
         .map_err(|e| CliError::usage("the array's options do not fit the input").with_source(e))?;
-    check_chain(meta.compressor.as_ref(), meta.filters.as_deref())?;
+    if zarr_format == 2 {
+        check_chain(meta.compressor.as_ref(), meta.filters.as_deref())?;
+    }
 
     let store = open_or_create(&args.store)?;
     let array = builder
@@ -96,7 +122,13 @@ pub fn run(args: &ImportArgs) -> CliResult<()> {
     } else {
         plan.buffer
     };
-    let blocks = Blocks::new(&input.shape, &chunks, itemsize, input.order, block_budget);
+    let blocks = Blocks::new(
+        &input.shape,
+        &meta.chunks,
+        itemsize,
+        input.order,
+        block_budget,
+    );
     let total = input.shape.iter().product::<u64>() * itemsize;
     let bar = progress::bar(total, "import", true);
     let mut buf = Vec::new();

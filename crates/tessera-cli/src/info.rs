@@ -211,7 +211,14 @@ fn json_document(
             if let Some(a) = &r.array {
                 let meta = a.array.metadata();
                 node.insert("shape".into(), json!(meta.shape));
-                node.insert("chunks".into(), json!(meta.chunks));
+                // As zarr-python: `chunks` are the chunks encoded one by one (inner chunks of shards).
+                node.insert("chunks".into(), json!(meta.inner_chunk_shape()));
+                node.insert("zarr_format".into(), json!(meta.format.number()));
+                node.insert("shards".into(), json!(meta.shard_shape()));
+                node.insert("dimension_names".into(), json!(meta.dimension_names));
+                if let Some(codecs) = meta.codecs_json() {
+                    node.insert("codecs".into(), codecs.clone());
+                }
                 node.insert("dtype".into(), meta.dtype.to_json());
                 node.insert("itemsize".into(), json!(meta.dtype.itemsize()));
                 node.insert("order".into(), json!(order_name(meta.order)));
@@ -296,6 +303,34 @@ fn codec_text(config: Option<&Value>) -> String {
     }
 }
 
+/// A v3 codec list as `bytes(endian=little), zstd(level=0, checksum=false)`; sharding shows its inner
+/// list in brackets.
+fn v3_codecs_text(codecs: &Value) -> String {
+    let Some(list) = codecs.as_array() else {
+        return compact(codecs, 100);
+    };
+    list.iter()
+        .map(|c| {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+            let Some(Value::Object(config)) = c.get("configuration") else {
+                return name.to_string();
+            };
+            let params: Vec<String> = config
+                .iter()
+                .map(|(k, v)| match (k.as_str(), v) {
+                    ("codecs" | "index_codecs", list @ Value::Array(_)) => {
+                        format!("{k}=[{}]", v3_codecs_text(list))
+                    }
+                    (_, Value::String(s)) => format!("{k}={s}"),
+                    _ => format!("{k}={v}"),
+                })
+                .collect();
+            format!("{name}({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn dims(values: &[u64]) -> String {
     format!(
         "[{}]",
@@ -366,13 +401,33 @@ fn write_node(
     if let Some(a) = &r.array {
         let meta = a.array.metadata();
         let grid = meta.grid_shape();
+        writeln!(out, "{detail}format      Zarr v{}", meta.format.number())?;
         writeln!(out, "{detail}shape       {}", dims(&meta.shape))?;
-        writeln!(
-            out,
-            "{detail}chunks      {}  (grid {})",
-            dims(&meta.chunks),
-            dims(&grid)
-        )?;
+        if let Some(names) = &meta.dimension_names {
+            let names: Vec<&str> = names.iter().map(|n| n.as_deref().unwrap_or("-")).collect();
+            writeln!(out, "{detail}dims        [{}]", names.join(", "))?;
+        }
+        match meta.shard_shape() {
+            Some(shards) => {
+                writeln!(
+                    out,
+                    "{detail}shards      {}  (grid {})",
+                    dims(shards),
+                    dims(&grid)
+                )?;
+                writeln!(
+                    out,
+                    "{detail}chunks      {}  (inside shards)",
+                    dims(meta.inner_chunk_shape())
+                )?;
+            }
+            None => writeln!(
+                out,
+                "{detail}chunks      {}  (grid {})",
+                dims(&meta.chunks),
+                dims(&grid)
+            )?,
+        }
         writeln!(
             out,
             "{detail}dtype       {}",
@@ -384,20 +439,24 @@ fn write_node(
             order_name(meta.order),
             meta.separator.as_char()
         )?;
-        writeln!(
-            out,
-            "{detail}compressor  {}",
-            codec_text(meta.compressor.as_ref())
-        )?;
-        let filters = match &meta.filters {
-            None => "none".to_string(),
-            Some(list) => list
-                .iter()
-                .map(|f| codec_text(Some(f)))
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        writeln!(out, "{detail}filters     {filters}")?;
+        if let Some(codecs) = meta.codecs_json() {
+            writeln!(out, "{detail}codecs      {}", v3_codecs_text(codecs))?;
+        } else {
+            writeln!(
+                out,
+                "{detail}compressor  {}",
+                codec_text(meta.compressor.as_ref())
+            )?;
+            let filters = match &meta.filters {
+                None => "none".to_string(),
+                Some(list) => list
+                    .iter()
+                    .map(|f| codec_text(Some(f)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            writeln!(out, "{detail}filters     {filters}")?;
+        }
         writeln!(out, "{detail}fill value  {}", meta.fill_value.to_json())?;
         // The same figure as --json's "nbytes": every element, stored or not.
         writeln!(
@@ -412,9 +471,14 @@ fn write_node(
         let decoded = a.stored_decoded_bytes();
         writeln!(
             out,
-            "{detail}stored      {} of {} chunks, {} ({} decoded{ratio})",
+            "{detail}stored      {} of {} {}, {} ({} decoded{ratio})",
             a.stored_chunks,
             a.total_chunks(),
+            if meta.shard_shape().is_some() {
+                "shards"
+            } else {
+                "chunks"
+            },
             human_bytes(a.stored_bytes),
             human_bytes(u64::try_from(decoded).unwrap_or(u64::MAX)),
         )?;

@@ -58,6 +58,7 @@ pub fn parse_compressor(text: Option<&str>) -> CliResult<Option<Option<Value>>> 
     let value: Value = serde_json::from_str(trimmed).map_err(|e| {
         CliError::usage(format!("--compressor: not valid JSON ({trimmed})")).with_source(e)
     })?;
+    let value = numcodecs_form("--compressor", value)?;
     if !value.get("id").is_some_and(Value::is_string) {
         return Err(CliError::usage(format!(
             "--compressor: expected a codec config with an \"id\", found {value}"
@@ -89,6 +90,10 @@ pub fn parse_filters(text: Option<&str>) -> CliResult<Option<Option<Vec<Value>>>
             )));
         }
     };
+    let list = list
+        .into_iter()
+        .map(|f| numcodecs_form("--filters", f))
+        .collect::<CliResult<Vec<_>>>()?;
     for f in &list {
         if !f.get("id").is_some_and(Value::is_string) {
             return Err(CliError::usage(format!(
@@ -99,6 +104,16 @@ pub fn parse_filters(text: Option<&str>) -> CliResult<Option<Option<Vec<Value>>>
     CodecChain::from_json(None, Some(&list))
         .map_err(|e| CliError::usage("--filters").with_source(e))?;
     Ok(Some(if list.is_empty() { None } else { Some(list) }))
+}
+
+/// A codec given as v3 JSON (`{"name": "zstd", "configuration": {...}}`) in its numcodecs form; numcodecs
+/// JSON (with an `id`) as it is. Arrays written in v3 map it back (see `ArrayBuilder::zarr_format`).
+fn numcodecs_form(flag: &str, value: Value) -> CliResult<Value> {
+    if value.get("id").is_some() || value.get("name").is_none() {
+        return Ok(value);
+    }
+    tessera_array::v3::numcodecs_of(&value)
+        .map_err(|e| CliError::usage(flag.to_string()).with_source(e))
 }
 
 /// Checks that compressor and filters work together (e.g. a filter used as a compressor).
@@ -173,6 +188,24 @@ pub fn parse_bytes(flag: &str, text: &str) -> CliResult<u64> {
     Ok(bytes as u64)
 }
 
+/// Dimension names from `--dimension-names a,b,c` (an empty name, or `-`, leaves that axis unnamed).
+pub fn parse_dimension_names(text: &str) -> Vec<Option<String>> {
+    text.split(',')
+        .map(|n| n.trim())
+        .map(|n| (!n.is_empty() && n != "-").then(|| n.to_string()))
+        .collect()
+}
+
+/// A Zarr format from `--zarr-format`: 2 or 3.
+pub fn parse_zarr_format(value: u8) -> CliResult<u8> {
+    match value {
+        2 | 3 => Ok(value),
+        other => Err(CliError::usage(format!(
+            "--zarr-format: expected 2 or 3, found {other}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +233,24 @@ mod tests {
         );
         assert!(parse_compressor(Some(r#"{"id":"nope"}"#)).is_err());
         assert!(parse_compressor(Some("{")).is_err());
+        // v3 codec JSON is taken in its numcodecs form.
+        assert_eq!(
+            parse_compressor(Some(
+                r#"{"name":"zstd","configuration":{"level":3,"checksum":false}}"#
+            ))
+            .unwrap(),
+            Some(Some(
+                serde_json::json!({"id": "zstd", "level": 3, "checksum": false})
+            ))
+        );
+        assert_eq!(
+            parse_compressor(Some(
+                r#"{"name":"numcodecs.lz4","configuration":{"acceleration":1}}"#
+            ))
+            .unwrap(),
+            Some(Some(serde_json::json!({"id": "lz4", "acceleration": 1})))
+        );
+        assert!(parse_compressor(Some(r#"{"name":"bytes"}"#)).is_err());
         assert_eq!(parse_filters(Some("[]")).unwrap(), Some(None));
         assert!(
             parse_filters(Some(r#"[{"id":"delta","dtype":"<i4"}]"#))

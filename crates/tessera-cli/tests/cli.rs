@@ -11,6 +11,7 @@ mod cli {
     mod rechunk_memory;
     mod roundtrip;
     mod shapes;
+    mod v3;
 }
 
 #[allow(dead_code, unused_imports)]

@@ -214,6 +214,12 @@ impl Array {
         self.codecs.chain()
     }
 
+    /// All codecs of a chunk (of an inner chunk of a sharded array: see [`shard_codec`](Self::shard_codec)):
+    /// the chain and, in v3, the checksums after it.
+    pub fn chunk_codecs(&self) -> &ChunkCodecs {
+        &self.codecs
+    }
+
     /// The Zarr format of the array.
     pub fn zarr_format(&self) -> ZarrFormat {
         self.meta.format

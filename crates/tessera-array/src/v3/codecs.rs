@@ -396,6 +396,31 @@ fn parse_sharding(
     ))
 }
 
+/// The numcodecs config of a v3 bytes→bytes codec or zarr-python 3 `numcodecs.*` codec
+/// (`{"name": "zstd", "configuration": {"level": 3, "checksum": false}}` → `{"id": "zstd", ...}`): what
+/// a v2 array or a [`ChunkCodecs`] is built from.
+///
+/// # Errors
+/// [`ArrayError::Metadata`] naming `codecs` for a malformed codec; [`ArrayError::Unsupported`] for one
+/// with no numcodecs equivalent (`bytes`, `transpose`, `sharding_indexed`, unknown names).
+pub fn numcodecs_of(v3: &Value) -> ArrayResult<Value> {
+    let name = v3
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad(format!("a codec needs a string name: {v3}")))?;
+    let config = match v3.get("configuration") {
+        None => Map::new(),
+        Some(Value::Object(c)) => c.clone(),
+        Some(other) => {
+            return Err(bad(format!(
+                "{name}: configuration must be an object, found {other}"
+            )));
+        }
+    };
+    numcodecs_config(name, &config)?
+        .ok_or_else(|| unsupported(name, "no numcodecs codec corresponds to it"))
+}
+
 /// The v3 codec of a numcodecs config (`{"id": "zstd", "level": 3}`): `zstd`, `gzip`, `blosc` and
 /// `crc32c` become the v3 codecs of that name, every other id `numcodecs.<id>`.
 ///

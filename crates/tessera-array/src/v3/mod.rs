@@ -29,7 +29,7 @@ pub mod codecs;
 mod dtype;
 mod fill;
 
-pub use codecs::{ChunkEncoding, ShardCodec, parse_codecs, v3_codec_of};
+pub use codecs::{ChunkEncoding, ShardCodec, numcodecs_of, parse_codecs, v3_codec_of};
 pub use dtype::{data_type_from_json, data_type_to_json};
 pub use fill::fill_value_from_json;
 
