@@ -71,20 +71,20 @@ pub fn rewrite_chunks() {
     }
 }
 
-/// The temporary files of interrupted writes under `dir`.
+/// The temporary files of interrupted writes and the lock files of killed writers under `dir`.
 fn temp_files(dir: &Path) -> usize {
     let mut n = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
         if entry.file_type().unwrap().is_dir() {
             n += temp_files(&entry.path());
-        } else if {
-            // Temporary files of interrupted writes, and the lock files of writers killed while
-            // holding a chunk's lock: both are what remove_stale_temp_files cleans.
+        } else {
+            // Temporary files of interrupted writes, and lock files of writers killed holding a
+            // key's lock: both are left behind by a kill, never listed, and cleaned up together.
             let name = entry.file_name().to_string_lossy().into_owned();
-            name.contains(".tessera-tmp.") || name.ends_with(".tessera-lock")
-        } {
-            n += 1;
+            if name.contains(".tessera-tmp.") || name.ends_with(".tessera-lock") {
+                n += 1;
+            }
         }
     }
     n
@@ -153,7 +153,7 @@ fn sigkilled_chunk_writers_leave_every_chunk_old_or_new() {
     }
     println!(
         "{KILLS} SIGKILLs in {:?}: {replaced} chunk replacements seen, {mixed_kills} kills between \
-         two chunks of one generation, {} temporary files left (never listed), last generation {}",
+         two chunks of one generation, {} temporary and lock files left (never listed), last generation {}",
         started.elapsed(),
         temp_files(dir.path()),
         next - 1
