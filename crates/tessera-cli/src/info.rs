@@ -459,12 +459,13 @@ fn write_node(
         }
         writeln!(out, "{detail}fill value  {}", meta.fill_value.to_json())?;
         // The same figure as --json's "nbytes": every element, stored or not.
-        writeln!(
-            out,
-            "{detail}nbytes      {} ({} B)",
-            human_bytes(u64::try_from(a.nbytes()).unwrap_or(u64::MAX)),
-            a.nbytes()
-        )?;
+        let nbytes = a.nbytes();
+        let human = human_bytes(u64::try_from(nbytes).unwrap_or(u64::MAX));
+        if human.ends_with(" B") {
+            writeln!(out, "{detail}nbytes      {human}")?;
+        } else {
+            writeln!(out, "{detail}nbytes      {human} ({nbytes} B)")?;
+        }
         let ratio = a
             .ratio()
             .map_or_else(String::new, |r| format!(", ratio {r:.2}x"));

@@ -29,6 +29,7 @@ fn tree_shows_groups_arrays_codecs_and_counts() {
         "order       F   separator /",
         "fill value  \"NaN\"",
         "stored      9 of 9 chunks",
+        "nbytes      48 B\n",
     ] {
         assert!(tree.contains(needle), "missing {needle:?} in:\n{tree}");
     }
