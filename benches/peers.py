@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The Python peers of tessera's benchmark harness: tensorstore and zarr-python on the same Zarr v2 arrays.
+"""The Python peers of tessera's benchmark harness: tensorstore, zarr-python and the tessera Python package
+(crates/tessera-python) on the same Zarr v2 arrays.
 
 `tessera bench` starts this script as `python peers.py serve` and talks JSON lines with it: the script
 first prints what it could import,
 
-    {"ready": true, "python": "3.11.2", "numpy": "2.4.6", "zarr": "3.1.6", "tensorstore": "0.1.86"}
+    {"ready": true, "python": "3.11.2", "numpy": "2.4.6", "zarr": "3.1.6", "tensorstore": "0.1.86",
+     "tessera_python": "0.1.0"}
 
 (null for a missing library), then answers each run spec line (the harness's RunSpec: backend, typestr,
 shape, workload, source, chunks, regions, dest, raw) with
@@ -29,6 +31,7 @@ Setup (from the repository root):
     python3 -m venv .venv-zarr3
     .venv-zarr3/bin/pip install -r fixtures/zarr/requirements-zarr3.txt \\
         -r .ci/readback/requirements-tensorstore.txt
+and, for the tessera-python backend, `pip install crates/tessera-python` into that interpreter.
 """
 
 import json
@@ -53,6 +56,11 @@ try:
 except ImportError:
     ts = None
 
+try:
+    import tessera
+except ImportError:
+    tessera = None
+
 
 def versions():
     from importlib.metadata import version, PackageNotFoundError
@@ -71,6 +79,7 @@ def versions():
         "numpy": v("numpy", np),
         "zarr": v("zarr", zarr if np is not None else None),
         "tensorstore": v("tensorstore", ts if np is not None else None),
+        "tessera_python": v("tessera", tessera if np is not None else None),
     }
 
 
@@ -147,7 +156,23 @@ class Tensorstore:
         a[key].write(data).result()
 
 
-BACKENDS = {"zarr-python": ZarrPython, "tensorstore": Tensorstore}
+class TesseraPython:
+    """The tessera Python package: tessera-array through PyO3, numpy results decoded in place."""
+
+    @staticmethod
+    def open(path, write=False):
+        return tessera.open_array(path, mode="r+" if write else "r")
+
+    @staticmethod
+    def get(a, key):
+        return a[key]
+
+    @staticmethod
+    def put(a, key, data):
+        a[key] = data
+
+
+BACKENDS = {"zarr-python": ZarrPython, "tensorstore": Tensorstore, "tessera-python": TesseraPython}
 
 
 def run(spec):

@@ -10,12 +10,13 @@ use crate::error::{BenchError, BenchResult};
 use crate::report::{Record, mmap_peer};
 use crate::workload::{Cache, Workload};
 
-const BACKENDS: [Backend; 5] = [
+const BACKENDS: [Backend; 6] = [
     Backend::Mmap,
     Backend::Tessera,
     Backend::Zarrs,
     Backend::Tensorstore,
     Backend::ZarrPython,
+    Backend::TesseraPython,
 ];
 
 fn color(b: Backend) -> RGBColor {
@@ -25,6 +26,7 @@ fn color(b: Backend) -> RGBColor {
         Backend::Zarrs => RGBColor(31, 119, 180),
         Backend::Tensorstore => RGBColor(44, 160, 44),
         Backend::ZarrPython => RGBColor(255, 127, 14),
+        Backend::TesseraPython => RGBColor(148, 103, 189),
     }
 }
 

@@ -125,10 +125,15 @@ pub fn cache_note(r: &Record) -> Option<String> {
 /// mmap measurements.
 pub fn table(records: &[Record]) -> String {
     let mut out = String::new();
-    let peers = [Backend::Zarrs, Backend::Tensorstore, Backend::ZarrPython];
+    let peers = [
+        Backend::Zarrs,
+        Backend::Tensorstore,
+        Backend::ZarrPython,
+        Backend::TesseraPython,
+    ];
     let _ = writeln!(
         out,
-        "{:<22} {:<11} {:<5} {:>9} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9}  note",
+        "{:<22} {:<11} {:<5} {:>9} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9}  note",
         "array",
         "workload",
         "cache",
@@ -139,10 +144,12 @@ pub fn table(records: &[Record]) -> String {
         "/zarrs",
         "/ts",
         "/zpy",
+        "/tpy",
         "mmap s",
         "zarrs s",
         "ts s",
-        "zpy s"
+        "zpy s",
+        "tpy s"
     );
     for r in records.iter().filter(|r| r.backend == Backend::Tessera) {
         let m = mmap_peer(records, r);
@@ -155,7 +162,7 @@ pub fn table(records: &[Record]) -> String {
         notes.extend(m.and_then(cache_note).map(|n| format!("mmap: {n}")));
         let _ = writeln!(
             out,
-            "{:<22} {:<11} {:<5} {:>9.4} {:>7.2} {:>7} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9}  {}",
+            "{:<22} {:<11} {:<5} {:>9.4} {:>7.2} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
             r.array,
             r.workload.name(),
             r.cache.name(),
@@ -166,10 +173,12 @@ pub fn table(records: &[Record]) -> String {
             fmt_ratio(ratio(r, p[0])),
             fmt_ratio(ratio(r, p[1])),
             fmt_ratio(ratio(r, p[2])),
+            fmt_ratio(ratio(r, p[3])),
             fmt_secs(m),
             fmt_secs(p[0]),
             fmt_secs(p[1]),
             fmt_secs(p[2]),
+            fmt_secs(p[3]),
             notes.join("; ")
         );
     }
@@ -278,6 +287,47 @@ pub fn targets(records: &[Record]) -> Vec<TargetCheck> {
             items,
         );
     }
+
+    // The Python package: close to the Rust library on whole reads, well ahead of zarr-python on reads.
+    let python: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.backend == Backend::TesseraPython)
+        .collect();
+    let whole: Vec<(String, f64, bool)> = python
+        .iter()
+        .filter(|r| r.workload == Workload::Whole)
+        .filter_map(|r| {
+            let x = ratio(
+                r,
+                find(records, Backend::Tessera, &r.array, r.workload, r.cache),
+            )?;
+            Some((
+                format!("{}: {:.2}x tessera's time", label(r), x),
+                x,
+                x <= 1.2,
+            ))
+        })
+        .collect();
+    check("whole read: tessera-python <= 1.2x tessera's time", whole);
+    let reads: Vec<(String, f64, bool)> = python
+        .iter()
+        .filter(|r| !matches!(r.workload, Workload::Write | Workload::Copy))
+        .filter_map(|r| {
+            let x = ratio(
+                r,
+                find(records, Backend::ZarrPython, &r.array, r.workload, r.cache),
+            )?;
+            Some((
+                format!("{}: {:.2}x zarr-python's time", label(r), x),
+                x,
+                x <= 0.5,
+            ))
+        })
+        .collect();
+    check(
+        "every read: tessera-python <= 0.5x zarr-python's time",
+        reads,
+    );
 
     let gib = (1u64 << 30) as f64;
     let warm_whole: Vec<(String, f64, bool)> = tessera

@@ -81,6 +81,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
         Backend::Zarrs,
         Backend::Tensorstore,
         Backend::ZarrPython,
+        Backend::TesseraPython,
     ]
     .into_iter()
     .filter(|b| args.backends.contains(b) && (!b.is_python() || versions.has(*b)))
@@ -508,6 +509,7 @@ fn machine(versions: &PeerVersions, args: &BenchArgs) -> BTreeMap<String, serde_
     m.insert("numpy".into(), json!(versions.numpy));
     m.insert("zarr_python".into(), json!(versions.zarr));
     m.insert("tensorstore".into(), json!(versions.tensorstore));
+    m.insert("tessera_python".into(), json!(versions.tessera_python));
     m.insert(
         "command".into(),
         json!(std::env::args().collect::<Vec<_>>().join(" ")),

@@ -50,6 +50,10 @@ pub enum Backend {
     #[serde(rename = "zarr-python")]
     #[value(name = "zarr-python")]
     ZarrPython,
+    /// tessera's own Python package (`crates/tessera-python`), through `benches/peers.py`.
+    #[serde(rename = "tessera-python")]
+    #[value(name = "tessera-python")]
+    TesseraPython,
 }
 
 impl Backend {
@@ -61,12 +65,16 @@ impl Backend {
             Backend::Zarrs => "zarrs",
             Backend::Tensorstore => "tensorstore",
             Backend::ZarrPython => "zarr-python",
+            Backend::TesseraPython => "tessera-python",
         }
     }
 
     /// True for the backends `benches/peers.py` runs.
     pub fn is_python(self) -> bool {
-        matches!(self, Backend::Tensorstore | Backend::ZarrPython)
+        matches!(
+            self,
+            Backend::Tensorstore | Backend::ZarrPython | Backend::TesseraPython
+        )
     }
 }
 

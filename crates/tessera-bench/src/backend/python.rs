@@ -29,6 +29,9 @@ pub struct PeerVersions {
     pub zarr: Option<String>,
     /// tensorstore's version.
     pub tensorstore: Option<String>,
+    /// The tessera Python package's version.
+    #[serde(default)]
+    pub tessera_python: Option<String>,
 }
 
 impl PeerVersions {
@@ -37,6 +40,7 @@ impl PeerVersions {
         match backend {
             Backend::Tensorstore => self.tensorstore.is_some(),
             Backend::ZarrPython => self.zarr.is_some(),
+            Backend::TesseraPython => self.tessera_python.is_some(),
             _ => false,
         }
     }
