@@ -103,6 +103,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
         Backend::Tensorstore,
         Backend::ZarrPython,
         Backend::H5py,
+        Backend::TesseraPython,
     ]
     .into_iter()
     .filter(|b| args.backends.contains(b) && (!b.is_python() || versions.has(*b)))
@@ -245,7 +246,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
     println!(
         "\n{} runs in {:.0} s. Times in seconds; eff: the binding floor's time ÷ the run's (1 at the limit), \
          with the floor: mem(cpy), dec(ode), dev(ice). /mmap, /zarrs, /ts (tensorstore), /zpy \
-         (zarr-python), /h5 (h5py) are tessera's time divided by theirs (below 1: tessera is faster). GB/s: decoded \
+         (zarr-python), /h5 (h5py), /tpy (tessera-python) are tessera's time divided by theirs (below 1: tessera is faster). GB/s: decoded \
          bytes.",
         run.records.len(),
         bench_started.elapsed().as_secs_f64()

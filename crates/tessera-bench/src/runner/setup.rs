@@ -264,6 +264,7 @@ pub(super) fn machine(
     m.insert("tensorstore".into(), json!(versions.tensorstore));
     m.insert("h5py".into(), json!(versions.h5py));
     m.insert("hdf5plugin".into(), json!(versions.hdf5plugin));
+    m.insert("tessera_python".into(), json!(versions.tessera_python));
     m.insert(
         "command".into(),
         json!(std::env::args().collect::<Vec<_>>().join(" ")),
