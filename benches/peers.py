@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""The Python peers of tessera's benchmark harness: tensorstore and zarr-python on the same Zarr v2 arrays,
-and h5py on HDF5 copies of them (same chunks; gzip and lzf, blosc and zstd through hdf5plugin).
+"""The Python peers of tessera's benchmark harness: tensorstore, zarr-python and the tessera Python package
+(crates/tessera-python) on the same Zarr v2 arrays, and h5py on HDF5 copies of them (same chunks; gzip and
+lzf, blosc and zstd through hdf5plugin).
 
 `tessera bench` starts this script as `python peers.py serve` and talks JSON lines with it: the script
 first prints what it could import,
 
     {"ready": true, "python": "3.11.2", "numpy": "2.4.6", "zarr": "3.1.6", "tensorstore": "0.1.86",
-     "h5py": "3.16.0", "hdf5plugin": "7.1.0"}
+     "h5py": "3.16.0", "hdf5plugin": "7.1.0", "tessera_python": "0.1.0"}
 
 (null for a missing library), then answers each run spec line (the harness's RunSpec: backend, typestr,
 shape, workload, source, chunks, regions, dest, raw) with
@@ -40,6 +41,7 @@ Setup (from the repository root):
     python3 -m venv .venv-zarr3
     .venv-zarr3/bin/pip install -r fixtures/zarr/requirements-zarr3.txt \\
         -r .ci/readback/requirements-tensorstore.txt
+and, for the tessera-python backend, `pip install crates/tessera-python` into that interpreter.
 """
 
 import json
@@ -75,6 +77,11 @@ try:
 except ImportError:  # h5py then runs the none, gzip and lzf arrays only
     hdf5plugin = None
 
+try:
+    import tessera
+except ImportError:
+    tessera = None
+
 
 def versions():
     from importlib.metadata import version, PackageNotFoundError
@@ -95,6 +102,7 @@ def versions():
         "tensorstore": v("tensorstore", ts if np is not None else None),
         "h5py": v("h5py", h5py if np is not None else None),
         "hdf5plugin": v("hdf5plugin", hdf5plugin if h5py is not None else None),
+        "tessera_python": v("tessera", tessera if np is not None else None),
     }
 
 
@@ -248,7 +256,23 @@ class H5py:
         a.read_direct(out)
 
 
-BACKENDS = {"zarr-python": ZarrPython, "tensorstore": Tensorstore, "h5py": H5py}
+class TesseraPython:
+    """The tessera Python package: tessera-array through PyO3, numpy results decoded in place."""
+
+    @staticmethod
+    def open(path, write=False):
+        return tessera.open_array(path, mode="r+" if write else "r")
+
+    @staticmethod
+    def get(a, key):
+        return a[key]
+
+    @staticmethod
+    def put(a, key, data):
+        a[key] = data
+
+
+BACKENDS = {"zarr-python": ZarrPython, "tensorstore": Tensorstore, "h5py": H5py, "tessera-python": TesseraPython}
 
 
 def run(spec):

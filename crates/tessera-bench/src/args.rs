@@ -33,13 +33,14 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
 
-    /// Backends to run, comma-separated: tessera, mmap, zarrs, tensorstore, zarr-python, h5py (not by
-    /// default: it writes ten HDF5 copies of the field first).
+    /// Backends to run, comma-separated: tessera, mmap, zarrs, tensorstore, zarr-python, tessera-python
+    /// (the Python package, when the peers' Python can import it), h5py (not by default: it writes ten
+    /// HDF5 copies of the field first).
     #[arg(
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "tessera,mmap,zarrs,tensorstore,zarr-python"
+        default_value = "tessera,mmap,zarrs,tensorstore,zarr-python,tessera-python"
     )]
     pub backends: Vec<Backend>,
 

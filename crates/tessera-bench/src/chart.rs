@@ -10,13 +10,14 @@ use crate::error::{BenchError, BenchResult};
 use crate::report::{Record, mmap_peer};
 use crate::workload::{Cache, Workload};
 
-const BACKENDS: [Backend; 6] = [
+const BACKENDS: [Backend; 7] = [
     Backend::Mmap,
     Backend::Tessera,
     Backend::Zarrs,
     Backend::Tensorstore,
     Backend::ZarrPython,
     Backend::H5py,
+    Backend::TesseraPython,
 ];
 
 fn color(b: Backend) -> RGBColor {
@@ -27,6 +28,7 @@ fn color(b: Backend) -> RGBColor {
         Backend::Tensorstore => RGBColor(44, 160, 44),
         Backend::ZarrPython => RGBColor(255, 127, 14),
         Backend::H5py => RGBColor(148, 103, 189),
+        Backend::TesseraPython => RGBColor(140, 86, 75),
     }
 }
 

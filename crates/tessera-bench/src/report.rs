@@ -156,10 +156,11 @@ pub fn table(records: &[Record]) -> String {
         Backend::Tensorstore,
         Backend::ZarrPython,
         Backend::H5py,
+        Backend::TesseraPython,
     ];
     let _ = writeln!(
         out,
-        "{:<22} {:<12} {:<5} {:>9} {:>7} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9}  note",
+        "{:<22} {:<12} {:<5} {:>9} {:>7} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  note",
         "array",
         "workload",
         "cache",
@@ -172,11 +173,13 @@ pub fn table(records: &[Record]) -> String {
         "/ts",
         "/zpy",
         "/h5",
+        "/tpy",
         "mmap s",
         "zarrs s",
         "ts s",
         "zpy s",
-        "h5 s"
+        "h5 s",
+        "tpy s"
     );
     for r in records.iter().filter(|r| r.backend == Backend::Tessera) {
         let m = mmap_peer(records, r);
@@ -186,7 +189,7 @@ pub fn table(records: &[Record]) -> String {
         notes.extend(m.and_then(cache_note).map(|n| format!("mmap: {n}")));
         let _ = writeln!(
             out,
-            "{:<22} {:<12} {:<5} {:>9.4} {:>7.2} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
+            "{:<22} {:<12} {:<5} {:>9.4} {:>7.2} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
             r.array,
             r.workload.name(),
             r.cache.name(),
@@ -199,11 +202,13 @@ pub fn table(records: &[Record]) -> String {
             fmt_ratio(ratio(r, p[1])),
             fmt_ratio(ratio(r, p[2])),
             fmt_ratio(ratio(r, p[3])),
+            fmt_ratio(ratio(r, p[4])),
             fmt_secs(m),
             fmt_secs(p[0]),
             fmt_secs(p[1]),
             fmt_secs(p[2]),
             fmt_secs(p[3]),
+            fmt_secs(p[4]),
             notes.join("; ")
         );
     }
@@ -332,6 +337,41 @@ pub fn targets(records: &[Record]) -> Vec<TargetCheck> {
             items,
         );
     }
+
+    // The Python package: close to the Rust library on whole reads, well ahead of zarr-python on reads.
+    let python: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.backend == Backend::TesseraPython)
+        .collect();
+    let whole: Vec<(String, f64, bool)> = python
+        .iter()
+        .filter(|r| r.workload == Workload::Whole)
+        .filter_map(|r| {
+            let x = ratio(r, find(records, Backend::Tessera, r))?;
+            Some((
+                format!("{}: {:.2}x tessera's time", label(r), x),
+                x,
+                x <= 1.2,
+            ))
+        })
+        .collect();
+    check("whole read: tessera-python <= 1.2x tessera's time", whole);
+    let reads: Vec<(String, f64, bool)> = python
+        .iter()
+        .filter(|r| !matches!(r.workload, Workload::Write | Workload::Copy))
+        .filter_map(|r| {
+            let x = ratio(r, find(records, Backend::ZarrPython, r))?;
+            Some((
+                format!("{}: {:.2}x zarr-python's time", label(r), x),
+                x,
+                x <= 0.5,
+            ))
+        })
+        .collect();
+    check(
+        "every read: tessera-python <= 0.5x zarr-python's time",
+        reads,
+    );
 
     let gib = (1u64 << 30) as f64;
     let warm_whole: Vec<(String, f64, bool)> = tessera

@@ -49,7 +49,8 @@ fn check_result(r: &Value) {
             "zarrs",
             "tensorstore",
             "zarr-python",
-            "h5py"
+            "h5py",
+            "tessera-python"
         ]
         .contains(&backend),
         "{backend}"
@@ -279,6 +280,54 @@ fn hdf5_peer_agrees_when_installed() {
     assert_eq!(sums.len(), 1, "{sums:?}");
     // gzip and lzf have no tessera twin: their rows are listed under the table.
     assert!(stdout.contains("h5py     gzip-cubes"), "{stdout}");
+}
+
+#[test]
+fn tessera_python_peer_agrees_when_installed() {
+    // Skips unless the peers' Python imports the tessera package (crates/tessera-python) and zarr.
+    let Some(python) = python_with("tessera, zarr") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (out, doc) = bench(
+        dir.path(),
+        &[
+            "--backends",
+            "tessera,zarr-python,tessera-python",
+            "--workloads",
+            "whole,slabs,crops,write",
+            "--cache",
+            "warm",
+            "--python",
+            python.to_str().unwrap(),
+        ],
+    );
+    let results = doc["results"].as_array().unwrap();
+    // Six arrays, six workloads (whole, three slabs, crops, write); every checksum agreed, or the run
+    // would have failed.
+    let n = results
+        .iter()
+        .filter(|r| r["backend"] == "tessera-python")
+        .count();
+    assert_eq!(n, 6 * 6);
+    for r in results {
+        check_result(r);
+    }
+    assert!(
+        doc["machine"]["tessera_python"].is_string(),
+        "{}",
+        doc["machine"]
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("/tpy"), "{stdout}");
+    assert!(
+        stdout.contains("whole read: tessera-python <= 1.2x tessera's time"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("every read: tessera-python <= 0.5x zarr-python's time"),
+        "{stdout}"
+    );
 }
 
 /// Whether this process may create block-I/O cgroups (root, with cgroup v1 blkio or v2 io).

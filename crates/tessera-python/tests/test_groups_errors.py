@@ -7,7 +7,6 @@ import pytest
 import zarr
 
 import tessera
-from tessera import errors
 
 
 def test_group_api_against_zarr(tmp_path):

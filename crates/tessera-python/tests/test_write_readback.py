@@ -113,3 +113,14 @@ def test_attrs_persist_and_zarr_sees_them(tmp_path):
     assert tessera.open(url, "v").attrs.asdict() == want
     assert zarr.open_array(str(url), path="v", mode="r").attrs.asdict() == want
     assert a.dimension_names == ("x",)
+
+
+def test_info_repr_and_chunk_counts(tmp_path):
+    a = tessera.create(tmp_path / "i.zarr", "v", shape=(10, 4), chunks=(4, 4), dtype="<i2",
+                       compressor=None)
+    a[0:5] = 1
+    assert a.nchunks == 3 and a.nchunks_initialized == 2 and a.nbytes_stored == 2 * 32
+    info = a.info
+    assert "Chunks initialized : 2/3" in info and "Shape              : (10, 4)" in info
+    assert repr(a).startswith("<tessera.Array ") and "shape=(10, 4)" in repr(a)
+    assert a.name == "/v" and a.basename == "v" and a.shards is None and a.dimension_names is None

@@ -55,6 +55,10 @@ pub enum Backend {
     #[serde(rename = "h5py")]
     #[value(name = "h5py")]
     H5py,
+    /// tessera's own Python package (`crates/tessera-python`), through `benches/peers.py`.
+    #[serde(rename = "tessera-python")]
+    #[value(name = "tessera-python")]
+    TesseraPython,
 }
 
 impl Backend {
@@ -67,6 +71,7 @@ impl Backend {
             Backend::Tensorstore => "tensorstore",
             Backend::ZarrPython => "zarr-python",
             Backend::H5py => "h5py",
+            Backend::TesseraPython => "tessera-python",
         }
     }
 
@@ -81,7 +86,7 @@ impl Backend {
     pub fn is_python(self) -> bool {
         matches!(
             self,
-            Backend::Tensorstore | Backend::ZarrPython | Backend::H5py
+            Backend::Tensorstore | Backend::ZarrPython | Backend::H5py | Backend::TesseraPython
         )
     }
 }

@@ -35,6 +35,9 @@ pub struct PeerVersions {
     /// hdf5plugin's version (blosc and zstd filters for h5py).
     #[serde(default)]
     pub hdf5plugin: Option<String>,
+    /// The tessera Python package's version.
+    #[serde(default)]
+    pub tessera_python: Option<String>,
 }
 
 impl PeerVersions {
@@ -44,6 +47,7 @@ impl PeerVersions {
             Backend::Tensorstore => self.tensorstore.is_some(),
             Backend::ZarrPython => self.zarr.is_some(),
             Backend::H5py => self.h5py.is_some(),
+            Backend::TesseraPython => self.tessera_python.is_some(),
             _ => false,
         }
     }

@@ -351,6 +351,10 @@ class Array:
         self._load_metadata()
 
     # ---- pickling -------------------------------------------------------------------------------
+    def __dask_tokenize__(self):
+        # Dask names graphs after this: the node and its metadata, never the data (as for zarr arrays).
+        return ("tessera.Array", self._portable_url, self.path, self.shape, str(self.dtype), self.chunks)
+
     def __reduce__(self):
         from ._api import reopen
 
