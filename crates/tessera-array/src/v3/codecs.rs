@@ -25,6 +25,9 @@ pub const MAX_CHUNKS_PER_SHARD: u64 = 1 << 24;
 
 /// How the chunks of a v3 array (or the inner chunks of a shard) are encoded.
 #[derive(Clone, Debug)]
+// One per array (or per shard codec): its size does not matter, and boxing the codecs would only add
+// an indirection on every chunk.
+#[allow(clippy::large_enum_variant)]
 pub enum ChunkEncoding {
     /// Filters, compressor and checksums over the chunk's bytes, elements in `order`.
     Plain {
