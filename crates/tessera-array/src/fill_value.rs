@@ -483,7 +483,10 @@ mod tests {
         assert_eq!(fill.to_json(), json!(0));
         // numpy's astype('<U3') of 1000 keeps the first three characters, as zarr-python 2.18 does.
         let cut = FillValue::from_json(&json!(1000), &dt("<U3")).unwrap();
-        assert_eq!(&cut.bytes()[..12], [b'1', 0, 0, 0, b'0', 0, 0, 0, b'0', 0, 0, 0]);
+        assert_eq!(
+            &cut.bytes()[..12],
+            [b'1', 0, 0, 0, b'0', 0, 0, 0, b'0', 0, 0, 0]
+        );
     }
 
     #[test]
