@@ -34,9 +34,8 @@ fi
 features=()
 if ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so'; then
   features=(--features tessera-codec/zfp)
-  # The golden decode/encode tests of zfpy run only with the feature.
-  cargo test --quiet -p tessera-codec --features zfp --lib zfpy
-  cargo test --quiet -p tessera-codec --features zfp --test golden
+  # zfpy decoding is disabled (zfp's decoder can read past a corrupt stream, found by fuzzing), so
+  # only encoding is checked: numcodecs decodes what tessera encodes below.
 fi
 cargo run --quiet -p tessera-codec "${features[@]}" --example export_blobs -- fixtures/codecs "$out"
 python .ci/codec/check_numcodecs_decode.py fixtures/codecs "$out"

@@ -327,7 +327,9 @@ impl Codec for Pcodec {
                 ));
             }
         };
-        match number_type {
+        // pco's arithmetic can overflow on a hostile stream, which panics where overflow checks are
+        // on (debug builds, fuzzing): a panic inside the decoder is a corrupt chunk, not a crash.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match number_type {
             NumberType::U16 => decompress(&file, src, out, le_codec!(u16).1),
             NumberType::U32 => decompress(&file, src, out, le_codec!(u32).1),
             NumberType::U64 => decompress(&file, src, out, le_codec!(u64).1),
@@ -341,7 +343,8 @@ impl Codec for Pcodec {
                 ID,
                 format!("pco number type {other:?}"),
             )),
-        }
+        }))
+        .unwrap_or_else(|_| Err(CodecError::corrupt(ID, "the pco stream is corrupt")))
     }
 
     fn encoded_len(&self, _decoded_len: usize, _itemsize: usize) -> CodecResult<Option<usize>> {
