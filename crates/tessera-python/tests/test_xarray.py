@@ -7,8 +7,8 @@ import pytest
 xr = pytest.importorskip("xarray")
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
+@pytest.fixture(scope="module", params=[2, 3], ids=["v2", "v3"])
+def store(tmp_path_factory, request):
     path = str(tmp_path_factory.mktemp("xr") / "ds.zarr")
     rng = np.random.default_rng(5)
     temp = rng.standard_normal((6, 4, 5)).astype("f4")
@@ -28,8 +28,11 @@ def store(tmp_path_factory):
     )
     ds["scaled"].encoding = {"scale_factor": 0.01, "add_offset": 1.0, "dtype": "i2", "_FillValue": -1}
     ds["temperature"].encoding = {"chunks": (2, 4, 5)}
-    ds.to_zarr(path, zarr_format=2, consolidated=True)
-    ds.to_zarr(path, group="sub", zarr_format=2, consolidated=True)
+    if request.param == 3:
+        # A sharded variable: xarray passes `shards` through its encoding to zarr-python 3.
+        ds["temperature"].encoding = {"chunks": (1, 2, 5), "shards": (2, 4, 5)}
+    ds.to_zarr(path, zarr_format=request.param, consolidated=True)
+    ds.to_zarr(path, group="sub", zarr_format=request.param, consolidated=True)
     return path
 
 
