@@ -51,3 +51,14 @@ def test_lazy_until_loaded(store):
     var = ds["temperature"].variable
     assert not isinstance(var._data, np.ndarray)
     assert ds.temperature[1:3, 2, ::2].values.shape == (2, 3)
+
+
+def test_string_coordinates_equal_engine_zarr():
+    # fixtures/zarr/objects/v3/xarray: a dataset with vlen-utf8 string coordinates, consolidated.
+    from conftest import FIXTURES
+
+    path = str(FIXTURES / "objects" / "v3" / "xarray")
+    ours = xr.open_dataset(path, engine="tessera")
+    ref = xr.open_dataset(path, engine="zarr")
+    xr.testing.assert_identical(ours.load(), ref.load())
+    assert any(ours[name].dtype.kind in "OUT" for name in ours.coords)

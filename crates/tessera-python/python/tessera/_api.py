@@ -166,14 +166,17 @@ def _chunk_shape(chunks, shape):
 
 
 def _fill_json(fill_value, object_codec):
-    """The JSON fill value of an object array: ``0`` (the default) means empty for text and bytes,
-    as numcodecs writes it; JSON codecs store the value itself."""
+    """The JSON fill value of an object array: the default ``0`` is ``""`` for strings and ``null``
+    (read as empty) for bytes and rows, as zarr-python 3 writes them (it cannot read a ``0`` fill
+    of a bytes array); JSON codecs store the value itself."""
     kind = object_codec["id"]
     if fill_value is None:
         return "null"
     if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool):
-        if fill_value == 0 and kind in ("vlen-utf8", "vlen-bytes", "vlen-array"):
+        if fill_value == 0 and kind == "vlen-utf8":
             return json.dumps("")
+        if fill_value == 0 and kind in ("vlen-bytes", "vlen-array"):
+            return "null"
     if isinstance(fill_value, bytes) and kind == "vlen-bytes":
         try:
             return json.dumps(fill_value.decode("ascii"))
