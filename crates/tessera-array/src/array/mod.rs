@@ -135,7 +135,11 @@ impl Array {
             Some(ChunkEncoding::Plain { codecs, .. }) => (codecs.clone(), None),
             Some(ChunkEncoding::Sharded(s)) => (ChunkCodecs::identity(), Some(s.clone())),
         };
-        match (meta.dtype.is_object(), codecs.chain().object_codec()) {
+        let object_codecs = meta
+            .encoding
+            .as_ref()
+            .map_or(&codecs, |e| e.innermost_codecs());
+        match (meta.dtype.is_object(), object_codecs.chain().object_codec()) {
             (true, None) => {
                 return Err(ArrayError::metadata(
                     "filters",
