@@ -59,9 +59,10 @@ fn resolve(array: &Array, axes: &Bound<'_, PyAny>) -> PyResult<ResolvedSelection
     selection(axes)?.resolve(array.shape()).map_err(reading)
 }
 
-/// The object codec of an object (`|O`) array; an error naming the dtype for any other array.
+/// The object codec of an object (`|O`, or Zarr v3 `string`/`bytes`) array; an error naming the
+/// dtype for any other array.
 fn object_codec(array: &Array) -> PyResult<&ObjectCodec> {
-    array.codecs().object_codec().ok_or_else(|| {
+    array.object_codec().ok_or_else(|| {
         raise(
             "DataTypeError",
             format!(
@@ -76,7 +77,7 @@ fn object_codec(array: &Array) -> PyResult<&ObjectCodec> {
 fn summary(array: &Array) -> Value {
     let meta = array.metadata();
     let v3 = meta.format == ZarrFormat::V3;
-    let object = array.codecs().object_codec().map(|c| {
+    let object = array.object_codec().map(|c| {
         let kind = match c.kind() {
             ObjectKind::Text => "text",
             ObjectKind::Bytes => "bytes",
