@@ -40,6 +40,7 @@ pub mod copy;
 pub mod dtype;
 pub mod element;
 pub mod error;
+mod fancy;
 pub mod fill_value;
 pub mod group;
 pub mod iter;
