@@ -1,9 +1,32 @@
 //! Selections: which elements of an array a read or write touches.
 //!
-//! A [`Selection`] holds, per axis, a slice with a positive step or a single index (which drops the axis
-//! from the result), with numpy's semantics: negative positions count from the end, slice bounds are
-//! clamped, an index out of bounds is an error. It is built from text, from ndarray's `s![]`, or from ranges,
-//! and [resolved](Selection::resolve) against a shape into absolute [`AxisRange`]s.
+//! A [`Selection`] holds, per axis, a slice (any non-zero step), a single index (which drops the axis
+//! from the result), an integer list or a boolean mask, with numpy's semantics: negative positions
+//! count from the end, slice bounds are clamped, an index out of bounds is an
+//! [`IndexOutOfBounds`](ArrayError::IndexOutOfBounds) error. Lists and masks combine orthogonally
+//! (zarr's `oindex`: each axis is selected independently). [`Selection::points`] and
+//! [`Selection::mask`] are coordinate selections (zarr's `vindex`, numpy's `a[rows, cols]` and
+//! `a[mask]`). It is built from text, from ndarray's `s![]`, or from ranges, and
+//! [resolved](Selection::resolve) against a shape; a selection of one positive-step range per axis
+//! resolves into absolute [`AxisRange`]s ([`ResolvedSelection::is_basic`]), the others into explicit
+//! positions that reads and writes group by chunk, each touched chunk handled once.
+//!
+//! ```
+//! use tessera_array::{ArrayAccess, ArrayBuilder, DataType, Selection};
+//! use tessera_store::MemoryStore;
+//! use ndarray::{Array2, array};
+//! # use std::sync::Arc;
+//!
+//! let a = ArrayBuilder::new(vec![4, 5], vec![2, 2], DataType::parse_typestr("<i4")?)
+//!     .create(Arc::new(MemoryStore::new()), "a")?;
+//! a.write((), &Array2::from_shape_fn((4, 5), |(i, j)| (10 * i + j) as i32))?;
+//! assert_eq!(a.read::<i32>("[3, 0, 3], ::-2")?, array![[34, 32, 30], [4, 2, 0], [34, 32, 30]].into_dyn());
+//! let points = Selection::points(vec![vec![0, 3, -1], vec![4, 0, 1]]);
+//! assert_eq!(a.read::<i32>(&points)?, array![4, 30, 31].into_dyn());
+//! a.write(&points, &array![-1, -2, -3])?;
+//! assert_eq!(a.read::<i32>("3, [0, 1]")?, array![-2, -3].into_dyn());
+//! # Ok::<(), tessera_array::ArrayError>(())
+//! ```
 //!
 //! ```
 //! use tessera_array::Selection;
