@@ -1,6 +1,7 @@
 //! [`Array`]: reading and writing a Zarr v2 array, chunk by chunk, in parallel.
 
 mod builder;
+mod fancy;
 mod objects;
 mod read;
 mod resize;
