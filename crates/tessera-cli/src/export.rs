@@ -51,6 +51,9 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
 
     let meta = array.metadata().clone();
     let itemsize = meta.dtype.itemsize();
+    if !resolved.is_basic() {
+        return export_fancy(args, &array, &resolved, limit);
+    }
     let plan = plan_work(limit, meta.chunk_bytes() as u64);
     let array = Array::from_metadata(
         BoundedStore::wrap(store, plan.in_flight),
@@ -99,6 +102,38 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
         Ok(())
     })?;
     bar.finish_and_clear();
+    output.finish()
+}
+
+/// Lists, masks, negative steps and points: the result is read in one piece (each touched chunk is
+/// decoded once), so it must fit under the memory limit, then written.
+fn export_fancy(
+    args: &ExportArgs,
+    array: &Array,
+    resolved: &ResolvedSelection,
+    limit: u64,
+) -> CliResult<()> {
+    let itemsize = array.dtype().itemsize() as u64;
+    let bytes = resolved.num_elements().saturating_mul(itemsize);
+    if bytes > limit {
+        return Err(CliError::new(format!(
+            "the selection of {} holds {bytes} bytes, more than the memory limit of {limit}; a \
+             selection with lists, masks, negative steps or points is read whole: select less, or \
+             raise --memory-limit",
+            array.path()
+        )));
+    }
+    let mut data = vec![0u8; usize::try_from(bytes).unwrap_or(usize::MAX)];
+    array
+        .read_into(resolved, &mut data)
+        .with_context(|| format!("reading {}", array.path()))?;
+    let header = NpyHeader::new(array.dtype().clone(), resolved.shape(), false).to_bytes();
+    check_free_space(&args.output, bytes.saturating_add(header.len() as u64))?;
+    let mut output = Output::open(&args.output)?;
+    output
+        .write_all(&header)
+        .context("writing the .npy header")?;
+    output.write_all(&data).context("writing the .npy data")?;
     output.finish()
 }
 

@@ -69,7 +69,9 @@ pub(crate) fn array_error(e: ArrayError, doing: Doing) -> PyErr {
     let class = match &e {
         ArrayError::NotFound { .. } => "NodeNotFound",
         ArrayError::AlreadyExists { .. } => "NodeExistsError",
-        ArrayError::Selection(_) => "SelectionError",
+        ArrayError::Selection(_)
+        | ArrayError::IndexOutOfBounds { .. }
+        | ArrayError::MaskShape { .. } => "SelectionError",
         ArrayError::DataTypeMismatch { .. } => "DataTypeError",
         ArrayError::ShapeMismatch { .. } => "ShapeError",
         ArrayError::InvalidPath { .. } => "InvalidPathError",

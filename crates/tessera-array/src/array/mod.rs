@@ -1,6 +1,7 @@
 //! [`Array`]: reading and writing a Zarr v2 array, chunk by chunk, in parallel.
 
 mod builder;
+mod fancy;
 mod objects;
 mod read;
 mod resize;
@@ -266,7 +267,7 @@ impl Array {
             let next = self.current_v3_metadata()?.with_v3_attributes(attrs);
             self.store
                 .set(&self.path.key("zarr.json")?, Bytes::from(next.to_bytes()))?;
-            return Ok(());
+            return crate::consolidated::sync(&self.store, &self.path, false);
         }
         let bytes = pretty_json(&Value::Object(attrs.clone()));
         self.store
