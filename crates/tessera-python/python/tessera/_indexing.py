@@ -1,9 +1,10 @@
-"""numpy basic indexing, translated into tessera-array selections.
+"""numpy indexing, translated into tessera-array selections.
 
-tessera-array resolves selections (bounds, negative indices, clamping, chunk plans). This module only
-turns a numpy key into its per-axis items and records what the Rust side does not express itself:
-``None`` (a new length-1 axis of the result), negative slice steps (read as the same positions in
-increasing order, then the axis is viewed reversed) and structured field names.
+tessera-array resolves selections (bounds, negative indices, lists, masks, points, chunk plans). This
+module only turns a numpy key into its per-axis items (or a coordinate selection) and records what the
+Rust side does not express itself: ``None`` (a new length-1 axis of the result), negative slice steps
+(read as the same positions in increasing order, then the axis is viewed reversed), numpy's moving of an
+index array's axis to the front, the shape of broadcast coordinate arrays, and structured field names.
 """
 
 import operator
