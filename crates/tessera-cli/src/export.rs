@@ -26,9 +26,20 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
         .map_err(|e| CliError::usage(format!("--select {spec:?}")).with_source(e))?;
     let store = open_existing(&args.store)?;
     let array = open_array(store.clone(), &args.store, &target)?;
+    let (selection, flag) = match (&args.points, &args.mask) {
+        (Some(path), _) => (
+            crate::selection_files::points_selection(path, array.shape().len())?,
+            format!("--points {}", path.display()),
+        ),
+        (None, Some(path)) => (
+            crate::selection_files::mask_selection(path, array.shape())?,
+            format!("--mask {}", path.display()),
+        ),
+        (None, None) => (selection, format!("--select {spec:?}")),
+    };
     let resolved = selection.resolve(array.shape()).map_err(|e| {
         CliError::usage(format!(
-            "--select {spec:?} does not fit {} of shape {:?}",
+            "{flag} does not fit {} of shape {:?}",
             target,
             array.shape()
         ))
