@@ -182,6 +182,20 @@ pub(crate) fn resolve_points(
     ResolvedSelection::fancy(bounds, shape, Fancy::Points(coords))
 }
 
+/// The positions of any resolved selection: a fancy one's own, or a basic one's ranges spelled out
+/// (the per-chunk paths, such as structured field access, then serve both).
+pub(crate) fn positions_of(sel: &ResolvedSelection) -> std::borrow::Cow<'_, Fancy> {
+    match sel.fancy_positions() {
+        Some(f) => std::borrow::Cow::Borrowed(f),
+        None => std::borrow::Cow::Owned(Fancy::Orthogonal(
+            sel.axes()
+                .iter()
+                .map(|a| (0..a.count).map(|k| a.start + k * a.step).collect())
+                .collect(),
+        )),
+    }
+}
+
 /// Along one axis inside one chunk: result positions `out .. out + len` hold the chunk's positions
 /// `local, local + step, ...` (relative to the chunk's start).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -414,6 +428,8 @@ impl FancyChunk<'_> {
         mut f: impl FnMut(usize, isize, usize, usize, isize),
     ) {
         match &self.runs {
+            // A 0-d array: its one element.
+            ChunkRuns::Orthogonal(runs) if runs.is_empty() => f(0, 0, 1, 1, 1),
             ChunkRuns::Orthogonal(runs) => {
                 orthogonal_runs(runs, 0, 0, 0, out_strides, local_strides, origin, &mut f)
             }

@@ -2,6 +2,7 @@
 
 mod builder;
 mod fancy;
+mod fields;
 mod objects;
 mod read;
 mod resize;
