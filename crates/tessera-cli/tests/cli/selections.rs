@@ -154,3 +154,96 @@ fn bad_point_and_mask_files_are_usage_errors() {
     std::fs::write(&points, b"not npy").unwrap();
     case("--mask", &points, ".npy");
 }
+
+#[test]
+fn fields_export_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let dtype = DataType::from_json(&serde_json::json!([
+        ["id", "<u2"],
+        ["mass", "<f8"],
+        ["q", "|i1"]
+    ]))
+    .unwrap();
+    let record = |i: u16| -> Vec<u8> {
+        let mut r = i.to_le_bytes().to_vec();
+        r.extend((f64::from(i) * 1.5).to_le_bytes());
+        r.push((i as i8).wrapping_neg() as u8);
+        r
+    };
+    let input = dir.path().join("in.npy");
+    let data: Vec<u8> = (0..6).flat_map(record).collect();
+    write_npy(&input, &dtype, &[6], false, &data);
+    let store = dir.path().join("s.zarr");
+    ok(&[
+        "import",
+        s(&input),
+        s(&store),
+        "--array",
+        "p",
+        "--chunks",
+        "4",
+    ]);
+    let out = dir.path().join("o.npy");
+
+    ok(&[
+        "export",
+        s(&store),
+        "--array",
+        "p",
+        "--field",
+        "mass",
+        "-o",
+        s(&out),
+    ]);
+    let (dt, shape, _, bytes) = read_npy(&out);
+    assert_eq!(
+        (dt, shape),
+        (DataType::parse_typestr("<f8").unwrap(), vec![6])
+    );
+    let want: Vec<u8> = (0..6)
+        .flat_map(|i| (f64::from(i) * 1.5).to_le_bytes())
+        .collect();
+    assert_eq!(bytes, want);
+
+    ok(&[
+        "export",
+        s(&store),
+        "--array",
+        "p",
+        "--field",
+        "q,id",
+        "--select",
+        "::-2",
+        "-o",
+        s(&out),
+    ]);
+    let (dt, shape, _, bytes) = read_npy(&out);
+    assert_eq!(dt.itemsize(), 3);
+    assert_eq!(shape, vec![3]);
+    let want: Vec<u8> = [5u16, 3, 1]
+        .iter()
+        .flat_map(|&i| {
+            let r = record(i);
+            [r[10], r[0], r[1]]
+        })
+        .collect();
+    assert_eq!(bytes, want);
+
+    let err = fails(
+        &[
+            "export",
+            s(&store),
+            "--array",
+            "p",
+            "--field",
+            "charge",
+            "-o",
+            s(&out),
+        ],
+        2,
+    );
+    assert!(
+        err.contains("--field") && err.contains("id, mass, q"),
+        "{err}"
+    );
+}
