@@ -1,12 +1,12 @@
-//! Writes a consolidated Zarr v2 hierarchy, then changes it through tessera (a resize that grows, one
+//! Writes a consolidated Zarr v2 (or v3: `consolidated_metadata` in the root `zarr.json`) hierarchy, then changes it through tessera (a resize that grows, one
 //! that shrinks, an append, attributes, an array created after consolidation) and writes what a reader
 //! of the consolidated metadata must now see, for `.ci/readback/check_consolidated.py` to compare with
 //! zarr-python's `open_consolidated` (which reads `.zmetadata` only, never the nodes' own documents).
 //!
 //! The expected values are computed here from the data handed to tessera, never read back through it.
 //!
-//! Usage: `cargo run --example write_consolidated_updates -- OUTDIR` (writes OUTDIR/store.zarr and
-//! OUTDIR/expected.json; OUTDIR/store.zarr must not exist yet).
+//! Usage: `cargo run --example write_consolidated_updates -- OUTDIR [2|3]` (the Zarr format, 2 by
+//! default; writes OUTDIR/store.zarr and OUTDIR/expected.json; OUTDIR/store.zarr must not exist yet).
 
 use ndarray::{Array1, Array2};
 use serde_json::{Map, Value, json};
@@ -19,20 +19,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: write_consolidated_updates OUTDIR")?;
     let store_path = std::path::Path::new(&out).join("store.zarr");
     let store = create_store(store_path.to_str().ok_or("a UTF-8 path")?)?;
+    let format: u8 = match std::env::args().nth(2).as_deref() {
+        None | Some("2") => 2,
+        Some("3") => 3,
+        Some(other) => return Err(format!("format {other}: expected 2 or 3").into()),
+    };
     let i4 = DataType::parse_typestr("<i4")?;
+    let new = |shape: Vec<u64>, chunks: Vec<u64>| {
+        ArrayBuilder::new(shape, chunks, i4.clone()).zarr_format(format)
+    };
 
-    let root = Group::create(store.clone(), "")?;
+    let root = if format == 3 {
+        Group::create_v3(store.clone(), "")?
+    } else {
+        Group::create(store.clone(), "")?
+    };
     let grown = Array2::from_shape_fn((4, 3), |(i, j)| (i * 3 + j) as i32);
-    let mut a = ArrayBuilder::new(vec![4, 3], vec![2, 2], i4.clone())
+    let mut a = new(vec![4, 3], vec![2, 2])
         .fill_value(json!(-1))
         .create(store.clone(), "g/grown")?;
     a.write((), &grown)?;
-    let mut b = ArrayBuilder::new(vec![2, 3], vec![2, 2], i4.clone())
+    let mut b = new(vec![2, 3], vec![2, 2])
         .fill_value(json!(0))
         .create(store.clone(), "g/appended")?;
     let first = Array2::from_shape_fn((2, 3), |(i, j)| 100 + (i * 3 + j) as i32);
     b.write((), &first)?;
-    let mut c = ArrayBuilder::new(vec![7], vec![3], i4.clone())
+    let mut c = new(vec![7], vec![3])
         .fill_value(json!(5))
         .create(store.clone(), "shrunk")?;
     c.write((), &Array1::from_iter(10..17))?;
@@ -47,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     attrs.insert("note".into(), json!("set after consolidation"));
     b.set_attributes(&attrs)?;
     Group::open(store.clone(), "g")?.set_attributes(&attrs)?;
-    let late = ArrayBuilder::new(vec![2], vec![2], i4)
+    let late = new(vec![2], vec![2])
         .fill_value(json!(0))
         .create(store.clone(), "late/x")?;
     late.write((), &Array1::from_vec(vec![7, 8]))?;

@@ -283,6 +283,7 @@ fn main() {
                            "shards": c.shards, "expected": exp}),
         );
     }
+    let vlen = write_vlen(&root);
     let g = root.create_group("groups/inner").unwrap();
     g.set_attributes(json!({"level": 2}).as_object().unwrap())
         .unwrap();
@@ -291,6 +292,7 @@ fn main() {
         "format": 1,
         "writer": {"library": "tessera"},
         "arrays": arrays,
+        "vlen": vlen,
         "groups": [{"path": "", "attrs": {"title": "written by tessera", "n": 3}},
                    {"path": "groups/inner", "attrs": {"level": 2}}],
     });
@@ -299,5 +301,94 @@ fn main() {
         serde_json::to_vec_pretty(&manifest).unwrap(),
     )
     .unwrap();
-    println!("wrote {} v3 arrays to {}", arrays.len(), out.display());
+    println!(
+        "wrote {} v3 arrays and {} string/bytes arrays to {}",
+        arrays.len(),
+        vlen.len(),
+        out.display()
+    );
+}
+
+/// Variable-length `string` and `bytes` arrays, plain and sharded, part written (the rest is
+/// the fill); their manifest entries hold the expected values as nested lists (bytes as base64),
+/// as fixtures/zarr/generate_v3.py writes them.
+fn write_vlen(root: &Group) -> Vec<Value> {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut out = Vec::new();
+    for (path, kind, shards, fill) in [
+        ("vlen/string", "string", None, json!("")),
+        (
+            "vlen/string_sharded_fill",
+            "string",
+            Some(vec![4, 4]),
+            json!("fïll"),
+        ),
+        ("vlen/bytes", "bytes", None, json!("")),
+        (
+            "vlen/bytes_sharded_fill",
+            "bytes",
+            Some(vec![2, 4]),
+            json!([0, 255]),
+        ),
+    ] {
+        let shape = [5u64, 6];
+        let codec = if kind == "string" {
+            "vlen-utf8"
+        } else {
+            "vlen-bytes"
+        };
+        let mut b = ArrayBuilder::new(shape.to_vec(), vec![2, 2], DataType::Object)
+            .zarr_format(3)
+            .filters(Some(vec![json!({"id": codec})]))
+            .fill_value(fill.clone());
+        if let Some(s) = shards.clone() {
+            b = b.shards(s);
+        }
+        let arr = root.create_array(path, b).unwrap();
+        // Rows 0..3 written, rows 3..5 left to the fill.
+        let written = 3usize;
+        let value = |i: usize| format!("{i}-é😀{}", "x".repeat(i % 4));
+        let mut rows = Vec::new();
+        for r in 0..shape[0] as usize {
+            let row: Vec<Value> = (0..shape[1] as usize)
+                .map(|c| {
+                    let i = r * shape[1] as usize + c;
+                    match (r < written, kind) {
+                        (true, "string") => json!(value(i)),
+                        (true, _) => json!(b64(&[value(i).as_bytes(), &[0, 200]].concat())),
+                        (false, "string") => fill.clone(),
+                        (false, _) => json!(b64(&match &fill {
+                            Value::String(s) => s.as_bytes().to_vec(),
+                            other => other
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .map(|v| v.as_u64().unwrap() as u8)
+                                .collect(),
+                        })),
+                    }
+                })
+                .collect();
+            rows.push(Value::Array(row));
+        }
+        let n = written * shape[1] as usize;
+        let part = Selection::from_ranges(&[0..written as u64, 0..shape[1]]);
+        let dims = ndarray::IxDyn(&[written, shape[1] as usize]);
+        if kind == "string" {
+            let data = ndarray::ArrayD::from_shape_vec(dims, (0..n).map(value).collect()).unwrap();
+            arr.write_objects(part, &data).unwrap();
+        } else {
+            let data = (0..n)
+                .map(|i| [value(i).as_bytes(), &[0, 200]].concat())
+                .collect();
+            let data = ndarray::ArrayD::from_shape_vec(dims, data).unwrap();
+            arr.write_objects(part, &data).unwrap();
+        }
+        out.push(
+            json!({"path": path, "kind": kind, "shape": shape, "shards": shards,
+                        "values": rows}),
+        );
+    }
+    out
 }

@@ -100,19 +100,21 @@ else
 fi
 
 echo "-- consolidated metadata after tessera's resize, append, attributes and creates"
-CONS="$ROOT/target/readback-consolidated"
-rm -rf "$CONS"
-mkdir -p "$CONS"
-if cargo run --quiet -p tessera --example write_consolidated_updates -- "$CONS"; then
-  for py in "$PY2" "$PY3"; do
-    if ! "$py" "$ROOT/.ci/readback/check_consolidated.py" "$CONS"; then
-      failures+=("consolidated readback with $py")
-    fi
-  done
-else
-  echo "FAIL consolidated-readback: cargo run --example write_consolidated_updates failed"
-  failures+=("consolidated readback (writer failed)")
-fi
+for fmt in 2 3; do
+  CONS="$ROOT/target/readback-consolidated-v$fmt"
+  rm -rf "$CONS"
+  mkdir -p "$CONS"
+  if cargo run --quiet -p tessera --example write_consolidated_updates -- "$CONS" "$fmt"; then
+    for py in "$PY2" "$PY3"; do
+      if ! "$py" "$ROOT/.ci/readback/check_consolidated.py" "$CONS"; then
+        failures+=("consolidated v$fmt readback with $py")
+      fi
+    done
+  else
+    echo "FAIL consolidated-readback: cargo run --example write_consolidated_updates $fmt failed"
+    failures+=("consolidated v$fmt readback (writer failed)")
+  fi
+done
 
 echo "-- object (|O) arrays: the zarr-python fixtures, then what tessera writes"
 OBJ_CHECK="$ROOT/.ci/readback/check_object_readback.py"

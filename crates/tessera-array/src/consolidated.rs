@@ -1,11 +1,14 @@
-//! Keeping consolidated metadata (`.zmetadata`) true after tessera's own writes.
+//! Keeping consolidated metadata (`.zmetadata`, and the `consolidated_metadata` zarr-python 3 writes
+//! inline in a v3 group's `zarr.json`) true after tessera's own writes.
 //!
 //! zarr-python's `open_consolidated` reads every node's metadata from the `.zmetadata` of the group it
 //! opens and never looks at the nodes' own documents, so a write that changes a `.zarray`, `.zgroup`
 //! or `.zattrs` below a consolidated group must change that group's `.zmetadata` too, or readers keep
 //! seeing the old shape (and an append is silently lost to them). Each write patches the entries of
 //! the nodes it touched in every `.zmetadata` above them, from the nodes' own documents: one read and
-//! one write per consolidated ancestor, never a walk of the hierarchy.
+//! one write per consolidated ancestor, never a walk of the hierarchy. Zarr v3 works the same way,
+//! with each ancestor group's `zarr.json` in the place of `.zmetadata` and a node's `zarr.json` as its
+//! one document.
 
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
@@ -55,6 +58,11 @@ pub(crate) fn sync_with(
     replaced: bool,
     pending: Option<(&str, Value)>,
 ) -> ArrayResult<()> {
+    let pending_v3 = pending
+        .as_ref()
+        .filter(|(name, _)| *name == "zarr.json")
+        .map(|(_, v)| v);
+    sync_v3(store, path, replaced, pending_v3)?;
     let mut chain = path.ancestors();
     chain.push(path.clone());
     // Each node's own documents, read once however many `.zmetadata` files need them.
@@ -100,6 +108,79 @@ pub(crate) fn sync_with(
         store.set(&key, Bytes::from(pretty_json(&doc)))?;
     }
     Ok(())
+}
+
+/// The v3 half of [`sync_with`]: patches the `consolidated_metadata` of every group `zarr.json`
+/// strictly above `path` that has one.
+fn sync_v3(
+    store: &Arc<dyn Store>,
+    path: &NodePath,
+    replaced: bool,
+    pending: Option<&Value>,
+) -> ArrayResult<()> {
+    let ancestors = path.ancestors();
+    let mut chain = ancestors.clone();
+    chain.push(path.clone());
+    // Each node's zarr.json, read once however many groups above it hold consolidated metadata.
+    let mut own: Vec<Option<Option<Value>>> = vec![None; chain.len()];
+    for (depth, holder) in ancestors.iter().enumerate() {
+        let key = holder.key("zarr.json")?;
+        let _guard = lock(key.as_str());
+        let Some(bytes) = store.get(&key)? else {
+            continue;
+        };
+        let Ok(mut doc) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        let Some(entries) = doc
+            .get_mut("consolidated_metadata")
+            .and_then(|c| c.get_mut("metadata"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        if replaced {
+            let below = format!("{}/", relative(holder, path));
+            entries.retain(|k, _| !k.starts_with(&below));
+        }
+        for (i, node) in chain.iter().enumerate().skip(depth + 1) {
+            if own[i].is_none() {
+                let value = match pending.filter(|_| node == path) {
+                    Some(v) => Some(v.clone()),
+                    None => store
+                        .get(&node.key("zarr.json")?)?
+                        .and_then(|b| serde_json::from_slice::<Value>(&b).ok()),
+                };
+                own[i] = Some(value.map(v3_entry));
+            }
+            patch(
+                entries,
+                relative(holder, node),
+                own[i].clone().unwrap_or_default(),
+            );
+        }
+        store.set(&key, Bytes::from(crate::metadata::pretty_json_v3(&doc)))?;
+    }
+    Ok(())
+}
+
+/// A node's `zarr.json` as zarr-python 3 consolidates it: without its own consolidated metadata,
+/// except that a group gets an empty inline one (before `node_type`, where zarr-python puts it).
+pub(crate) fn v3_entry(mut doc: Value) -> Value {
+    if let Some(obj) = doc.as_object_mut() {
+        obj.remove("consolidated_metadata");
+        if obj.get("node_type").and_then(Value::as_str) == Some("group") {
+            let node_type = obj.remove("node_type");
+            obj.insert(
+                "consolidated_metadata".into(),
+                serde_json::json!({"kind": "inline", "must_understand": false, "metadata": {}}),
+            );
+            if let Some(n) = node_type {
+                obj.insert("node_type".into(), n);
+            }
+        }
+    }
+    doc
 }
 
 fn patch(entries: &mut Map<String, Value>, key: String, value: Option<Value>) {

@@ -345,6 +345,7 @@ impl Group {
         let node = NodePath::new(path)?;
         prepare_node_in(&store, &node, false, ZarrFormat::V3)?;
         store.set(&node.key("zarr.json")?, group_doc_v3())?;
+        crate::consolidated::sync(&store, &node, false)?;
         Ok(Group {
             store,
             path: node,
@@ -448,7 +449,7 @@ impl Group {
                 &self.path.key("zarr.json")?,
                 Bytes::from(crate::metadata::pretty_json_v3(&doc)),
             )?;
-            return Ok(());
+            return crate::consolidated::sync(&self.store, &self.path, false);
         }
         let bytes = pretty_json(&Value::Object(attrs.clone()));
         self.store
@@ -684,22 +685,8 @@ impl Group {
         let mut entries = Map::new();
         for (path, _) in self.walk()? {
             let rel = relative(&self.path, &path).unwrap_or("").to_string();
-            if let Some(mut doc) = read_zarr_json(self.store.as_ref(), &path)? {
-                if let Some(obj) = doc.as_object_mut() {
-                    obj.remove("consolidated_metadata");
-                    if obj.get("node_type").and_then(Value::as_str) == Some("group") {
-                        // zarr-python 3 gives nested groups an empty one, before node_type.
-                        let node_type = obj.remove("node_type");
-                        obj.insert(
-                            "consolidated_metadata".into(),
-                            serde_json::json!({"kind": "inline", "must_understand": false, "metadata": {}}),
-                        );
-                        if let Some(n) = node_type {
-                            obj.insert("node_type".into(), n);
-                        }
-                    }
-                }
-                entries.insert(rel, doc);
+            if let Some(doc) = read_zarr_json(self.store.as_ref(), &path)? {
+                entries.insert(rel, crate::consolidated::v3_entry(doc));
             }
         }
         let mut doc = read_zarr_json(self.store.as_ref(), &self.path)?

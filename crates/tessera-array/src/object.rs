@@ -67,6 +67,34 @@ fn bad_fill(fill: &Value, what: &str) -> ArrayError {
     }
 }
 
+/// The text a missing element of a `vlen-utf8` array holds, given the `fill_value` JSON.
+pub(crate) fn text_fill(fill: &Value) -> ArrayResult<String> {
+    match fill {
+        Value::Null => Ok(String::new()),
+        Value::String(s) => Ok(s.clone()),
+        // zarr-python 2 stores a fill of 0 as "0" and reads a numeric fill as its text.
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(bad_fill(other, "String")),
+    }
+}
+
+/// The bytes a missing element of a `vlen-bytes` array holds, given the `fill_value` JSON: its
+/// text, or a list of byte values (how a Zarr v3 `bytes` fill that is not UTF-8 is kept).
+pub(crate) fn bytes_fill(fill: &Value) -> ArrayResult<Vec<u8>> {
+    match fill {
+        Value::Null => Ok(Vec::new()),
+        // numcodecs' vlen-bytes writes a 0 object as b"".
+        Value::Number(n) if n.as_f64() == Some(0.0) => Ok(Vec::new()),
+        Value::String(s) => Ok(s.as_bytes().to_vec()),
+        Value::Array(items) => items
+            .iter()
+            .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(|| bad_fill(fill, "bytes")),
+        other => Err(bad_fill(other, "bytes")),
+    }
+}
+
 impl sealed::Sealed for String {}
 impl ObjectElement for String {
     const NAME: &'static str = "String";
@@ -86,13 +114,7 @@ impl ObjectElement for String {
         Ok(ObjectValues::Text(items))
     }
     fn from_fill(fill: &Value, _: &ObjectCodec) -> ArrayResult<Self> {
-        match fill {
-            Value::Null => Ok(String::new()),
-            Value::String(s) => Ok(s.clone()),
-            // zarr-python 2 stores a fill of 0 as "0" and reads a numeric fill as its text.
-            Value::Number(n) => Ok(n.to_string()),
-            other => Err(bad_fill(other, Self::NAME)),
-        }
+        text_fill(fill)
     }
 }
 
@@ -115,13 +137,7 @@ impl ObjectElement for Vec<u8> {
         Ok(ObjectValues::Bytes(items))
     }
     fn from_fill(fill: &Value, _: &ObjectCodec) -> ArrayResult<Self> {
-        match fill {
-            Value::Null => Ok(Vec::new()),
-            // numcodecs' vlen-bytes writes a 0 object as b"".
-            Value::Number(n) if n.as_f64() == Some(0.0) => Ok(Vec::new()),
-            Value::String(s) => Ok(s.as_bytes().to_vec()),
-            other => Err(bad_fill(other, "bytes")),
-        }
+        bytes_fill(fill)
     }
 }
 

@@ -8,6 +8,9 @@
 
 use std::sync::Arc;
 
+use std::borrow::Cow;
+
+use tessera_codec::object::ObjectValues;
 use tessera_codec::{
     ChunkLayout, Codec, CodecChain, CodecError, CodecErrorKind, CodecResult, Value, codec_from_json,
 };
@@ -44,6 +47,25 @@ impl ChunkCodecs {
     /// As [`CodecChain::from_json`]; a checksum config whose codec's output size depends on the data.
     pub fn new(stages: &[Value], checksums: &[Value]) -> CodecResult<ChunkCodecs> {
         let chain = CodecChain::from_json(None, (!stages.is_empty()).then_some(stages))?;
+        ChunkCodecs::with_checksums(chain, checksums)
+    }
+
+    /// The codecs of a variable-length chunk (Zarr v3 `string`/`bytes`): `object` (a numcodecs
+    /// object codec config such as `{"id": "vlen-utf8"}`) turns the values into bytes, `compressor`
+    /// (if any) compresses them, `checksums` wrap the result.
+    ///
+    /// # Errors
+    /// As [`CodecChain::from_json`] and [`ChunkCodecs::new`].
+    pub fn for_objects(
+        object: &Value,
+        compressor: Option<&Value>,
+        checksums: &[Value],
+    ) -> CodecResult<ChunkCodecs> {
+        let chain = CodecChain::from_json(compressor, Some(std::slice::from_ref(object)))?;
+        ChunkCodecs::with_checksums(chain, checksums)
+    }
+
+    fn with_checksums(chain: CodecChain, checksums: &[Value]) -> CodecResult<ChunkCodecs> {
         let built = checksums
             .iter()
             .map(|c| {
@@ -100,13 +122,42 @@ impl ChunkCodecs {
         Ok(data)
     }
 
+    /// Encodes one chunk of an object array holding `shape`'s values (see
+    /// [`CodecChain::encode_objects`]), then its checksums.
+    ///
+    /// # Errors
+    /// Codec errors, as [`CodecChain::encode_objects`].
+    pub fn encode_objects(&self, values: &ObjectValues, shape: &[usize]) -> CodecResult<Vec<u8>> {
+        let mut data = self.chain.encode_objects(values, shape)?;
+        for c in &self.checksums {
+            data = c.encode(&data, 1)?;
+        }
+        Ok(data)
+    }
+
+    /// Verifies and strips the checksums, then decodes one chunk of an object array holding
+    /// `shape`'s values (see [`CodecChain::decode_objects`]).
+    ///
+    /// # Errors
+    /// Codec errors, as [`CodecChain::decode_objects`]; a checksum mismatch.
+    pub fn decode_objects(&self, encoded: &[u8], shape: &[usize]) -> CodecResult<ObjectValues> {
+        let inner = self.strip_checksums(encoded)?;
+        self.chain.decode_objects(&inner, shape)
+    }
+
     /// Decodes one chunk into `out` (exactly the decoded chunk's length).
     ///
     /// # Errors
     /// Codec errors: a checksum mismatch, data that decodes to the wrong size, corrupt input.
     pub fn decode_into(&self, encoded: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
+        let inner = self.strip_checksums(encoded)?;
+        self.chain.decode_into(&inner, out, itemsize)
+    }
+
+    /// The chain's output inside the trailing checksums, each verified.
+    fn strip_checksums<'a>(&self, encoded: &'a [u8]) -> CodecResult<Cow<'a, [u8]>> {
         if self.checksums.is_empty() {
-            return self.chain.decode_into(encoded, out, itemsize);
+            return Ok(Cow::Borrowed(encoded));
         }
         let mut current = encoded.to_vec();
         for c in self.checksums.iter().rev() {
@@ -126,6 +177,6 @@ impl ChunkCodecs {
             c.decode_into(&current, &mut next, 1)?;
             current = next;
         }
-        self.chain.decode_into(&current, out, itemsize)
+        Ok(Cow::Owned(current))
     }
 }

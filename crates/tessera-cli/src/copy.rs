@@ -227,6 +227,9 @@ fn destination(src: &Array, changes: &Changes) -> CliResult<Destination> {
     }
     let fill = if meta.fill_value.is_null() {
         Value::Null
+    } else if meta.dtype.is_object() {
+        // An object array's fill is a value, kept as its JSON.
+        meta.fill_value.to_json()
     } else {
         FillValue::from_bytes(meta.fill_value.bytes(), &meta.dtype)?.to_json()
     };
@@ -393,6 +396,8 @@ fn copy_array(src: &Array, dst: &Array, limit: u64) -> CliResult<()> {
             && s.dtype == d.dtype;
         return if same {
             copy_stored(src, dst, limit)
+        } else if s.dtype.is_object() {
+            crate::objects::copy(src, dst)
         } else {
             rechunk_array(src, dst, limit)
         };

@@ -123,7 +123,7 @@ fn element(dtype: &DataType, b: &[u8]) -> Value {
 fn values(array: &Array, sel: &Selection) -> CliResult<Vec<Value>> {
     let all = || sel;
     let context = || format!("reading {}", array.path());
-    let Some(codec) = array.codecs().object_codec() else {
+    let Some(codec) = array.object_codec() else {
         let raw = array.read_raw(all()).with_context(context)?.into_native();
         let size = raw.dtype.itemsize().max(1);
         return Ok(raw

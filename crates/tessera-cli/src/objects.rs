@@ -11,7 +11,7 @@ use crate::error::{CliError, CliResult, Context};
 
 /// `|O (vlen-utf8)` for an object array, the type string otherwise.
 pub fn dtype_text(array: &Array) -> String {
-    match array.codecs().object_codec() {
+    match array.object_codec() {
         Some(c) => format!("{} ({})", array.dtype(), c.id()),
         None => array.dtype().to_string(),
     }
@@ -19,7 +19,7 @@ pub fn dtype_text(array: &Array) -> String {
 
 /// Writes a selection of a text or bytes object array as a `.npy` of `<U{n}` / `|S{n}`.
 pub fn write_npy(array: &Array, sel: &Selection, out: &mut dyn Write) -> CliResult<()> {
-    let kind = array.codecs().object_codec().map(|c| c.kind().clone());
+    let kind = array.object_codec().map(|c| c.kind().clone());
     let context = || format!("reading {}", array.path());
     let values_shape: Vec<u64>;
     let (dtype, data) = match kind {

@@ -76,6 +76,8 @@ pub(crate) fn array_error(e: ArrayError, doing: Doing) -> PyErr {
         ArrayError::ShapeMismatch { .. } => "ShapeError",
         ArrayError::InvalidPath { .. } => "InvalidPathError",
         ArrayError::TooLarge(_) => "TooLargeError",
+        ArrayError::Unsupported { .. } => "UnsupportedError",
+        ArrayError::ShardIndex { .. } => "CorruptDataError",
         ArrayError::Store(s) => return store_error(s),
         ArrayError::Codec { source, .. } | ArrayError::CodecConfig(source) => match source.kind() {
             CodecErrorKind::UnknownCodec | CodecErrorKind::Unsupported => "UnsupportedError",

@@ -12,6 +12,7 @@
 mod array;
 mod errors;
 mod group;
+mod objects;
 mod store;
 
 use pyo3::prelude::*;

@@ -92,14 +92,14 @@ def test_error_classes(tmp_path, memory_url):
         (tessera.CorruptDataError, OSError),
     ]:
         assert issubclass(cls, base) and issubclass(cls, tessera.TesseraError)
-    with pytest.raises(tessera.UnsupportedError, match="issue 14"):
-        tessera.create(memory_url, "s", shape=(2,), chunks=(2,), dtype=str)
-    with pytest.raises(tessera.UnsupportedError, match="issue 14"):
-        tessera.create(memory_url, "o", shape=(2,), chunks=(2,), dtype=object)
-    with pytest.raises(tessera.UnsupportedError, match="issue 13"):
-        tessera.create(memory_url, "v3", shape=(2,), chunks=(2,), zarr_format=3)
-    with pytest.raises(tessera.UnsupportedError, match="issue 13"):
+    with pytest.raises(tessera.errors.InvalidArgumentError, match="zarr_format=3"):
         tessera.create(memory_url, "sh", shape=(2,), chunks=(2,), shards=(4,))
+    with pytest.raises(tessera.errors.InvalidArgumentError, match="zarr_format"):
+        tessera.create(memory_url, "v4", shape=(2,), chunks=(2,), zarr_format=4)
+    with pytest.raises(tessera.errors.InvalidArgumentError, match="chunk"):
+        tessera.create(memory_url, "sh3", shape=(8,), chunks=(3,), shards=(4,), zarr_format=3)
+    with pytest.raises(tessera.UnsupportedError, match="object fields"):
+        tessera.create(memory_url, "rec", shape=(2,), dtype=[("a", "i4"), ("b", "O")])
     with pytest.raises(tessera.UnsupportedError, match="snappy"):
         tessera.create(memory_url, "c", shape=(2,), chunks=(2,),
                        compressor={"id": "blosc", "cname": "snappy", "clevel": 1, "shuffle": 1})
@@ -107,10 +107,10 @@ def test_error_classes(tmp_path, memory_url):
         tessera.create(memory_url, "c2", shape=(2,), chunks=(2,), compressor={"id": "nosuchcodec"})
     with pytest.raises(ValueError):
         tessera.create(memory_url, "bad", shape=(2, 2), chunks=(0, 1))
-    # zarr-python 3 writes Zarr v3 by default: refused, naming it.
+    # zarr-python 3's v3 variable-length string type is not read by tessera-array yet: named.
     v3 = str(tmp_path / "v3.zarr")
-    zarr.create_array(v3, shape=(2,), chunks=(2,), dtype="<i4")
-    with pytest.raises(tessera.UnsupportedError, match="Zarr v3"):
+    zarr.create_array(v3, shape=(2,), chunks=(2,), dtype=str)
+    with pytest.raises(tessera.UnsupportedError, match="string"):
         tessera.open(v3)
     # Corrupt data: a chunk replaced by garbage, metadata that is not JSON.
     url = tmp_path / "bad.zarr"

@@ -215,8 +215,33 @@ impl ArrayBuilder {
             chunk_codecs
                 .push(serde_json::json!({"name": "transpose", "configuration": {"order": perm}}));
         }
-        let (array_filters, byte_filters): (Vec<&Value>, Vec<&Value>) =
-            self.filters.iter().flatten().partition(|f| {
+        // An object array's first filter is its object codec: v3's array→bytes step.
+        let object_codec = match (dtype.is_object(), self.filters.as_deref()) {
+            (false, _) => None,
+            (true, Some([first, rest @ ..])) => {
+                let id = first["id"].as_str().unwrap_or_default();
+                crate::v3::object_data_type_to_json(id)?;
+                if !rest.is_empty() {
+                    return Err(ArrayError::unsupported(
+                        format!("codec {id}"),
+                        "filters after a variable-length codec in Zarr v3",
+                    ));
+                }
+                Some(id)
+            }
+            (true, _) => {
+                return Err(ArrayError::metadata(
+                    "filters",
+                    "an object (|O) array needs vlen-utf8 or vlen-bytes as its first filter",
+                ));
+            }
+        };
+        let (array_filters, byte_filters): (Vec<&Value>, Vec<&Value>) = self
+            .filters
+            .iter()
+            .flatten()
+            .filter(|_| object_codec.is_none())
+            .partition(|f| {
                 [
                     "delta",
                     "fixedscaleoffset",
@@ -231,11 +256,20 @@ impl ArrayBuilder {
         for f in array_filters {
             chunk_codecs.push(crate::v3::v3_codec_of(f)?);
         }
-        chunk_codecs.push(crate::v3::bytes_codec(dtype));
+        chunk_codecs.push(match object_codec {
+            Some(id) => serde_json::json!({"name": id, "configuration": {}}),
+            None => crate::v3::bytes_codec(dtype),
+        });
         for f in byte_filters.into_iter().chain(compressor.as_ref()) {
             let mut codec = crate::v3::v3_codec_of(f)?;
             if codec["name"] == "blosc" {
-                codec["configuration"]["typesize"] = Value::from(dtype.itemsize());
+                // numcodecs hands an object codec's output to blosc as bytes.
+                let typesize = if object_codec.is_some() {
+                    1
+                } else {
+                    dtype.itemsize()
+                };
+                codec["configuration"]["typesize"] = Value::from(typesize);
             }
             chunk_codecs.push(codec);
         }
@@ -265,6 +299,7 @@ impl ArrayBuilder {
             &self.shape,
             &grid,
             dtype,
+            object_codec,
             &fill,
             codecs,
             separator,

@@ -137,7 +137,11 @@ impl Array {
             Some(ChunkEncoding::Plain { codecs, .. }) => (codecs.clone(), None),
             Some(ChunkEncoding::Sharded(s)) => (ChunkCodecs::identity(), Some(s.clone())),
         };
-        match (meta.dtype.is_object(), codecs.chain().object_codec()) {
+        let object_codecs = meta
+            .encoding
+            .as_ref()
+            .map_or(&codecs, |e| e.innermost_codecs());
+        match (meta.dtype.is_object(), object_codecs.chain().object_codec()) {
             (true, None) => {
                 return Err(ArrayError::metadata(
                     "filters",
@@ -264,7 +268,7 @@ impl Array {
             let next = self.current_v3_metadata()?.with_v3_attributes(attrs);
             self.store
                 .set(&self.path.key("zarr.json")?, Bytes::from(next.to_bytes()))?;
-            return Ok(());
+            return crate::consolidated::sync(&self.store, &self.path, false);
         }
         let bytes = pretty_json(&Value::Object(attrs.clone()));
         self.store

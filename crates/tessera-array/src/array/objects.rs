@@ -2,6 +2,10 @@
 //! byte strings, rows, JSON values) that are moved into the result one element at a time. The
 //! fixed-size path's byte copies do not apply, so this path is separate and the fixed-size one
 //! pays nothing for it.
+//!
+//! A sharded (Zarr v3) object array is read and written a whole shard at a time: its inner chunks
+//! are decoded (in parallel) into one shard of values, which then stands for the chunk. Memory is
+//! bounded by one shard's values per worker.
 
 use std::sync::Mutex;
 
@@ -11,6 +15,7 @@ use tessera_codec::object::{ObjectCodec, ObjectKind};
 use tessera_store::{Bytes, StoreKey};
 
 use super::Array;
+use super::shard::{assemble_shard, inner_chunk, shard_index, unravel};
 use super::write::chunk_lock;
 use crate::access::{ArrayAccess, buffer_len};
 use crate::copy::Dim;
@@ -18,8 +23,10 @@ use crate::error::{ArrayError, ArrayResult};
 use crate::fancy::FancyPlan;
 use crate::metadata::Order;
 use crate::object::{ObjectElement, StoredObject};
+use crate::pipeline::ChunkCodecs;
 use crate::plan::{ReadPlan, strides};
 use crate::selection::{Fancy, IntoSelection, ResolvedSelection};
+use crate::v3::{ChunkEncoding, ShardCodec};
 
 /// Calls `f(source index, target index)` for every position of a region whose strides count
 /// elements (the element-wise counterpart of the byte copies in [`crate::copy`]).
@@ -60,10 +67,42 @@ fn filled<T: Clone>(n: usize, value: &T) -> ArrayResult<Vec<T>> {
     Ok(v)
 }
 
+fn codec_error(key: &StoreKey) -> impl FnOnce(tessera_codec::CodecError) -> ArrayError + '_ {
+    move |source| ArrayError::Codec {
+        key: key.to_string(),
+        source,
+    }
+}
+
+/// The codecs of a shard's inner chunks, when they are a plain encoding.
+fn inner_codecs(shard: &ShardCodec) -> ArrayResult<&ChunkCodecs> {
+    match &shard.inner {
+        ChunkEncoding::Plain { codecs, .. } => Ok(codecs),
+        ChunkEncoding::Sharded(_) => Err(ArrayError::unsupported(
+            "sharding_indexed",
+            "nested shards of variable-length values",
+        )),
+    }
+}
+
 impl Array {
+    /// The codecs that encode an object array's values: the chunk's, or a shard's inner chunks'.
+    pub(super) fn object_chunk_codecs(&self) -> &ChunkCodecs {
+        match &self.meta.encoding {
+            Some(encoding) => encoding.innermost_codecs(),
+            None => &self.codecs,
+        }
+    }
+
+    /// The object codec of an object (`|O`, or Zarr v3 `string`/`bytes`) array: `vlen-utf8`,
+    /// `vlen-bytes`, ... (for a sharded array, its inner chunks'); `None` for other arrays.
+    pub fn object_codec(&self) -> Option<&ObjectCodec> {
+        self.object_chunk_codecs().chain().object_codec()
+    }
+
     /// The object codec, when `T` is what it stores.
     fn object_codec_for<T: ObjectElement>(&self) -> ArrayResult<&ObjectCodec> {
-        match self.codecs.chain().object_codec() {
+        match self.object_codec() {
             Some(c) if T::matches(c) => Ok(c),
             Some(c) => Err(ArrayError::DataTypeMismatch {
                 stored: format!("|O ({})", c.id()),
@@ -80,6 +119,8 @@ impl Array {
     /// order (numpy's `tolist()`); the vlen codecs write them in the array's memory order.
     fn object_order(&self, codec: &ObjectCodec) -> Order {
         match codec.kind() {
+            // A shard's values are assembled in C order (its inner chunks keep their own).
+            _ if self.shard.is_some() => Order::C,
             ObjectKind::Json => Order::C,
             _ => self.meta.order,
         }
@@ -89,21 +130,109 @@ impl Array {
         self.meta.chunks.iter().map(|&c| c as usize).collect()
     }
 
+    /// The values of one stored chunk (or shard), in [`object_order`](Self::object_order).
     fn decode_object_chunk<T: ObjectElement>(
         &self,
         key: &StoreKey,
         encoded: &[u8],
         codec: &ObjectCodec,
     ) -> ArrayResult<Vec<T>> {
+        if let Some(shard) = &self.shard {
+            return self.decode_object_shard(shard, key, encoded, codec);
+        }
         let values = self
             .codecs
-            .chain()
             .decode_objects(encoded, &self.chunk_shape_usize())
-            .map_err(|source| ArrayError::Codec {
-                key: key.to_string(),
-                source,
-            })?;
+            .map_err(codec_error(key))?;
         T::from_values(values, codec)
+    }
+
+    /// One chunk's values encoded (a shard: its inner chunks and index); `None` when nothing is
+    /// left to store (every inner chunk of a shard equal to the fill value).
+    fn encode_object_chunk<T: ObjectElement>(
+        &self,
+        key: &StoreKey,
+        chunk: Vec<T>,
+        codec: &ObjectCodec,
+        fill: &T,
+    ) -> ArrayResult<Option<Vec<u8>>> {
+        if let Some(shard) = &self.shard {
+            return self.encode_object_shard(shard, key, &chunk, codec, fill);
+        }
+        let values = T::into_values(chunk, codec)?;
+        self.codecs
+            .encode_objects(&values, &self.chunk_shape_usize())
+            .map(Some)
+            .map_err(codec_error(key))
+    }
+
+    fn decode_object_shard<T: ObjectElement>(
+        &self,
+        shard: &ShardCodec,
+        key: &StoreKey,
+        encoded: &[u8],
+        codec: &ObjectCodec,
+    ) -> ArrayResult<Vec<T>> {
+        let codecs = inner_codecs(shard)?;
+        let inner_shape: Vec<usize> = shard.chunk_shape.iter().map(|&c| c as usize).collect();
+        let index = shard_index(shard, key, encoded)?;
+        let decoded: Vec<Option<Vec<T>>> = index
+            .par_iter()
+            .map(|entry| {
+                let Some(bytes) = inner_chunk(key, encoded, *entry)? else {
+                    return Ok(None);
+                };
+                let values = codecs
+                    .decode_objects(bytes, &inner_shape)
+                    .map_err(codec_error(key))?;
+                T::from_values(values, codec).map(Some)
+            })
+            .collect::<ArrayResult<_>>()?;
+        let fill = T::from_fill(&self.meta.fill_value.to_json(), codec)?;
+        let mut out = filled(buffer_len(self.meta.chunk_elements(), 1)?, &fill)?;
+        for (i, items) in decoded.into_iter().enumerate() {
+            let Some(items) = items else { continue };
+            let (dst_off, dims) = shard.placement(&unravel(i as u64, &shard.chunks_per_shard), 1);
+            let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+            for_each_index(&dims, |s, d| {
+                if let Some(v) = items[s].take() {
+                    out[dst_off + d] = v;
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    fn encode_object_shard<T: ObjectElement>(
+        &self,
+        shard: &ShardCodec,
+        key: &StoreKey,
+        items: &[T],
+        codec: &ObjectCodec,
+        fill: &T,
+    ) -> ArrayResult<Option<Vec<u8>>> {
+        let codecs = inner_codecs(shard)?;
+        let inner_shape: Vec<usize> = shard.chunk_shape.iter().map(|&c| c as usize).collect();
+        let inner_count = inner_shape.iter().product::<usize>();
+        let keep_empty = self.write_empty_chunks || self.meta.fill_value.is_null();
+        let encoded: Vec<Option<Vec<u8>>> = (0..shard.num_chunks())
+            .into_par_iter()
+            .map(|i| {
+                let (src_off, dims) = shard.placement(&unravel(i, &shard.chunks_per_shard), 1);
+                let back: Vec<Dim> = dims.iter().map(|d| d.swapped()).collect();
+                let mut inner = filled(inner_count, fill)?;
+                for_each_index(&back, |s, d| inner[d] = items[src_off + s].clone());
+                if !keep_empty && inner.iter().all(|v| v == fill) {
+                    return Ok(None);
+                }
+                let values = T::into_values(inner, codec)?;
+                codecs
+                    .encode_objects(&values, &inner_shape)
+                    .map(Some)
+                    .map_err(codec_error(key))
+            })
+            .collect::<ArrayResult<_>>()?;
+        assemble_shard(shard, key, encoded)
     }
 
     /// Reads a selection of an object (`|O`) array: `String` for `vlen-utf8`, `Vec<u8>` for
@@ -258,7 +387,6 @@ impl Array {
         let count = buffer_len(self.meta.chunk_elements(), 1)?;
         let in_strides = strides(&sel.full_shape(), 1, Order::C);
         let chunk_strides = strides(&self.meta.chunks, 1, self.object_order(codec));
-        let chunk_shape = self.chunk_shape_usize();
         (0..plan.len()).into_par_iter().try_for_each(|i| {
             let region = plan.region(i);
             let key = self.chunk_key(&region.chunk)?;
@@ -280,7 +408,7 @@ impl Array {
                     None => fill.clone(),
                 };
             });
-            self.store_object_chunk(&key, chunk, &fill, codec, &chunk_shape)
+            self.store_object_chunk(&key, chunk, &fill, codec)
         })
     }
 
@@ -291,7 +419,6 @@ impl Array {
         chunk: Vec<T>,
         fill: &T,
         codec: &ObjectCodec,
-        chunk_shape: &[usize],
     ) -> ArrayResult<()> {
         // As for fixed-size chunks: with a `null` fill every chunk written is stored.
         let empty = !self.write_empty_chunks
@@ -301,16 +428,10 @@ impl Array {
             self.store.erase(key)?;
             return Ok(());
         }
-        let values = T::into_values(chunk, codec)?;
-        let encoded = self
-            .codecs
-            .chain()
-            .encode_objects(&values, chunk_shape)
-            .map_err(|source| ArrayError::Codec {
-                key: key.to_string(),
-                source,
-            })?;
-        self.store.set(key, Bytes::from(encoded))?;
+        match self.encode_object_chunk(key, chunk, codec, fill)? {
+            Some(encoded) => self.store.set(key, Bytes::from(encoded))?,
+            None => self.store.erase(key)?,
+        }
         Ok(())
     }
 
@@ -363,7 +484,6 @@ impl Array {
         let plan = FancyPlan::new(fancy, &self.meta.chunks);
         let in_strides = plan.out_strides(sel);
         let chunk_strides = strides(&self.meta.chunks, 1, self.object_order(codec));
-        let chunk_shape = self.chunk_shape_usize();
         let origin = vec![0; self.meta.rank()];
         (0..plan.len()).into_par_iter().try_for_each(|i| {
             let touched = plan.chunk(i);
@@ -388,7 +508,7 @@ impl Array {
                     }
                 },
             );
-            self.store_object_chunk(&key, chunk, &fill, codec, &chunk_shape)
+            self.store_object_chunk(&key, chunk, &fill, codec)
         })
     }
 }

@@ -343,11 +343,7 @@ impl Array {
         if !self.meta.dtype.is_object() {
             return Ok(());
         }
-        let codec = self
-            .codecs
-            .chain()
-            .object_codec()
-            .map_or("no object codec", |c| c.id());
+        let codec = self.object_codec().map_or("no object codec", |c| c.id());
         Err(ArrayError::DataTypeMismatch {
             stored: format!("|O ({codec})"),
             requested: "fixed-size bytes (use read_objects/write_objects)".into(),

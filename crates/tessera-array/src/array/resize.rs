@@ -157,10 +157,8 @@ impl Array {
     /// both.
     fn commit(&self) -> ArrayResult<()> {
         let name = self.meta.document_name();
-        if self.meta.format == ZarrFormat::V2 {
-            let pending = (name, self.meta.to_json());
-            crate::consolidated::sync_with(&self.store, &self.path, false, Some(pending))?;
-        }
+        let pending = (name, self.meta.to_json());
+        crate::consolidated::sync_with(&self.store, &self.path, false, Some(pending))?;
         self.store
             .set(&self.path.key(name)?, Bytes::from(self.meta.to_bytes()))?;
         Ok(())

@@ -50,7 +50,7 @@ fn num_elements(shape: &[u64]) -> usize {
 }
 
 /// Grid coordinates of the `i`-th cell (C order) of a grid of `grid` cells.
-fn unravel(mut i: u64, grid: &[u64]) -> Vec<u64> {
+pub(super) fn unravel(mut i: u64, grid: &[u64]) -> Vec<u64> {
     let mut out = vec![0; grid.len()];
     for axis in (0..grid.len()).rev() {
         out[axis] = i % grid[axis];
@@ -139,7 +139,7 @@ impl ShardCodec {
 
     /// The copy geometry between inner chunk `coords` (its own buffer) and its place in a C-order shard
     /// buffer: the shard-side offset and dims from the inner chunk to the shard.
-    fn placement(&self, coords: &[u64], itemsize: usize) -> (usize, Vec<Dim>) {
+    pub(super) fn placement(&self, coords: &[u64], itemsize: usize) -> (usize, Vec<Dim>) {
         let shard_strides = strides(&self.shard_shape(), itemsize, Order::C);
         let inner = self.inner_strides(itemsize);
         let mut off = 0;
@@ -209,6 +209,43 @@ fn encode_inner(
     }
 }
 
+/// The decoded index of a whole shard held in memory.
+pub(super) fn shard_index(
+    shard: &ShardCodec,
+    key: &StoreKey,
+    encoded: &[u8],
+) -> ArrayResult<ShardIndex> {
+    let range = shard.index_range(encoded.len() as u64).ok_or_else(|| {
+        index_error(
+            key,
+            format!("{} bytes cannot hold the index", encoded.len()),
+        )
+    })?;
+    shard.decode_index(key, &encoded[range.start as usize..range.end as usize])
+}
+
+/// The bytes of one inner chunk of a whole shard (`entry`: its index entry); `None` when missing.
+pub(super) fn inner_chunk<'a>(
+    key: &StoreKey,
+    encoded: &'a [u8],
+    entry: Option<(u64, u64)>,
+) -> ArrayResult<Option<&'a [u8]>> {
+    let Some((offset, nbytes)) = entry else {
+        return Ok(None);
+    };
+    let end = offset + nbytes;
+    if end > encoded.len() as u64 {
+        return Err(index_error(
+            key,
+            format!(
+                "inner chunk at {offset}..{end} lies past the shard's {} bytes",
+                encoded.len()
+            ),
+        ));
+    }
+    Ok(Some(&encoded[offset as usize..end as usize]))
+}
+
 /// Decodes a whole shard held in memory into `out` (the shard's elements, C order).
 pub(super) fn decode_shard(
     shard: &ShardCodec,
@@ -217,38 +254,16 @@ pub(super) fn decode_shard(
     encoded: &[u8],
     out: &mut [u8],
 ) -> ArrayResult<()> {
-    let range = shard.index_range(encoded.len() as u64).ok_or_else(|| {
-        index_error(
-            key,
-            format!("{} bytes cannot hold the index", encoded.len()),
-        )
-    })?;
-    let index = shard.decode_index(key, &encoded[range.start as usize..range.end as usize])?;
+    let index = shard_index(shard, key, encoded)?;
     let inner_bytes = num_elements(&shard.chunk_shape) * ctx.itemsize;
     let decoded: Vec<Option<Vec<u8>>> = index
         .par_iter()
         .map(|entry| {
-            let Some((offset, nbytes)) = *entry else {
+            let Some(bytes) = inner_chunk(key, encoded, *entry)? else {
                 return Ok(None);
             };
-            let end = offset + nbytes;
-            if end > encoded.len() as u64 {
-                return Err(index_error(
-                    key,
-                    format!(
-                        "inner chunk at {offset}..{end} lies past the shard's {} bytes",
-                        encoded.len()
-                    ),
-                ));
-            }
             let mut buf = vec![0u8; inner_bytes];
-            decode_inner(
-                &shard.inner,
-                ctx,
-                key,
-                &encoded[offset as usize..end as usize],
-                &mut buf,
-            )?;
+            decode_inner(&shard.inner, ctx, key, bytes, &mut buf)?;
             Ok(Some(buf))
         })
         .collect::<ArrayResult<_>>()?;
@@ -294,6 +309,16 @@ pub(super) fn encode_shard(
             encode_inner(&shard.inner, ctx, key, &buf)
         })
         .collect::<ArrayResult<_>>()?;
+    assemble_shard(shard, key, encoded)
+}
+
+/// A shard from its encoded inner chunks (C order over the shard's grid, `None` for those left
+/// out) and their index; `None` when every inner chunk is left out.
+pub(super) fn assemble_shard(
+    shard: &ShardCodec,
+    key: &StoreKey,
+    encoded: Vec<Option<Vec<u8>>>,
+) -> ArrayResult<Option<Vec<u8>>> {
     if encoded.iter().all(Option::is_none) {
         return Ok(None);
     }
@@ -348,7 +373,7 @@ pub(super) fn encode_shard(
 }
 
 /// A decoded shard index: `(offset, nbytes)` per inner chunk, `None` when it is missing.
-type ShardIndex = Vec<Option<(u64, u64)>>;
+pub(super) type ShardIndex = Vec<Option<(u64, u64)>>;
 
 /// The inner chunks one shard contributes to a read.
 struct ShardRead {

@@ -3,6 +3,8 @@
 //! A list is: array→array codecs, one array→bytes codec, bytes→bytes codecs. tessera reads
 //! - `transpose` as the element order inside a chunk (C, or F for the reversed permutation), first only;
 //! - `bytes` as the stored byte order of the data type;
+//! - `vlen-utf8` and `vlen-bytes` (the `string` and `bytes` types) as numcodecs' object codecs of
+//!   that id, followed by at most one compressor and checksums;
 //! - `sharding_indexed` as a [`ShardCodec`] holding the inner chunks' own list (nested shards included);
 //! - `zstd`, `gzip`, `blosc`, `crc32c` and zarr-python 3's `numcodecs.<id>` as the numcodecs codec of that
 //!   id, run through [`ChunkCodecs`].
@@ -38,6 +40,16 @@ pub enum ChunkEncoding {
     },
     /// The chunk is a shard of inner chunks.
     Sharded(Arc<ShardCodec>),
+}
+
+impl ChunkEncoding {
+    /// The codecs of the innermost chunks (through any number of shard levels).
+    pub fn innermost_codecs(&self) -> &ChunkCodecs {
+        match self {
+            ChunkEncoding::Plain { codecs, .. } => codecs,
+            ChunkEncoding::Sharded(shard) => shard.inner.innermost_codecs(),
+        }
+    }
 }
 
 /// The `sharding_indexed` codec: a shard holds a grid of inner chunks, each encoded on its own, and an
@@ -146,6 +158,8 @@ pub fn parse_codecs(
     let mut bytes_stages: Vec<Value> = Vec::new();
     let mut array_to_bytes: Option<(ChunkEncoding, Option<ByteOrder>)> = None;
     let mut saw_array_codec = false;
+    // The numcodecs config of a `vlen-utf8`/`vlen-bytes` array→bytes codec.
+    let mut object: Option<Value> = None;
     for codec in list {
         let (name, config) = match codec {
             Value::String(s) => (s.as_str(), Map::new()),
@@ -217,9 +231,24 @@ pub fn parse_codecs(
                 });
             }
             "vlen-utf8" | "vlen-bytes" => {
-                return Err(unsupported(
-                    name,
-                    "variable-length strings and bytes are not yet supported in Zarr v3 arrays",
+                if array_to_bytes.is_some() {
+                    return Err(bad(format!("{name}: a second array→bytes codec")));
+                }
+                if !array_filters.is_empty() {
+                    return Err(unsupported(name, "array→array codecs before a vlen codec"));
+                }
+                if let Some(field) = config.keys().next() {
+                    return Err(bad(format!(
+                        "{name}: unknown configuration field {field:?} (it has none)"
+                    )));
+                }
+                object = Some(json!({"id": name}));
+                array_to_bytes = Some((
+                    ChunkEncoding::Plain {
+                        order,
+                        codecs: ChunkCodecs::identity(),
+                    },
+                    None,
                 ));
             }
             _ => match numcodecs_config(name, &config)? {
@@ -254,6 +283,19 @@ pub fn parse_codecs(
                 .rposition(|c| !CHECKSUMS.contains(&c["id"].as_str().unwrap_or("")))
                 .map_or(0, |i| i + 1);
             let checksums = bytes_stages.split_off(split);
+            if let Some(object) = object {
+                // numcodecs runs a vlen codec as an object array's first filter, with at most a
+                // compressor after it.
+                if bytes_stages.len() > 1 {
+                    return Err(unsupported(
+                        object["id"].as_str().unwrap_or("vlen"),
+                        "more than one bytes→bytes codec after a variable-length codec",
+                    ));
+                }
+                let codecs = ChunkCodecs::for_objects(&object, bytes_stages.first(), &checksums)
+                    .map_err(ArrayError::CodecConfig)?;
+                return Ok((ChunkEncoding::Plain { order, codecs }, endian));
+            }
             array_filters.extend(bytes_stages);
             let codecs =
                 ChunkCodecs::new(&array_filters, &checksums).map_err(ArrayError::CodecConfig)?;

@@ -12,8 +12,9 @@
 //! let dt = data_type_from_json(&json!("uint16"), ByteOrder::Big)?;
 //! assert_eq!(dt, DataType::parse_typestr(">u2")?);
 //! assert_eq!(data_type_to_json(&dt)?, json!("uint16"));
-//! let err = data_type_from_json(&json!("string"), ByteOrder::Little).unwrap_err();
-//! assert!(err.to_string().contains("string"));
+//! assert_eq!(data_type_from_json(&json!("string"), ByteOrder::Little)?, DataType::Object);
+//! let err = data_type_from_json(&json!("int128"), ByteOrder::Little).unwrap_err();
+//! assert!(err.to_string().contains("int128"));
 //! # Ok::<(), tessera_array::ArrayError>(())
 //! ```
 
@@ -21,6 +22,13 @@ use serde_json::{Value, json};
 
 use crate::dtype::{ByteOrder, DataType, Field};
 use crate::error::{ArrayError, ArrayResult};
+
+/// The variable-length UTF-8 string type (stored with `vlen-utf8`).
+pub(crate) const STRING: &str = "string";
+/// The variable-length byte string type of the zarr-extensions registry (stored with `vlen-bytes`).
+pub(crate) const BYTES: &str = "bytes";
+/// The name zarr-python 3 writes for [`BYTES`] (and reads besides it).
+pub(crate) const BYTES_ZARR_PYTHON: &str = "variable_length_bytes";
 
 fn bad(msg: impl Into<String>) -> ArrayError {
     ArrayError::metadata("data_type", msg)
@@ -43,7 +51,8 @@ fn length_bytes(config: Option<&Value>, name: &str) -> ArrayResult<u64> {
 ///
 /// # Errors
 /// [`ArrayError::Metadata`] naming `data_type` for a malformed type; [`ArrayError::Unsupported`] naming
-/// the type for one tessera does not read (variable-length `string` and `bytes`, unknown extensions).
+/// the type for one tessera does not read (unknown extensions). The variable-length `string` and
+/// `bytes` (`variable_length_bytes`) types are [`DataType::Object`]: the array's codec says which.
 pub fn data_type_from_json(value: &Value, order: ByteOrder) -> ArrayResult<DataType> {
     data_type_depth(value, order, 0)
 }
@@ -114,12 +123,8 @@ fn data_type_depth(value: &Value, order: ByteOrder, depth: usize) -> ArrayResult
             format!("{e}{kind}8[{scale}{unit}]")
         }
         "structured" => return structured(config, order, depth),
-        "string" | "bytes" => {
-            return Err(ArrayError::unsupported(
-                format!("data_type {name}"),
-                "variable-length strings and bytes are not yet supported in Zarr v3 arrays",
-            ));
-        }
+        // Variable-length values: their codec (vlen-utf8, vlen-bytes) says which kind.
+        STRING | BYTES | BYTES_ZARR_PYTHON => return Ok(DataType::Object),
         raw if raw.starts_with('r') && raw[1..].parse::<u64>().is_ok() => {
             let bits: u64 = raw[1..].parse().unwrap_or(0);
             if bits == 0 || !bits.is_multiple_of(8) {
@@ -171,7 +176,8 @@ fn structured(config: Option<&Value>, order: ByteOrder, depth: usize) -> ArrayRe
 /// The v3 `data_type` of `dtype` (its byte order goes into the `bytes` codec instead).
 ///
 /// # Errors
-/// [`ArrayError::Unsupported`] for types with no v3 spelling (structured types with sub-array fields).
+/// [`ArrayError::Unsupported`] for types with no v3 spelling (structured types with sub-array fields)
+/// and for [`DataType::Object`], whose spelling depends on its codec ([`object_data_type_to_json`]).
 pub fn data_type_to_json(dtype: &DataType) -> ArrayResult<Value> {
     Ok(match dtype {
         DataType::Bool => json!("bool"),
@@ -196,9 +202,8 @@ pub fn data_type_to_json(dtype: &DataType) -> ArrayResult<Value> {
         DataType::Void(n) => json!({"name": "raw_bytes", "configuration": {"length_bytes": n}}),
         DataType::Object => {
             return Err(ArrayError::unsupported(
-                "data_type string",
-                "variable-length (object) arrays are not yet written in Zarr v3 by tessera; \
-                 write them in Zarr v2",
+                "data_type |O",
+                "an object array's v3 type depends on its codec: see object_data_type_to_json",
             ));
         }
         DataType::Structured(fields) => {
@@ -218,4 +223,22 @@ pub fn data_type_to_json(dtype: &DataType) -> ArrayResult<Value> {
             json!({"name": "structured", "configuration": {"fields": list}})
         }
     })
+}
+
+/// The v3 `data_type` of an object (`|O`) array whose object codec is `codec_id`: `"string"` for
+/// `vlen-utf8`, `"variable_length_bytes"` (as zarr-python 3 writes it) for `vlen-bytes`.
+///
+/// # Errors
+/// [`ArrayError::Unsupported`] naming the codec for the object codecs Zarr v3 has no type for
+/// (`vlen-array`, `json2`, `msgpack2`).
+pub fn object_data_type_to_json(codec_id: &str) -> ArrayResult<Value> {
+    match codec_id {
+        "vlen-utf8" => Ok(json!(STRING)),
+        "vlen-bytes" => Ok(json!(BYTES_ZARR_PYTHON)),
+        other => Err(ArrayError::unsupported(
+            format!("codec {other}"),
+            "Zarr v3 has variable-length types only for vlen-utf8 (string) and vlen-bytes \
+             (bytes); write this object array in Zarr v2",
+        )),
+    }
 }

@@ -30,9 +30,11 @@ mod dtype;
 mod fill;
 
 pub use codecs::{ChunkEncoding, ShardCodec, numcodecs_of, parse_codecs, v3_codec_of};
-pub use dtype::{data_type_from_json, data_type_to_json};
+pub use dtype::{data_type_from_json, data_type_to_json, object_data_type_to_json};
 pub use fill::fill_value_from_json;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 
 use crate::dtype::{ByteOrder, DataType};
@@ -134,6 +136,51 @@ fn chunk_bytes_ok(chunks: &[u64], dtype: &DataType, field: &str) -> ArrayResult<
                 format!("a chunk would exceed {MAX_CHUNK_BYTES} bytes"),
             )
         })
+}
+
+/// The fill value of a `string` or `bytes` array, after checking that its codec stores that type.
+///
+/// A `bytes` fill is base64 in v3; the object machinery takes a byte string's fill as its text when
+/// it is UTF-8 (as `.zarray` spells it), else as a list of byte values.
+fn object_fill(
+    data_type: &Value,
+    encoding: &ChunkEncoding,
+    fill: &Value,
+) -> ArrayResult<FillValue> {
+    let name = data_type.as_str().unwrap_or_default();
+    let expected = if name == dtype::STRING {
+        "vlen-utf8"
+    } else {
+        "vlen-bytes"
+    };
+    let codec = encoding.innermost_codecs().chain().object_codec();
+    if codec.map(|c| c.id()) != Some(expected) {
+        return Err(bad(
+            "codecs",
+            format!(
+                "data_type {name} needs the {expected} codec, found {}",
+                codec.map_or("none", |c| c.id())
+            ),
+        ));
+    }
+    let fill = if expected == "vlen-bytes" {
+        let text = fill
+            .as_str()
+            .ok_or_else(|| bad("fill_value", format!("expected base64 text, found {fill}")))?;
+        let raw = BASE64
+            .decode(text)
+            .map_err(|e| bad("fill_value", format!("{text:?} is not base64: {e}")))?;
+        match String::from_utf8(raw) {
+            Ok(text) => Value::String(text),
+            Err(e) => Value::from(e.into_bytes()),
+        }
+    } else {
+        match fill {
+            Value::String(_) => fill.clone(),
+            other => return Err(bad("fill_value", format!("expected text, found {other}"))),
+        }
+    };
+    FillValue::from_json(&fill, &DataType::Object)
 }
 
 /// The innermost plain encoding's element order (sharded arrays: their inner chunks').
@@ -256,10 +303,22 @@ impl ArrayMetadata {
             ));
         }
         chunk_bytes_ok(&chunks, &dtype, "chunk_grid")?;
+        if let Some(codec) = encoding.innermost_codecs().chain().object_codec()
+            && !dtype.is_object()
+        {
+            return Err(bad(
+                "codecs",
+                format!(
+                    "{} needs data_type string or variable_length_bytes, not {data_type}",
+                    codec.id()
+                ),
+            ));
+        }
         let fill_value = match doc.get("fill_value") {
             None | Some(Value::Null) => {
                 return Err(bad("fill_value", "missing (Zarr v3 requires a fill value)"));
             }
+            Some(v) if dtype.is_object() => object_fill(data_type, &encoding, v)?,
             Some(v) => fill_value_from_json(v, &dtype)?,
         };
         match doc.get("attributes") {
@@ -347,6 +406,8 @@ pub(crate) fn array_to_json(meta: &ArrayMetadata) -> Value {
 
 /// The `zarr.json` of a new v3 array, fields in the order zarr-python writes them.
 ///
+/// `object_codec` is the numcodecs id of an object array's codec (`vlen-utf8` or `vlen-bytes`).
+///
 /// # Errors
 /// [`ArrayError::Unsupported`] for a data type with no v3 spelling.
 #[allow(clippy::too_many_arguments)]
@@ -354,6 +415,7 @@ pub(crate) fn new_array_json(
     shape: &[u64],
     chunks: &[u64],
     dtype: &DataType,
+    object_codec: Option<&str>,
     fill_value: &FillValue,
     codecs: Vec<Value>,
     separator: Separator,
@@ -362,7 +424,17 @@ pub(crate) fn new_array_json(
 ) -> ArrayResult<Value> {
     let mut doc = Map::new();
     doc.insert("shape".into(), json!(shape));
-    doc.insert("data_type".into(), data_type_to_json(dtype)?);
+    let (data_type, fill) = match (dtype, object_codec) {
+        (DataType::Object, Some(id)) => (
+            object_data_type_to_json(id)?,
+            object_fill_to_json(fill_value, id)?,
+        ),
+        _ => (
+            data_type_to_json(dtype)?,
+            fill_value_to_json(fill_value, dtype),
+        ),
+    };
+    doc.insert("data_type".into(), data_type);
     doc.insert(
         "chunk_grid".into(),
         json!({"name": "regular", "configuration": {"chunk_shape": chunks}}),
@@ -371,7 +443,7 @@ pub(crate) fn new_array_json(
         "chunk_key_encoding".into(),
         json!({"name": "default", "configuration": {"separator": separator.as_char().to_string()}}),
     );
-    doc.insert("fill_value".into(), fill_value_to_json(fill_value, dtype));
+    doc.insert("fill_value".into(), fill);
     doc.insert("codecs".into(), Value::Array(codecs));
     doc.insert("attributes".into(), Value::Object(attributes.clone()));
     if let Some(names) = dimension_names {
@@ -381,6 +453,17 @@ pub(crate) fn new_array_json(
     doc.insert("node_type".into(), json!("array"));
     doc.insert("storage_transformers".into(), json!([]));
     Ok(Value::Object(doc))
+}
+
+/// The v3 fill of a `string` (its text) or `bytes` (base64) array.
+fn object_fill_to_json(fill: &FillValue, codec_id: &str) -> ArrayResult<Value> {
+    let json = fill.to_json();
+    if codec_id == "vlen-utf8" {
+        let text: String = crate::object::text_fill(&json)?;
+        return Ok(Value::String(text));
+    }
+    let raw: Vec<u8> = crate::object::bytes_fill(&json)?;
+    Ok(Value::String(BASE64.encode(raw)))
 }
 
 /// The v3 spelling of a fill value: as v2 spells it, except `null` (v3 has none: the zero value).

@@ -196,3 +196,108 @@ fn copy_rechunks_and_recompresses_object_arrays() {
         (json!([3, 1]), json!([{"id": "vlen-utf8"}]))
     );
 }
+
+#[test]
+fn v3_string_arrays_import_info_export_and_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.npy");
+    let values = ["héllo", "", "😀", "abc", "z", "end", "x", "yy"];
+    let dtype = DataType::parse_typestr("<U5").unwrap();
+    write_npy(&input, &dtype, &[4, 2], false, &ucs4(&values, 5));
+    let store = dir.path().join("v3.zarr");
+    ok(&[
+        "import",
+        s(&input),
+        s(&store),
+        "--array",
+        "names",
+        "--chunks",
+        "1,2",
+        "--dtype",
+        "str",
+        "--zarr-format",
+        "3",
+        "--shards",
+        "2,2",
+    ]);
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(store.join("names/zarr.json")).unwrap()).unwrap();
+    assert_eq!(meta["data_type"], "string");
+    assert_eq!(meta["codecs"][0]["name"], "sharding_indexed");
+    let text = ok(&["info", s(&store), "--array", "names"]);
+    assert!(text.contains("|O (vlen-utf8)"), "{text}");
+    let out = dir.path().join("back.npy");
+    ok(&["export", s(&store), "--array", "names", "-o", s(&out)]);
+    let (dtype, shape, _, data) = read_npy(&out);
+    assert_eq!(
+        (dtype, shape),
+        (DataType::parse_typestr("<U5").unwrap(), vec![4, 2])
+    );
+    assert_eq!(data, ucs4(&values, 5));
+    // To v2 and back to v3, unsharded: the same values every time.
+    let v2 = dir.path().join("v2.zarr");
+    ok(&["copy", s(&store), s(&v2), "--zarr-format", "2"]);
+    let zarray: Value =
+        serde_json::from_slice(&std::fs::read(v2.join("names/.zarray")).unwrap()).unwrap();
+    assert_eq!(zarray["filters"], json!([{"id": "vlen-utf8"}]));
+    let again = dir.path().join("again.zarr");
+    ok(&["copy", s(&v2), s(&again), "--zarr-format", "3"]);
+    for copy in [&v2, &again] {
+        let out = dir.path().join("c.json");
+        ok(&["export", s(copy), "--array", "names", "-o", s(&out)]);
+        let got: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(
+            got,
+            json!([["héllo", ""], ["😀", "abc"], ["z", "end"], ["x", "yy"]])
+        );
+    }
+}
+
+#[test]
+fn zarr_python_3_bytes_fixture_exports_and_copies_with_its_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixtures().join("v3-format");
+    let text = ok(&["info", s(&src), "--array", "vlen/bytes_fill_sharded"]);
+    assert!(text.contains("|O (vlen-bytes)"), "{text}");
+    let out = dir.path().join("b.json");
+    ok(&[
+        "export",
+        s(&src),
+        "--array",
+        "vlen/bytes_fill_sharded",
+        "--select",
+        "4, :",
+        "-o",
+        s(&out),
+    ]);
+    let got: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    // Row 4 was never written: every element is the fill b"\x00\xffz" (base64 "AP96").
+    assert_eq!(got, json!(["AP96", "AP96", "AP96", "AP96"]));
+    let dst = dir.path().join("copy.zarr");
+    ok(&[
+        "copy",
+        s(&src),
+        s(&dst),
+        "--array",
+        "vlen/bytes_fill_sharded",
+        "--shards",
+        "4,2",
+    ]);
+    let meta: Value = serde_json::from_slice(
+        &std::fs::read(dst.join("vlen/bytes_fill_sharded/zarr.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["fill_value"], "AP96");
+    let out2 = dir.path().join("b2.json");
+    for (store, file) in [(&src, &out), (&dst, &out2)] {
+        ok(&[
+            "export",
+            s(store),
+            "--array",
+            "vlen/bytes_fill_sharded",
+            "-o",
+            s(file),
+        ]);
+    }
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&out2).unwrap());
+}
