@@ -283,7 +283,11 @@ fn corrupt_metadata_and_chunks_are_typed_errors() {
     ));
     assert!(matches!(
         arr.read::<f64>("9"),
-        Err(ArrayError::Selection(_))
+        Err(ArrayError::IndexOutOfBounds {
+            axis: 0,
+            index: 9,
+            ..
+        })
     ));
     assert!(matches!(
         arr.read::<f64>("1, 2"),
