@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use ndarray::{ArrayD, IxDyn};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadwriteArray1};
 use pyo3::prelude::*;
-use pyo3::types::{PyAnyMethods, PyTuple};
+use pyo3::types::{PyAnyMethods, PyDict, PyTuple};
 use serde_json::{Value, json};
 use tessera_array::{
     Array, ArrayAccess, AxisSelector, ResolvedSelection, Selection, StoredObject, ZarrFormat,
@@ -39,15 +39,43 @@ impl PyArrayCore {
     }
 }
 
-/// Converts the per-axis items the Python half sends (an `int`, or a `(start, stop, step)` tuple) into
-/// a [`Selection`].
+/// Converts the selection the Python half sends into a [`Selection`]: a sequence with one item per
+/// axis (an `int`; a `(start, stop, step)` tuple; a 1-d `int64` numpy array of positions, zarr's
+/// orthogonal list; a 1-d `bool` numpy array, a mask of the axis), or a coordinate selection, a dict
+/// `{"points": [int64 array per axis]}` or `{"mask": flat bool array of the array's shape}`.
 fn selection(axes: &Bound<'_, PyAny>) -> PyResult<Selection> {
+    if let Ok(coords) = axes.cast::<PyDict>() {
+        if let Some(points) = coords.get_item("points")? {
+            let mut per_axis = Vec::new();
+            for item in points.try_iter()? {
+                per_axis.push(
+                    item?
+                        .extract::<PyReadonlyArray1<'_, i64>>()?
+                        .as_array()
+                        .to_vec(),
+                );
+            }
+            return Ok(Selection::points(per_axis));
+        }
+        if let Some(mask) = coords.get_item("mask")? {
+            let mask = mask.extract::<PyReadonlyArray1<'_, bool>>()?;
+            return Ok(Selection::mask(mask.as_array().to_vec()));
+        }
+        return Err(raise(
+            "InvalidArgumentError",
+            "a coordinate selection needs \"points\" or \"mask\"".to_string(),
+        ));
+    }
     let mut out = Vec::new();
     for item in axes.try_iter()? {
         let item = item?;
         if let Ok(tuple) = item.cast::<PyTuple>() {
             let (start, stop, step): (Option<i64>, Option<i64>, Option<i64>) = tuple.extract()?;
             out.push(AxisSelector::Slice { start, stop, step });
+        } else if let Ok(mask) = item.extract::<PyReadonlyArray1<'_, bool>>() {
+            out.push(AxisSelector::Mask(mask.as_array().to_vec()));
+        } else if let Ok(list) = item.extract::<PyReadonlyArray1<'_, i64>>() {
+            out.push(AxisSelector::List(list.as_array().to_vec()));
         } else {
             out.push(AxisSelector::Index(item.extract()?));
         }
@@ -59,9 +87,10 @@ fn resolve(array: &Array, axes: &Bound<'_, PyAny>) -> PyResult<ResolvedSelection
     selection(axes)?.resolve(array.shape()).map_err(reading)
 }
 
-/// The object codec of an object (`|O`) array; an error naming the dtype for any other array.
+/// The object codec of an object (`|O`, or Zarr v3 `string`/`bytes`) array; an error naming the
+/// dtype for any other array.
 fn object_codec(array: &Array) -> PyResult<&ObjectCodec> {
-    array.codecs().object_codec().ok_or_else(|| {
+    array.object_codec().ok_or_else(|| {
         raise(
             "DataTypeError",
             format!(
@@ -76,7 +105,7 @@ fn object_codec(array: &Array) -> PyResult<&ObjectCodec> {
 fn summary(array: &Array) -> Value {
     let meta = array.metadata();
     let v3 = meta.format == ZarrFormat::V3;
-    let object = array.codecs().object_codec().map(|c| {
+    let object = array.object_codec().map(|c| {
         let kind = match c.kind() {
             ObjectKind::Text => "text",
             ObjectKind::Bytes => "bytes",

@@ -107,11 +107,14 @@ def test_error_classes(tmp_path, memory_url):
         tessera.create(memory_url, "c2", shape=(2,), chunks=(2,), compressor={"id": "nosuchcodec"})
     with pytest.raises(ValueError):
         tessera.create(memory_url, "bad", shape=(2, 2), chunks=(0, 1))
-    # zarr-python 3's v3 variable-length string type is not read by tessera-array yet: named.
-    v3 = str(tmp_path / "v3.zarr")
-    zarr.create_array(v3, shape=(2,), chunks=(2,), dtype=str)
-    with pytest.raises(tessera.UnsupportedError, match="string"):
-        tessera.open(v3)
+    # A v3 codec tessera does not implement is refused by name.
+    v3 = tmp_path / "v3.zarr"
+    zarr.create_array(str(v3), shape=(2,), chunks=(2,), dtype="<i4")
+    doc = json.loads((v3 / "zarr.json").read_text())
+    doc["codecs"].append({"name": "nosuchv3codec", "configuration": {}})
+    (v3 / "zarr.json").write_text(json.dumps(doc))
+    with pytest.raises(tessera.UnsupportedError, match="nosuchv3codec"):
+        tessera.open(str(v3))[...]
     # Corrupt data: a chunk replaced by garbage, metadata that is not JSON.
     url = tmp_path / "bad.zarr"
     a = tessera.create(url, shape=(4,), chunks=(4,), dtype="<i4", compressor={"id": "zlib", "level": 1})

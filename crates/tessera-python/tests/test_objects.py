@@ -174,7 +174,45 @@ def test_object_append_resize_and_errors(memory_url):
     np.testing.assert_array_equal(n[...], [1.5, 1.5])
 
 
-def test_v3_object_arrays_are_refused_by_name(memory_url):
-    # tessera-array has no Zarr v3 `string`/`bytes` data types yet: the error names the type.
-    with pytest.raises(tessera.UnsupportedError, match="data_type string"):
-        tessera.create(memory_url, shape=(3,), chunks=(2,), dtype=str, zarr_format=3)
+V3 = FIXTURES / "v3-format"
+V3_VLEN = json.loads((V3 / "manifest-v3.json").read_text())["vlen"]
+
+
+def v3_expected(entry):
+    flat = np.array(entry["values"], dtype=object).reshape(-1)
+    if entry["kind"] == "bytes":
+        flat = np.array([base64.b64decode(v) for v in flat] + [None], dtype=object)[:-1]
+    return flat.reshape(entry["shape"])
+
+
+@pytest.mark.parametrize("entry", V3_VLEN, ids=[e["path"] for e in V3_VLEN])
+def test_v3_string_and_bytes_fixtures(entry):
+    a = tessera.open_array(V3, entry["path"])
+    ref = zarr.open_array(str(V3), path=entry["path"], mode="r")
+    want = v3_expected(entry)
+    assert a.zarr_format == 3 and a.dtype == np.dtype(object)
+    assert a.shards == ref.shards and a.chunks == ref.chunks
+    assert_objects_equal(a[...], want)
+    assert_objects_equal(a[...], ref[...].astype(object))
+    assert_objects_equal(a[1::2, ::-1] if a.ndim == 2 else a[::-3], want[1::2, ::-1] if a.ndim == 2
+                         else want[::-3])
+
+
+@pytest.mark.parametrize("shards", [None, (4, 6)], ids=["plain", "sharded"])
+def test_tessera_v3_strings_and_bytes_read_by_zarr_python(tmp_path, shards):
+    url = str(tmp_path / "s3.zarr")
+    s = tessera.create(url, "s", shape=(5, 6), chunks=(2, 3), shards=shards, dtype=str,
+                       zarr_format=3, fill_value="-")
+    s[1:4, 2:] = [["Zürich", "", "日本", "😀"], ["a", "bb", "ccc", "dddd"], ["x", "y", "z", "w"]]
+    expected = np.full((5, 6), "-", dtype=object)
+    expected[1:4, 2:] = [["Zürich", "", "日本", "😀"], ["a", "bb", "ccc", "dddd"], ["x", "y", "z", "w"]]
+    ref = zarr.open_array(url, path="s", mode="r")
+    assert ref.metadata.data_type.to_json(zarr_format=3) == "string"
+    assert_objects_equal(ref[...].astype(object), expected)
+    assert_objects_equal(s[...], expected)
+    b = tessera.create(url, "b", shape=(7,), chunks=(2,), shards=None if shards is None else (4,),
+                       dtype=bytes, zarr_format=3)
+    b[2:5] = [b"\x00\xff", b"", b"abc"]
+    want = [b"", b"", b"\x00\xff", b"", b"abc", b"", b""]
+    assert list(zarr.open_array(url, path="b", mode="r")[...]) == want
+    assert list(b[...]) == want

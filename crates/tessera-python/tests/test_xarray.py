@@ -53,6 +53,17 @@ def test_lazy_until_loaded(store):
     assert ds.temperature[1:3, 2, ::2].values.shape == (2, 3)
 
 
+def test_outer_and_vectorised_selections_equal_engine_zarr(store):
+    ours = xr.open_dataset(store, engine="tessera")
+    ref = xr.open_dataset(store, engine="zarr")
+    for sel in [
+        {"time": [4, 0, 2], "x": slice(None, None, -2)},
+        {"y": [3, 3, 1], "x": 2},
+        {"time": xr.DataArray([0, 5, 1], dims="p"), "x": xr.DataArray([4, 0, 2], dims="p")},
+    ]:
+        xr.testing.assert_identical(ours.temperature.isel(sel).load(), ref.temperature.isel(sel).load())
+
+
 def test_string_coordinates_equal_engine_zarr():
     # fixtures/zarr/objects/v3/xarray: a dataset with vlen-utf8 string coordinates, consolidated.
     from conftest import FIXTURES

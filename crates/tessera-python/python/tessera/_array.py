@@ -272,10 +272,7 @@ class Array:
             self._core.read_into(sel.axes, _flat_bytes(out))
             if self._stored != self._dtype:
                 out = out.byteswap(inplace=True).view(self._dtype)
-        if sel.flips:
-            out = np.flip(out, axis=sel.flips)
-        if sel.newaxes:
-            out = np.expand_dims(out, sel.newaxes)
+        out = sel.finish(out)
         if sel.fields is not None:
             names = sel.fields[0] if len(sel.fields) == 1 else sel.fields
             # tessera-array reads whole records; the field is copied out so the other fields' memory
@@ -308,18 +305,24 @@ class Array:
         return self._read(sel)
 
     def get_orthogonal_selection(self, selection, fields=None):
-        """Orthogonal selection: only integers and slices are supported until tessera-array has
-        per-axis integer and mask selections (issue 16)."""
-        sel = _indexing.parse(selection, self.shape, what="orthogonal selection (oindex)")
+        """Orthogonal selection (zarr's ``oindex``): per axis an integer, a slice, an integer
+        list/array or a boolean mask, each applied to its own axis."""
+        sel = _indexing.parse(selection, self.shape, orthogonal=True)
         if fields is not None:
             sel.fields = [fields] if isinstance(fields, str) else list(fields)
         return self._read(sel)
 
     def get_coordinate_selection(self, selection, fields=None):
-        """Coordinate selection: not supported until tessera-array has point selections (issue 16)."""
-        raise UnsupportedError(
-            _indexing.FANCY.format(what="coordinate selection (vindex)")
-        )
+        """Coordinate selection (zarr's ``vindex``): one integer array per axis, broadcast together
+        (the result has their shape), or one boolean mask of the array's shape (1-d result)."""
+        sel = _indexing.coordinate(selection, self.shape)
+        if fields is not None:
+            sel.fields = [fields] if isinstance(fields, str) else list(fields)
+        return self._read(sel)
+
+    def get_mask_selection(self, mask, fields=None):
+        """The elements where ``mask`` (a boolean array of the array's shape) is true, C order."""
+        return self.get_coordinate_selection(np.asarray(mask, dtype=bool), fields=fields)
 
     @property
     def oindex(self):
@@ -344,18 +347,14 @@ class Array:
         if sel.fields is not None:
             raise UnsupportedError(FIELD_WRITE)
         shape = tuple(self._core.selection_shape(sel.axes))
-        final = list(shape)
-        for pos in sel.newaxes:
-            final.insert(pos, 1)
+        final = sel.final_shape(shape)
         if self._object is not None:
-            value = _object_values(value, tuple(final))
+            value = _object_values(value, final)
         else:
             value = np.asarray(value)
             if value.dtype != self._stored:
                 value = value.astype(self._stored)
-        value = np.broadcast_to(value, tuple(final)).reshape(shape)
-        if sel.flips:
-            value = np.flip(value, axis=sel.flips)
+        value = sel.unfinish(np.broadcast_to(value, final), shape)
         data = np.ascontiguousarray(value)
         if self._object is not None:
             self._core.write_objects(sel.axes, self._stored_objects(data.reshape(-1)))
@@ -382,17 +381,22 @@ class Array:
         self._write(sel, value)
 
     def set_orthogonal_selection(self, selection, value, fields=None):
-        """Orthogonal write: only integers and slices until issue 16."""
-        sel = _indexing.parse(selection, self.shape, what="orthogonal selection (oindex)")
+        """Orthogonal write (zarr's ``oindex``), ``value`` broadcast to the selection."""
+        sel = _indexing.parse(selection, self.shape, orthogonal=True)
         if fields is not None:
             sel.fields = [fields]
         self._write(sel, value)
 
     def set_coordinate_selection(self, selection, value, fields=None):
-        """Coordinate write: not supported until issue 16."""
-        raise UnsupportedError(
-            _indexing.FANCY.format(what="coordinate selection (vindex)")
-        )
+        """Coordinate write (zarr's ``vindex``); a point listed twice gets the later value."""
+        sel = _indexing.coordinate(selection, self.shape)
+        if fields is not None:
+            sel.fields = [fields]
+        self._write(sel, value)
+
+    def set_mask_selection(self, mask, value, fields=None):
+        """Writes ``value`` where ``mask`` (a boolean array of the array's shape) is true."""
+        self.set_coordinate_selection(np.asarray(mask, dtype=bool), value, fields=fields)
 
     def resize(self, *shape):
         """Changes the shape; chunks outside the new shape are removed. ``resize(10, 20)`` or

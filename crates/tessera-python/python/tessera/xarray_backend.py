@@ -1,6 +1,6 @@
 """The xarray backend: ``xarray.open_dataset(store, engine="tessera", group=..., chunks={})``.
 
-Variables are read lazily through tessera (basic indexing; xarray applies the rest with numpy);
+Variables are read lazily through tessera (orthogonal indexing; xarray applies the rest with numpy);
 dimension names come from the ``_ARRAY_DIMENSIONS`` attribute of Zarr v2 arrays or ``dimension_names``
 of Zarr v3 arrays, and xarray's own CF
 decoding runs on the result, with the array's Zarr fill value as ``_FillValue`` exactly as xarray's
@@ -32,12 +32,14 @@ class TesseraBackendArray(BackendArray):
         self.dtype = array.dtype
 
     def __getitem__(self, key):
+        # OUTER: xarray hands over integers, slices and 1-d integer arrays applied per axis, which is
+        # tessera's orthogonal selection; only what is left (vectorised indexing) runs in numpy.
         return indexing.explicit_indexing_adapter(
-            key, self.shape, indexing.IndexingSupport.BASIC, self._getitem
+            key, self.shape, indexing.IndexingSupport.OUTER, self._getitem
         )
 
     def _getitem(self, key):
-        return np.asarray(self.array[key])
+        return np.asarray(self.array.oindex[key])
 
 
 def _dims_and_attrs(node):
