@@ -7,6 +7,7 @@
 //! environment (see [`process`]). `TESSERA_RELIABILITY_SEED` fixes the random kill moments and boxes;
 //! every test prints the seed it used.
 
+mod appenders;
 mod bad_input;
 mod cli;
 mod concurrent;

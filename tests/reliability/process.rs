@@ -37,6 +37,7 @@ fn child_role() {
         "write-after-crash" => super::crash::write_after_crash(),
         "write-regions" => super::concurrent::write_regions(),
         "update-boxes" => super::shared_chunks::update_boxes(),
+        "append-rows" => super::appenders::append_rows(),
         "read-generations" => super::readers::read_generations(),
         "read-bad-chunk" => super::bad_input::read_bad_chunk(),
         other => panic!("unknown child role {other}"),

@@ -23,6 +23,17 @@ pub enum ArrayError {
         /// What is wrong with it.
         message: String,
     },
+    /// Another writer changed the array's shape while this resize or append was under way and the
+    /// store could not keep them apart (object stores, whose updates are optimistic): this one was
+    /// not applied. Appends and resizes of one array across machines need the caller's coordination.
+    #[error(
+        "the shape of {path} was changed by another writer during this resize or append, which was not \
+         applied; on object stores, coordinate the writers that change an array's shape"
+    )]
+    ConcurrentShapeChange {
+        /// The array's path.
+        path: String,
+    },
     /// A selection does not fit the array: bad syntax, wrong rank, index out of bounds, step not positive.
     #[error("invalid selection: {0}")]
     Selection(String),

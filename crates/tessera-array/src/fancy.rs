@@ -24,6 +24,26 @@ pub(crate) fn resolve_orthogonal(
     let mut positions = Vec::with_capacity(axes.len());
     let mut keep = Vec::with_capacity(axes.len());
     for (axis, (sel, &len)) in axes.iter().zip(shape).enumerate() {
+        let count = match sel {
+            AxisSelector::Slice {
+                start,
+                stop,
+                step: Some(step),
+            } if *step < 0 => negative_slice_count(*start, *stop, *step, len).1,
+            AxisSelector::Slice { .. } => {
+                crate::selection::Selection::new(vec![sel.clone()])
+                    .resolve(&[len])?
+                    .axes()[0]
+                    .count
+            }
+            _ => 0,
+        };
+        if count > MAX_POSITIONS {
+            return Err(ArrayError::TooLarge(format!(
+                "axis {axis}: {count} positions; a selection with lists, masks or negative steps \
+                 spells out the positions of every axis, at most {MAX_POSITIONS} each: select less"
+            )));
+        }
         let (p, k) = axis_positions(axis, sel, len)?;
         positions.push(p);
         keep.push(k);
@@ -68,9 +88,21 @@ fn axis_positions(axis: usize, sel: &AxisSelector, len: u64) -> ArrayResult<(Vec
     }
 }
 
+/// The most positions one axis of a fancy selection spells out (32 GiB of them).
+const MAX_POSITIONS: u64 = 1 << 32;
+
 /// numpy's positions of `start:stop:step` with `step < 0`: from `start` (default: the last position)
 /// down to, excluding, `stop` (default: before the first).
 fn negative_slice(start: Option<i64>, stop: Option<i64>, step: i64, len: u64) -> Vec<u64> {
+    let (first, count) = negative_slice_count(start, stop, step, len);
+    let stride = -i128::from(step);
+    (0..count)
+        .map(|k| (first - i128::from(k) * stride) as u64)
+        .collect()
+}
+
+/// The first position and the number of positions of a negative-step slice.
+fn negative_slice_count(start: Option<i64>, stop: Option<i64>, step: i64, len: u64) -> (i128, u64) {
     let ilen = i128::from(len);
     // Positions are clamped to -1 ("before the first") ..= len - 1.
     let norm = |x: Option<i64>, default: i128| match x {
@@ -86,7 +118,7 @@ fn negative_slice(start: Option<i64>, stop: Option<i64>, step: i64, len: u64) ->
     } else {
         0
     };
-    (0..count).map(|k| (first - k * stride) as u64).collect()
+    (first, count as u64)
 }
 
 /// Per axis, the smallest range holding every position (start 0, count 0 when there are none).
@@ -180,6 +212,20 @@ pub(crate) fn resolve_points(
     let keep = vec![true; shape.len()];
     let bounds = bounding_box(&coords, &keep);
     ResolvedSelection::fancy(bounds, shape, Fancy::Points(coords))
+}
+
+/// The positions of any resolved selection: a fancy one's own, or a basic one's ranges spelled out
+/// (the per-chunk paths, such as structured field access, then serve both).
+pub(crate) fn positions_of(sel: &ResolvedSelection) -> std::borrow::Cow<'_, Fancy> {
+    match sel.fancy_positions() {
+        Some(f) => std::borrow::Cow::Borrowed(f),
+        None => std::borrow::Cow::Owned(Fancy::Orthogonal(
+            sel.axes()
+                .iter()
+                .map(|a| (0..a.count).map(|k| a.start + k * a.step).collect())
+                .collect(),
+        )),
+    }
 }
 
 /// Along one axis inside one chunk: result positions `out .. out + len` hold the chunk's positions
@@ -414,6 +460,8 @@ impl FancyChunk<'_> {
         mut f: impl FnMut(usize, isize, usize, usize, isize),
     ) {
         match &self.runs {
+            // A 0-d array: its one element.
+            ChunkRuns::Orthogonal(runs) if runs.is_empty() => f(0, 0, 1, 1, 1),
             ChunkRuns::Orthogonal(runs) => {
                 orthogonal_runs(runs, 0, 0, 0, out_strides, local_strides, origin, &mut f)
             }

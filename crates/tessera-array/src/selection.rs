@@ -890,6 +890,14 @@ mod tests {
             .resolve(&[6])
             .unwrap();
         assert_eq!(r, n);
+        // Positions are spelled out, so a reversed axis of 2^40 is refused, not allocated.
+        assert!(matches!(
+            "[0], ::-1"
+                .parse::<Selection>()
+                .unwrap()
+                .resolve(&[1, 1 << 40]),
+            Err(ArrayError::TooLarge(_))
+        ));
         let points = Selection::points(vec![vec![1, -1], vec![0]])
             .resolve(&[3, 3])
             .unwrap();

@@ -1,9 +1,8 @@
 //! A store held in memory.
 
-use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 
@@ -16,9 +15,9 @@ use crate::traits::{ListableStore, ReadableStore, Update, WritableStore};
 ///
 /// Every operation is atomic: readers see a value before or after a `set`, never during. Reads
 /// share the values without copying them ([`Bytes`] is reference-counted).
-/// [`update`](WritableStore::update), `set` and `erase` of one key hold a lock of the key (one of a
-/// fixed set of locks, chosen by the key's hash), so a read-modify-write loses no other thread's
-/// write, while readers and writers of other keys carry on.
+/// [`update`](WritableStore::update), `set` and `erase` of one key hold a lock of that key alone, so
+/// a read-modify-write loses no other thread's write, while readers and writers of other keys carry
+/// on (an update's `modify` may itself write other keys).
 ///
 /// ```
 /// use tessera_store::{MemoryStore, ReadableStore, StoreKey, WritableStore};
@@ -27,21 +26,25 @@ use crate::traits::{ListableStore, ReadableStore, Update, WritableStore};
 /// store.set(&key, "chunk".into()).unwrap();
 /// assert_eq!(store.get(&key).unwrap().unwrap(), "chunk");
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct MemoryStore {
     values: RwLock<BTreeMap<StoreKey, Bytes>>,
-    key_locks: Vec<Mutex<()>>,
+    /// The keys whose lock is held, and a signal when one is released.
+    locked: Mutex<HashSet<StoreKey>>,
+    released: Condvar,
 }
 
-/// How many key locks a [`MemoryStore`] has: keys beyond that share them (correct, less parallel).
-const KEY_LOCKS: usize = 64;
+/// The lock of one key of a [`MemoryStore`], released on drop (also when unwinding).
+struct KeyLock<'a> {
+    store: &'a MemoryStore,
+    key: StoreKey,
+}
 
-impl Default for MemoryStore {
-    fn default() -> Self {
-        MemoryStore {
-            values: RwLock::default(),
-            key_locks: (0..KEY_LOCKS).map(|_| Mutex::new(())).collect(),
-        }
+impl Drop for KeyLock<'_> {
+    fn drop(&mut self) {
+        let mut locked = self.store.locked.lock().unwrap_or_else(|p| p.into_inner());
+        locked.remove(&self.key);
+        self.store.released.notify_all();
     }
 }
 
@@ -71,13 +74,22 @@ impl MemoryStore {
         self.values.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The lock serialising `update`, `set` and `erase` of `key`. A panic in an update's `modify`
-    /// poisons it before anything was written: the value is still consistent.
-    fn lock_key(&self, key: &StoreKey) -> MutexGuard<'_, ()> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut hasher);
-        let lock = &self.key_locks[(hasher.finish() % self.key_locks.len() as u64) as usize];
-        lock.lock().unwrap_or_else(|p| p.into_inner())
+    /// The lock serialising `update`, `set` and `erase` of `key` (of that key only: keys never
+    /// share a lock, so an update's `modify` may write other keys). A panic in an update's `modify`
+    /// releases it before anything was written: the value is still consistent.
+    fn lock_key(&self, key: &StoreKey) -> KeyLock<'_> {
+        let mut locked = self.locked.lock().unwrap_or_else(|p| p.into_inner());
+        while locked.contains(key) {
+            locked = self
+                .released
+                .wait(locked)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        locked.insert(key.clone());
+        KeyLock {
+            store: self,
+            key: key.clone(),
+        }
     }
 
     fn under<'a>(

@@ -2,6 +2,7 @@
 
 mod builder;
 mod fancy;
+mod fields;
 mod objects;
 mod read;
 mod resize;
@@ -64,13 +65,17 @@ use crate::v3::{ChunkEncoding, ShardCodec};
 ///   so they do not collide with each other on object stores.
 /// - A write is atomic per chunk, not as a whole: a reader (or a crash) may see some of its chunks
 ///   written and others not yet.
-/// - [`resize`](Array::resize) and [`append`](Array::append) change the metadata. Within one process
-///   they are serialized per array (a process-wide lock keyed by the `.zarray` key), and each starts
-///   from the shape stored at that moment, not the handle's: two handles appending at once both land,
-///   one after the other, and no row is lost. Other handles see the new shape after
-///   [`reload`](Array::reload) (their reads and writes keep using the shape they have). Across
-///   processes, resizes and appends of the same array need the caller's coordination: each one
-///   re-reads the stored shape first, so the window for a lost append is short, but not closed.
+/// - [`resize`](Array::resize) and [`append`](Array::append) change the metadata. Each one is a
+///   read-modify-write of the metadata document through the store's
+///   [`update`](tessera_store::WritableStore::update), with its data written inside it, and starts
+///   from the shape stored at that moment, not the handle's. On the filesystem (under the
+///   document's `flock`) and in memory they are serialized across threads and processes: any number
+///   of handles appending at once all land, one after the other, and no row is lost. On object
+///   stores the update is optimistic: when another machine changed the shape first, the change is
+///   not applied and [`ArrayError::ConcurrentShapeChange`] is returned, but the data it wrote
+///   beyond the old shape may already have overwritten the other writer's new rows, so shape
+///   changes of one array on S3/GCS need the caller's coordination. Other handles see the new shape
+///   after [`reload`](Array::reload) (their reads and writes keep using the shape they have).
 /// - Growing (by `resize` or `append`) writes the data first and the metadata last; shrinking writes
 ///   the metadata first and removes chunks after. A failure at any point leaves the array at its old
 ///   or its new shape, holding the right data, and the same call can simply be retried.

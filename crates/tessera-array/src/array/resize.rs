@@ -15,7 +15,7 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use ndarray::{ArrayBase, Data, Dimension};
 use rayon::prelude::*;
-use tessera_store::{Bytes, StoreKey};
+use tessera_store::{Bytes, StoreKey, Update};
 
 use super::Array;
 use super::write::Source;
@@ -59,18 +59,69 @@ impl Array {
     /// [`ArrayError::NotFound`] when the `.zarray` is gone; metadata, codec and store errors.
     pub fn reload(&mut self) -> ArrayResult<()> {
         let key = self.path.key(self.meta.document_name())?;
-        let bytes = self.store.get(&key)?.ok_or_else(|| ArrayError::NotFound {
+        let bytes = self.store.get(&key)?;
+        *self = self.reopened_from(bytes.as_deref())?;
+        Ok(())
+    }
+
+    /// A handle on the same array from its metadata document as stored (`None`: gone).
+    fn reopened_from(&self, bytes: Option<&[u8]>) -> ArrayResult<Array> {
+        let bytes = bytes.ok_or_else(|| ArrayError::NotFound {
             kind: "array",
             path: self.path.as_str().to_string(),
         })?;
         let meta = match self.meta.format {
-            ZarrFormat::V2 => ArrayMetadata::parse(&bytes)?,
-            ZarrFormat::V3 => ArrayMetadata::parse_v3(&bytes)?,
+            ZarrFormat::V2 => ArrayMetadata::parse(bytes)?,
+            ZarrFormat::V3 => ArrayMetadata::parse_v3(bytes)?,
         };
         let mut fresh = Array::from_metadata(self.store.clone(), self.path.clone(), meta)?;
         fresh.write_empty_chunks = self.write_empty_chunks;
-        *self = fresh;
-        Ok(())
+        Ok(fresh)
+    }
+
+    /// Runs one shape change as a read-modify-write of the metadata document through the store's
+    /// [`update`](tessera_store::WritableStore::update): `change` gets a handle at the shape stored
+    /// now, does the data part (writes beyond the old shape) and returns the handle at the new shape,
+    /// whose document (after the consolidated metadata above it) is the update's value. On the
+    /// filesystem and in memory the update holds the document's lock throughout, so shape changes
+    /// from any number of processes take turns and each starts from the last one's shape. On object
+    /// stores a second writer makes the conditional put fail; the change is then not applied and
+    /// [`ArrayError::ConcurrentShapeChange`] is returned. Returns the handles before and after.
+    fn change_shape(
+        &self,
+        mut change: impl FnMut(&Array) -> ArrayResult<Array>,
+    ) -> ArrayResult<(Array, Array)> {
+        let name = self.meta.document_name();
+        let key = self.path.key(name)?;
+        let mut runs = 0;
+        let mut outcome: Option<ArrayResult<(Array, Array)>> = None;
+        self.store.update(&key, &mut |stored| {
+            runs += 1;
+            if runs > 1 {
+                outcome = Some(Err(ArrayError::ConcurrentShapeChange {
+                    path: self.path.as_str().to_string(),
+                }));
+                return Update::Keep;
+            }
+            let result = self.reopened_from(stored.as_deref()).and_then(|before| {
+                let after = change(&before)?;
+                let pending = (name, after.meta.to_json());
+                crate::consolidated::sync_with(&self.store, &self.path, false, Some(pending))?;
+                Ok((before, after))
+            });
+            let update = match &result {
+                Ok((_, after)) => Update::Set(Bytes::from(after.meta.to_bytes())),
+                Err(_) => Update::Keep,
+            };
+            outcome = Some(result);
+            update
+        })?;
+        outcome.unwrap_or_else(|| {
+            Err(ArrayError::NotFound {
+                kind: "array",
+                path: self.path.as_str().to_string(),
+            })
+        })
     }
 
     /// Changes the shape, starting from the shape stored now (see the concurrency contract on
@@ -81,25 +132,37 @@ impl Array {
     /// # Errors
     /// [`ArrayError::ShapeMismatch`] when the rank changes; store and codec errors.
     pub fn resize(&mut self, new_shape: &[u64]) -> ArrayResult<()> {
-        let _guard = shape_lock(&self.path.key(self.meta.document_name())?);
-        self.reload()?;
-        let old = self.meta.shape.clone();
-        if new_shape.len() != old.len() {
-            return Err(ArrayError::ShapeMismatch {
-                expected: old,
-                found: new_shape.to_vec(),
-            });
-        }
-        let next = self.with_shape(new_shape)?;
-        if new_shape.iter().zip(&old).any(|(n, o)| n > o) {
-            self.clear_beyond(&old, new_shape)?;
-        }
-        next.commit()?;
-        let shrunk = new_shape.iter().zip(&old).any(|(n, o)| n < o);
-        let before = std::mem::replace(self, next);
-        if shrunk {
-            before.drop_chunks_outside(&self.meta.grid_shape())?;
-            before.reset_cut_edges(new_shape)?;
+        let key = self.path.key(self.meta.document_name())?;
+        let _guard = shape_lock(&key);
+        let (before, after) = self.change_shape(|current| {
+            let old = &current.meta.shape;
+            if new_shape.len() != old.len() {
+                return Err(ArrayError::ShapeMismatch {
+                    expected: old.clone(),
+                    found: new_shape.to_vec(),
+                });
+            }
+            let next = current.with_shape(new_shape)?;
+            if new_shape.iter().zip(old).any(|(n, o)| n > o) {
+                current.clear_beyond(old, new_shape)?;
+            }
+            Ok(next)
+        })?;
+        *self = after;
+        if new_shape.iter().zip(&before.meta.shape).any(|(n, o)| n < o) {
+            // The clean-up after a shrink runs under the document's lock too, and only while the
+            // document still holds this shape: another process may have grown the array since.
+            let written = self.meta.to_bytes();
+            let mut result = Ok(());
+            self.store.update(&key, &mut |stored| {
+                if stored.as_deref() == Some(&written[..]) {
+                    result = before
+                        .drop_chunks_outside(&self.meta.grid_shape())
+                        .and_then(|()| before.reset_cut_edges(new_shape));
+                }
+                Update::Keep
+            })?;
+            result?;
         }
         Ok(())
     }
@@ -117,10 +180,11 @@ impl Array {
     ) -> ArrayResult<()> {
         self.check_element::<T>()?;
         let _guard = shape_lock(&self.path.key(self.meta.document_name())?);
-        self.reload()?;
-        let (grown, region) = self.grown_for_append(data.shape(), axis)?;
-        grown.write(region, data)?;
-        grown.commit()?;
+        let (_, grown) = self.change_shape(|current| {
+            let (grown, region) = current.grown_for_append(data.shape(), axis)?;
+            grown.write(region, data)?;
+            Ok(grown)
+        })?;
         *self = grown;
         Ok(())
     }
@@ -131,10 +195,11 @@ impl Array {
     /// As [`append`](Array::append).
     pub fn append_raw(&mut self, bytes: &[u8], shape: &[usize], axis: usize) -> ArrayResult<()> {
         let _guard = shape_lock(&self.path.key(self.meta.document_name())?);
-        self.reload()?;
-        let (grown, region) = self.grown_for_append(shape, axis)?;
-        grown.write_raw(region, bytes)?;
-        grown.commit()?;
+        let (_, grown) = self.change_shape(|current| {
+            let (grown, region) = current.grown_for_append(shape, axis)?;
+            grown.write_raw(region, bytes)?;
+            Ok(grown)
+        })?;
         *self = grown;
         Ok(())
     }
@@ -150,18 +215,6 @@ impl Array {
         let mut array = self.clone();
         array.meta = next;
         Ok(array)
-    }
-
-    /// Writes the consolidated metadata above this handle, then its `.zarray`: the `.zarray` is the
-    /// commit point (a retry starts from the shape it holds), so it goes last, and a retry rewrites
-    /// both.
-    fn commit(&self) -> ArrayResult<()> {
-        let name = self.meta.document_name();
-        let pending = (name, self.meta.to_json());
-        crate::consolidated::sync_with(&self.store, &self.path, false, Some(pending))?;
-        self.store
-            .set(&self.path.key(name)?, Bytes::from(self.meta.to_bytes()))?;
-        Ok(())
     }
 
     /// The grown handle and the region the appended data goes to.

@@ -580,4 +580,23 @@ mod tests {
         let err = z.decode_into(&blob, &mut longer, 8).unwrap_err();
         assert_eq!(err.kind(), CodecErrorKind::SizeMismatch, "{err}");
     }
+
+    /// The fuzz finding (suite 60): a fixed-rate header of 1 bit per float block, then ones. zfp's
+    /// decoder reads a whole block's bit planes per nonzero flag, far past the 1 bit per block
+    /// that zfp_stream_maximum_size allows for; the padded copy holds it, and the stream is
+    /// refused as truncated.
+    #[test]
+    fn a_one_bit_rate_float_stream_is_refused_not_overread() {
+        // magic, then meta: float (2), 1-d (0), 64 elements (63); then mode 0 (1 bit per block).
+        let header: u128 = u128::from(u32::from_le_bytes(*b"zfp\x05")) | (2 | 63 << 4) << 32;
+        let mut stream = header.to_le_bytes()[..12].to_vec();
+        stream.extend([0xff; 8]);
+        let parsed = Header::parse(&stream).unwrap();
+        assert_eq!((parsed.params.minbits, parsed.params.maxbits), (1, 1));
+        assert!(parsed.max_stream_bits() > 16 * (1 + 8 + 32 * 4));
+        let z = Zfpy::from_json(&json!({"id": ID})).unwrap();
+        let mut out = vec![0u8; 64 * 4];
+        let err = z.decode_into(&stream, &mut out, 4).unwrap_err();
+        assert_eq!(err.kind(), CodecErrorKind::Corrupt, "{err}");
+    }
 }
