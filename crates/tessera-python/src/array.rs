@@ -206,6 +206,27 @@ impl PyArrayCore {
             .map_err(creating)
     }
 
+    /// Reads structured `fields` of a selection: `(dtype JSON of the packed fields, flat uint8
+    /// numpy array of their bytes, C order, stored byte order)`. Only the fields' bytes are copied
+    /// out of each chunk, without the GIL.
+    fn read_fields<'py>(
+        &self,
+        py: Python<'py>,
+        axes: &Bound<'py, PyAny>,
+        fields: Vec<String>,
+    ) -> PyResult<(String, Bound<'py, PyArray1<u8>>)> {
+        let array = self.current();
+        let sel = selection(axes)?;
+        let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let raw = py
+            .detach(|| array.read_fields(&names, sel))
+            .map_err(reading)?;
+        Ok((
+            raw.dtype.to_json().to_string(),
+            PyArray1::from_vec(py, raw.bytes),
+        ))
+    }
+
     /// Reads a selection of an object (`|O`) array: a flat numpy object array of the selection's
     /// values in C order (see `objects` for the Python types). Chunks are decoded in parallel without
     /// the GIL; the Python objects are made afterwards.

@@ -228,5 +228,16 @@ def test_structured_fields(tmp_path):
     np.testing.assert_array_equal(a[2:7, ["id", "tag"]], data[2:7][["id", "tag"]])
     np.testing.assert_array_equal(a.get_basic_selection((slice(1, 3), 2), fields="mass"), data[1:3, 2]["mass"])
     assert a[3, 1]["id"] == data[3, 1]["id"]
+    assert a[3, 1, "id"] == data[3, 1]["id"] and isinstance(a[3, 1, "id"], np.integer)
+    # Fields of fancy selections: only the fields' bytes leave the chunks (tessera-array's read_fields).
+    np.testing.assert_array_equal(a[[7, 0, 7], ::-2, "mass"], data[[7, 0, 7], ::-2]["mass"])
+    np.testing.assert_array_equal(
+        a.get_orthogonal_selection(([1, 5], np.array([True, False, True, True])), fields=["tag", "id"]),
+        data[np.ix_([1, 5], [0, 2, 3])][["tag", "id"]],
+    )
+    np.testing.assert_array_equal(
+        a.get_coordinate_selection(([0, 9], [3, 1]), fields="id"), data[[0, 9], [3, 1]]["id"]
+    )
+    assert a["id"].dtype == np.dtype(">i4")
     with pytest.raises(tessera.UnsupportedError, match="field"):
         a["mass"] = 1.0

@@ -267,17 +267,26 @@ class Array:
         shape = self._core.selection_shape(sel.axes)
         if self._object is not None:
             out = self._read_objects(sel, shape)
+        elif sel.fields is not None:
+            return self._read_fields(sel, shape)
         else:
             out = np.empty(shape, dtype=self._stored)
             self._core.read_into(sel.axes, _flat_bytes(out))
             if self._stored != self._dtype:
                 out = out.byteswap(inplace=True).view(self._dtype)
         out = sel.finish(out)
-        if sel.fields is not None:
-            names = sel.fields[0] if len(sel.fields) == 1 else sel.fields
-            # tessera-array reads whole records; the field is copied out so the other fields' memory
-            # is released at once.
-            out = np.ascontiguousarray(out[names]) if out.ndim else out[names]
+        if sel.scalar and out.ndim == 0:
+            return out[()]
+        return out
+
+    def _read_fields(self, sel, shape):
+        # tessera-array copies only the named fields out of each chunk, packed in the order given.
+        names = list(dict.fromkeys(sel.fields))
+        spec, flat = self._core.read_fields(sel.axes, names)
+        packed = _dtype.from_zarr(json.loads(spec))
+        out = sel.finish(flat.view(packed).reshape(shape))
+        if len(sel.fields) == 1:
+            out = out[sel.fields[0]]
         if sel.scalar and out.ndim == 0:
             return out[()]
         return out
