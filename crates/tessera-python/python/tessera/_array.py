@@ -10,8 +10,9 @@ from ._attrs import Attributes
 from .errors import NotPicklableError, ReadOnlyError, UnsupportedError
 
 FIELD_WRITE = (
-    "writing a structured field selection is not supported yet: tessera-array cannot write one field "
-    "of a structured chunk. Read the records, set the field with numpy, write the records back"
+    "writing a structured field selection is not supported yet by the Python package (tessera-array "
+    "writes one field only through its typed Rust API). Read the records, set the field with numpy, "
+    "write the records back"
 )
 
 
