@@ -419,11 +419,10 @@ impl<'a> FancyPlan<'a> {
     }
 
     /// The positions of point `p` relative to its chunk's start.
-    fn point_local(&self, p: usize, chunk: &[u64]) -> impl Iterator<Item = u64> + '_ {
+    fn point_local<'s>(&'s self, p: usize, chunk: &'s [u64]) -> impl Iterator<Item = u64> + 's {
         let PlanKind::Points { coords, .. } = &self.kind else {
             unreachable!("only called for coordinate plans")
         };
-        let chunk = chunk.to_vec();
         (0..self.chunk_shape.len()).map(move |a| coords[a][p] - chunk[a] * self.chunk_shape[a])
     }
 }

@@ -44,7 +44,8 @@ pub struct BenchArgs {
     )]
     pub backends: Vec<Backend>,
 
-    /// Workloads to run, comma-separated: whole, whole-reused, slabs, crops, chunks, write, copy.
+    /// Workloads to run, comma-separated: whole, whole-reused, slabs, crops, chunks, write, copy,
+    /// points (opt-in: 100,000 random elements in one coordinate selection; tessera and raw mmap).
     #[arg(
         long,
         value_name = "LIST",

@@ -425,13 +425,45 @@ pub fn raw_bytes_touched(shape: &[u64], itemsize: u64, pieces: &[Region]) -> u64
 
 /// The pieces a workload reads one after another, for the floors: the whole array once (`whole`,
 /// `whole-reused`, `chunks` and `copy`, whose pieces a reader may overlap), the slab, or each crop.
-pub fn pieces(workload: Workload, shape: &[u64], regions: &[Region]) -> Vec<Region> {
+///
+/// `points` reads each touched chunk once, so its pieces are those chunks, each once.
+pub fn pieces(
+    workload: Workload,
+    shape: &[u64],
+    chunks: &[u64],
+    regions: &[Region],
+) -> Vec<Region> {
     let whole = Region {
         start: vec![0; shape.len()],
         shape: shape.to_vec(),
     };
     match workload {
         Workload::Slab(_) | Workload::Crops => regions.to_vec(),
+        Workload::Points => {
+            let touched: std::collections::BTreeSet<Vec<u64>> = regions
+                .iter()
+                .map(|r| {
+                    r.start
+                        .iter()
+                        .zip(chunks)
+                        .map(|(s, c)| s / c.max(&1))
+                        .collect()
+                })
+                .collect();
+            touched
+                .into_iter()
+                .map(|grid| {
+                    let start: Vec<u64> = grid.iter().zip(chunks).map(|(g, c)| g * c).collect();
+                    let shape = start
+                        .iter()
+                        .zip(chunks)
+                        .zip(shape)
+                        .map(|((s, c), n)| (*c).min(n - s))
+                        .collect();
+                    Region { start, shape }
+                })
+                .collect()
+        }
         _ => vec![whole],
     }
 }

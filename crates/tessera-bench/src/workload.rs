@@ -26,6 +26,8 @@ pub enum WorkloadKind {
     Write,
     /// Reading, re-encoding and writing the whole array, one chunk-aligned slab at a time.
     Copy,
+    /// 100,000 random single elements in one coordinate selection (zarr's `vindex`).
+    Points,
 }
 
 /// One concrete workload; its [`name`](Workload::name) is what the JSON's `workload` field holds.
@@ -45,6 +47,8 @@ pub enum Workload {
     Write,
     /// `copy`.
     Copy,
+    /// `points`.
+    Points,
 }
 
 impl Workload {
@@ -60,6 +64,7 @@ impl Workload {
                 WorkloadKind::Chunks => out.push(Workload::Chunks),
                 WorkloadKind::Write => out.push(Workload::Write),
                 WorkloadKind::Copy => out.push(Workload::Copy),
+                WorkloadKind::Points => out.push(Workload::Points),
             }
         }
         out.sort();
@@ -77,6 +82,7 @@ impl Workload {
             Workload::Chunks => "chunks".into(),
             Workload::Write => "write".into(),
             Workload::Copy => "copy".into(),
+            Workload::Points => "points".into(),
         }
     }
 
@@ -89,6 +95,7 @@ impl Workload {
             "chunks" => Some(Workload::Chunks),
             "write" => Some(Workload::Write),
             "copy" => Some(Workload::Copy),
+            "points" => Some(Workload::Points),
             _ => name
                 .strip_prefix("slab-axis")
                 .and_then(|a| a.parse().ok())
@@ -228,6 +235,24 @@ pub fn crops(shape: &[u64], count: usize, seed: u64) -> Vec<Region> {
                 start,
                 shape: vec![edge; shape.len()],
             }
+        })
+        .collect()
+}
+
+/// Number of coordinates of the `points` workload.
+pub const POINTS: usize = 100_000;
+
+/// `count` random single elements (regions of shape 1 on every axis), repeats possible: the
+/// coordinates of the `points` workload.
+pub fn points(shape: &[u64], count: usize, seed: u64) -> Vec<Region> {
+    if shape.contains(&0) {
+        return Vec::new();
+    }
+    let mut rng = Rng::new(seed ^ 0x9017_7500);
+    (0..count)
+        .map(|_| Region {
+            start: shape.iter().map(|&n| rng.below(n)).collect(),
+            shape: vec![1; shape.len()],
         })
         .collect()
 }

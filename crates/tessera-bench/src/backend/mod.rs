@@ -77,9 +77,16 @@ impl Backend {
 
     /// Whether the backend runs `workload`: `whole-reused` needs a read into a caller's buffer, which
     /// tessera (`read_into`), raw mmap and h5py (`read_direct`) have, and the others are not asked for.
+    /// `points` is one coordinate selection in tessera; raw mmap reads the same elements one by one
+    /// (its floor); the other peers are not asked yet.
     pub fn supports(self, workload: Workload) -> bool {
-        workload != Workload::WholeReused
-            || matches!(self, Backend::Tessera | Backend::Mmap | Backend::H5py)
+        match workload {
+            Workload::WholeReused => {
+                matches!(self, Backend::Tessera | Backend::Mmap | Backend::H5py)
+            }
+            Workload::Points => matches!(self, Backend::Tessera | Backend::Mmap),
+            _ => true,
+        }
     }
 
     /// Whether the backend reads Zarr arrays of `format` (2 or 3): tessera's Python package does not

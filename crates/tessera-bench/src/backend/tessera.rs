@@ -90,6 +90,16 @@ pub fn run<T: Sample>(
                 bytes += absorb(&mut sum, slice_of(&data));
             }
         }
+        Workload::Points => {
+            let a = open_source(spec)?;
+            // One coordinate selection: each touched chunk is read once, in parallel.
+            let coords: Vec<Vec<i64>> = (0..spec.shape.len())
+                .map(|axis| spec.regions.iter().map(|r| r.start[axis] as i64).collect())
+                .collect();
+            let data = a.read::<T>(Selection::points(coords))?;
+            watch.stop();
+            bytes = absorb(&mut sum, slice_of(&data));
+        }
         Workload::Chunks => {
             let a = open_source(spec)?;
             let mut blocks = a.blocks::<T>(None)?;

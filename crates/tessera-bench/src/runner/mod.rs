@@ -424,7 +424,7 @@ impl<'a> Run<'a> {
         bytes: u64,
     ) -> Floors {
         let shape = &self.dataset.shape;
-        let pieces = floor::pieces(w, shape, &self.regions(w, chunks));
+        let pieces = floor::pieces(w, shape, chunks, &self.regions(w, chunks));
         let reads = w != Workload::Write;
         let costs = |name: &str| self.rates.costs.get(name);
         let decode = match source {
@@ -489,6 +489,7 @@ impl<'a> Run<'a> {
             Workload::Crops => self.crops.clone(),
             Workload::Chunks => workload::blocks(shape, chunks),
             Workload::Copy => workload::copy_blocks(shape, chunks),
+            Workload::Points => workload::points(shape, workload::POINTS, self.args.seed),
         }
     }
 
