@@ -307,8 +307,6 @@ fn object_npy_export_keeps_to_the_memory_limit() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.npy");
     let n = 200_000u64;
-        .map(|i| ((i % 10) as u8 + b'a').to_string())
-        .collect();
     let chars: Vec<u8> = (0..n)
         .flat_map(|i| u32::from(b'a' + (i % 10) as u8).to_le_bytes())
         .collect();
