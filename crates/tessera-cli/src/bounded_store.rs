@@ -70,6 +70,18 @@ impl ReadableStore for BoundedStore {
         }
     }
 
+    fn get_many_byte_ranges(
+        &self,
+        requests: &[(StoreKey, ByteRange)],
+        on_result: &(dyn Fn(usize, StoreResult<Option<Bytes>>) + Sync),
+    ) {
+        for (batch, part) in requests.chunks(self.max_in_flight).enumerate() {
+            let base = batch * self.max_in_flight;
+            self.inner
+                .get_many_byte_ranges(part, &|i, result| on_result(base + i, result));
+        }
+    }
+
     fn concurrency(&self) -> usize {
         self.inner.concurrency().min(self.max_in_flight)
     }
