@@ -162,12 +162,17 @@ class Crc:
         self.bytes += arr.nbytes
 
 
+def zarr_format(path):
+    """3 for a Zarr v3 array (its directory holds zarr.json), else 2."""
+    return 3 if os.path.exists(os.path.join(path, "zarr.json")) else 2
+
+
 class ZarrPython:
-    """zarr-python 3 on zarr_format=2 arrays, with its default configuration."""
+    """zarr-python 3 on zarr_format=2 and 3 arrays, with its default configuration."""
 
     @staticmethod
     def open(path, write=False):
-        return zarr.open_array(store=path, mode="r+" if write else "r", zarr_format=2)
+        return zarr.open_array(store=path, mode="r+" if write else "r", zarr_format=zarr_format(path))
 
     @staticmethod
     def get(a, key):
@@ -179,11 +184,13 @@ class ZarrPython:
 
 
 class Tensorstore:
-    """tensorstore's zarr (v2) driver on a file kvstore, with its default context (no chunk cache)."""
+    """tensorstore's zarr (v2) and zarr3 drivers on a file kvstore, with its default context (no chunk
+    cache)."""
 
     @staticmethod
     def open(path, write=False):
-        spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": path.rstrip("/") + "/"}}
+        driver = "zarr3" if zarr_format(path) == 3 else "zarr"
+        spec = {"driver": driver, "kvstore": {"driver": "file", "path": path.rstrip("/") + "/"}}
         return ts.open(spec, read=True, write=write, open=True).result()
 
     @staticmethod

@@ -26,6 +26,11 @@ for case in m["cases"]:
             prefix = bytes([{1: 0, 2: 1, 0: 2, 3: 3}[fmt]])
             if fmt == 3 and comp.get("filters") != [{"id": 3, "dist": 4}, {"id": 33, "preset": 1}]:
                 continue
+        if cid == "zfpy":
+            # Element size byte (bit 0: 8 bytes), the length taken from the stream's header.
+            wide = m["inputs"][case["input"]]["itemsize"] == 8
+            (target / f"{case['name']}.bin").write_bytes(bytes([int(wide)]) + blob)
+            continue
         (target / f"{case['name']}.bin").write_bytes(prefix + struct.pack("<I", size) + blob)
     elif filters and not comp:
         target = out / "codec_filters"

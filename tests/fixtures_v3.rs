@@ -22,8 +22,9 @@ fn store() -> Arc<dyn Store> {
     Arc::new(FilesystemStore::open(tree()).unwrap())
 }
 
-/// Reads the whole array and every selection; returns how many reads were compared.
-fn check_array(arr: &Array, entry: &Value) -> usize {
+/// Reads the whole array and every selection of a manifest `entry` of the fixture tree `tree`
+/// (expected values in `.npy` files beside it); returns how many reads were compared.
+pub(crate) fn check_array(tree: &Path, arr: &Array, entry: &Value) -> usize {
     let path = entry["path"].as_str().unwrap();
     assert_eq!(arr.zarr_format(), ZarrFormat::V3, "{path}");
     assert_eq!(
@@ -38,7 +39,7 @@ fn check_array(arr: &Array, entry: &Value) -> usize {
     };
     assert_eq!(dtype, entry["dtype"], "{path}: dtype");
     let stem = entry["expected"].as_str().unwrap().trim_end_matches(".npy");
-    let expected = read_npy(&tree().join(entry["expected"].as_str().unwrap()));
+    let expected = read_npy(&tree.join(entry["expected"].as_str().unwrap()));
     let got = arr
         .read_raw(())
         .unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -56,7 +57,7 @@ fn check_array(arr: &Array, entry: &Value) -> usize {
         .enumerate()
     {
         let text = sel.as_str().unwrap();
-        let expected = read_npy(&tree().join(format!("{stem}__sel{i}.npy")));
+        let expected = read_npy(&tree.join(format!("{stem}__sel{i}.npy")));
         let selection: Selection = text.parse().unwrap();
         let got = arr
             .read_raw(&selection)
@@ -86,7 +87,7 @@ fn every_v3_fixture_array_and_selection_matches_zarr_python() {
             on_disk,
             "{path}: zarr.json round trip"
         );
-        checked += check_array(&arr, entry);
+        checked += check_array(&tree(), &arr, entry);
     }
     assert!(checked > 200, "only {checked} reads checked");
 }
@@ -129,7 +130,7 @@ fn v3_groups_attributes_and_consolidated_metadata() {
         // Arrays opened through the group (consolidated: from the root's zarr.json alone) read the same.
         for entry in m["arrays"].as_array().unwrap().iter().step_by(7) {
             let arr = root.open_array(entry["path"].as_str().unwrap()).unwrap();
-            check_array(&arr, entry);
+            check_array(&tree(), &arr, entry);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the selection planner, reliability (crashes, concurrency, fuzz findings, malformed input).
 
 mod fixtures;
+mod fixtures_tensorstore;
 mod fixtures_v3;
 mod npy;
 mod object_fixtures;

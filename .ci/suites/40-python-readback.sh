@@ -19,6 +19,8 @@
 # 5. write_consolidated_updates changes a consolidated hierarchy (resize, append, attributes,
 #    create) and .ci/readback/check_consolidated.py reads it with zarr-python 2.18 and 3's
 #    open_consolidated; the export --help pipe example runs as written.
+# 6. .ci/readback/check_fancy_selections.py: zarr-python's oindex/vindex/fields results on the
+#    fixtures equal `tessera export --select/--points/--mask/--field` (zarr 2.18 and 3).
 #
 # Every check runs even after one fails; the suite exits non-zero if any failed.
 set -euo pipefail
@@ -200,6 +202,21 @@ if cargo build --quiet -p tessera-cli --bin tessera; then
   fi
 else
   failures+=("export --help pipe example (build failed)")
+fi
+
+echo "-- fancy selections: zarr-python's oindex/vindex/fields on the fixtures vs tessera export"
+if cargo build --quiet -p tessera-cli --bin tessera; then
+  TESSERA_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tessera"
+  if ! "$PY2" -W ignore .ci/readback/check_fancy_selections.py "$TESSERA_BIN" - \
+      fixtures/zarr/v2.18/manifest.json; then
+    failures+=("fancy selections vs zarr-python 2.18")
+  fi
+  if ! "$PY3" -W ignore .ci/readback/check_fancy_selections.py "$TESSERA_BIN" - \
+      fixtures/zarr/v3/manifest.json fixtures/zarr/v3-format/manifest-v3.json; then
+    failures+=("fancy selections vs zarr-python 3")
+  fi
+else
+  failures+=("fancy selections (build failed)")
 fi
 
 echo "-- python readback summary"

@@ -44,6 +44,19 @@ pub fn selection(data: &[u8]) {
     let Ok(resolved) = sel.resolve(&shape) else {
         return;
     };
+    if !resolved.is_basic() {
+        // Lists, masks, negative steps: the axes are the bounding box of the positions, inside the
+        // array, and the result holds as many elements as its shape says.
+        for (axis, r) in resolved.axes().iter().enumerate() {
+            assert!(
+                r.count == 0 || r.start + (r.count - 1) < shape[axis],
+                "{text:?} on {shape:?}"
+            );
+        }
+        let n: u128 = resolved.shape().iter().map(|&d| d as u128).product();
+        assert_eq!(resolved.num_elements() as u128, n, "{text:?} on {shape:?}");
+        return;
+    }
     assert_eq!(resolved.full_shape().len(), shape.len());
     let mut elements: u128 = 1;
     for (axis, r) in resolved.axes().iter().enumerate() {

@@ -6,10 +6,10 @@ use serde_json::json;
 use tessera_array::{Array, ArrayError};
 use tessera_store::{Bytes, MemoryStore, Store, StoreKey};
 
-pub fn shard(data: &[u8]) {
-    let Some((&mode, shard)) = data.split_first() else {
-        return;
-    };
+/// The `zarr.json` of the checked array for `mode`: 6x6 uint16 in 4x4 shards of 2x2 inner chunks;
+/// bit 0 puts the index at the start (else the end), bit 1 gzips the inner chunks, bit 2 adds
+/// crc32c to the index.
+pub fn metadata(mode: u8) -> serde_json::Value {
     let location = if mode & 1 == 0 { "end" } else { "start" };
     let inner = if mode & 2 == 0 {
         json!([{"name": "bytes", "configuration": {"endian": "little"}}])
@@ -20,11 +20,20 @@ pub fn shard(data: &[u8]) {
     if mode & 4 != 0 {
         index.push(json!({"name": "crc32c"}));
     }
-    let meta = json!({"zarr_format": 3, "node_type": "array", "shape": [6, 6], "data_type": "uint16",
+    json!({"zarr_format": 3, "node_type": "array", "shape": [6, 6], "data_type": "uint16",
         "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4, 4]}},
         "chunk_key_encoding": {"name": "default"}, "fill_value": 9,
         "codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [2, 2],
-            "codecs": inner, "index_codecs": index, "index_location": location}}]});
+            "codecs": inner, "index_codecs": index, "index_location": location}}]})
+}
+
+/// Reads and partly writes the one shard `data[1..]` of the array [`metadata`]`(data[0])`: each
+/// read returns exactly its size or a typed error.
+pub fn shard(data: &[u8]) {
+    let Some((&mode, shard)) = data.split_first() else {
+        return;
+    };
+    let meta = metadata(mode);
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let put = |k: &str, v: Vec<u8>| {
         store

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
 use tessera_array::Array;
 use tessera_store::{MemoryStore, Store, StoreKey};
 
@@ -26,21 +25,7 @@ impl Rng {
 /// A valid shard of the check's array (6x6 uint16 in 4x4 shards of 2x2 chunks) for `mode`, written by
 /// tessera itself.
 fn valid_shard(mode: u8) -> Vec<u8> {
-    let location = if mode & 1 == 0 { "end" } else { "start" };
-    let inner = if mode & 2 == 0 {
-        json!([{"name": "bytes", "configuration": {"endian": "little"}}])
-    } else {
-        json!([{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "gzip", "configuration": {"level": 1}}])
-    };
-    let mut index = vec![json!({"name": "bytes", "configuration": {"endian": "little"}})];
-    if mode & 4 != 0 {
-        index.push(json!({"name": "crc32c"}));
-    }
-    let meta = json!({"zarr_format": 3, "node_type": "array", "shape": [6, 6], "data_type": "uint16",
-        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4, 4]}},
-        "chunk_key_encoding": {"name": "default"}, "fill_value": 9,
-        "codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [2, 2],
-            "codecs": inner, "index_codecs": index, "index_location": location}}]});
+    let meta = shard_checks::metadata(mode);
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     store
         .set(

@@ -37,6 +37,27 @@ pub enum ArrayError {
     /// A selection does not fit the array: bad syntax, wrong rank, index out of bounds, step not positive.
     #[error("invalid selection: {0}")]
     Selection(String),
+    /// An index (or list entry) lies outside its axis, as numpy's `IndexError`.
+    #[error("index {index} is out of bounds for axis {axis} with length {length}")]
+    IndexOutOfBounds {
+        /// The axis (0-based).
+        axis: usize,
+        /// The index as given (negative counts from the end).
+        index: i64,
+        /// The axis's length.
+        length: u64,
+    },
+    /// A boolean mask does not have the shape of what it selects from: one axis (`axis`) or, for a
+    /// coordinate selection, the whole array.
+    #[error("{}", mask_shape_message(*axis, expected, found))]
+    MaskShape {
+        /// The axis of a per-axis mask; `None` for a mask of the whole array.
+        axis: Option<usize>,
+        /// The shape the mask needs.
+        expected: Vec<u64>,
+        /// The shape (length) of the mask given.
+        found: Vec<u64>,
+    },
     /// The element type asked for does not match the array's stored data type.
     #[error("data type mismatch: the array stores {stored}, but {requested} was requested")]
     DataTypeMismatch {
@@ -122,6 +143,18 @@ pub enum ArrayError {
         /// What is wrong with its index.
         message: String,
     },
+}
+
+fn mask_shape_message(axis: Option<usize>, expected: &[u64], found: &[u64]) -> String {
+    match axis {
+        Some(axis) => format!(
+            "boolean mask of length {found:?} does not match axis {axis} of length {expected:?}"
+        ),
+        None => format!(
+            "boolean mask of {found:?} elements does not match the array's shape {expected:?}; \
+             give one value per element, C order"
+        ),
+    }
 }
 
 impl ArrayError {

@@ -28,7 +28,7 @@
 //!
 //! Modules: [`dtype`] (numpy type strings and structured types), [`fill_value`], [`metadata`]
 //! (`.zarray`/`.zgroup`/`.zattrs`), [`v3`] (`zarr.json`, v3 data types, codecs and sharding),
-//! [`pipeline`] (the codecs of one chunk), [`selection`] (slices and indices, numpy semantics), [`plan`] (the chunks a
+//! [`pipeline`] (the codecs of one chunk), [`selection`] (slices, indices, lists, masks and points, numpy semantics), [`plan`] (the chunks a
 //! selection touches), [`array`](mod@array) (reads and writes), [`group`] (hierarchies and consolidated metadata),
 //! [`iter`] (block-by-block iteration), [`copy`] (strided region copies, shared with the memory-mapped
 //! backend).
@@ -40,6 +40,7 @@ pub mod copy;
 pub mod dtype;
 pub mod element;
 pub mod error;
+mod fancy;
 pub mod fill_value;
 pub mod group;
 pub mod iter;

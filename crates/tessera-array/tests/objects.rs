@@ -192,3 +192,49 @@ fn lying_chunks_are_errors_naming_the_key() {
         }
     }
 }
+
+#[test]
+fn fancy_selections_of_text_follow_numpy() {
+    use tessera_array::Selection;
+    let (_, a) = create(
+        vec![5, 7],
+        vec![2, 3],
+        json!({"id": "vlen-utf8"}),
+        json!(""),
+    );
+    let name = |i: usize, j: usize| format!("r{i}c{j}");
+    let all: Vec<String> = (0..5)
+        .flat_map(|i| (0..7).map(move |j| name(i, j)))
+        .collect();
+    a.write_objects((), &ArrayD::from_shape_vec(IxDyn(&[5, 7]), all).unwrap())
+        .unwrap();
+
+    // Orthogonal: a list with a repeat and a negative entry, a reversed strided slice.
+    let got = a.read_objects::<String>("[4,0,4,-2], 6:0:-3").unwrap();
+    assert_eq!(got.shape(), &[4, 2]);
+    let want: Vec<String> = [4, 0, 4, 3]
+        .iter()
+        .flat_map(|&i| [6, 3].map(|j| name(i, j)))
+        .collect();
+    assert_eq!(flat(got), want);
+
+    // Coordinate: points read and written, the later of two writes to one point wins.
+    let pts = Selection::points(vec![vec![0, 4, 2, 0], vec![6, 0, 3, 6]]);
+    assert_eq!(
+        flat(a.read_objects::<String>(&pts).unwrap()),
+        vec![name(0, 6), name(4, 0), name(2, 3), name(0, 6)]
+    );
+    a.write_objects(&pts, &strings(&["a", "b", "c", "d"], &[4]))
+        .unwrap();
+    let back = a.read_objects::<String>(()).unwrap();
+    assert_eq!(back[[0, 6]], "d");
+    assert_eq!(back[[4, 0]], "b");
+    assert_eq!(back[[2, 3]], "c");
+    assert_eq!(back[[1, 1]], name(1, 1));
+
+    // A mask of the wrong length names the axis.
+    assert!(matches!(
+        a.read_objects::<String>("[true, false]"),
+        Err(ArrayError::MaskShape { axis: Some(0), .. })
+    ));
+}

@@ -85,6 +85,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "RATE", default_value = "200M", value_parser = parse_rate)]
     pub s3_bandwidth: Rate,
 
+    /// Also write two Zarr v3 arrays (zstd 64³ cube chunks, plain and in 256³ shards) and run the read
+    /// workloads (whole, slabs, crops) on them with tessera, zarrs, tensorstore (zarr3 driver) and
+    /// zarr-python 3. Off by default, to keep the default run's time.
+    #[arg(long)]
+    pub zarr_v3: bool,
+
     /// Number of random crops in the `crops` workload (fixed seed).
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub crops: usize,

@@ -130,15 +130,36 @@ pub struct StoreConfig {
     pub codec: Codec,
     /// The chunk shape.
     pub chunks: Vec<u64>,
-    /// `cubes` or `slabs`: how the chunk shape was chosen.
+    /// `cubes` or `slabs` (v2), `cubes` or `sharded` (v3): how the chunk shape was chosen.
     pub layout: String,
+    /// The Zarr format: 2 (`.zarray`) or 3 (`zarr.json`, see [`write_v3_arrays`]).
+    #[serde(default = "format_2")]
+    pub zarr_format: u8,
+    /// The shard shape of a sharded v3 array (`chunks` is then the inner chunk shape).
+    #[serde(default)]
+    pub shards: Option<Vec<u64>>,
     /// The array's directory (a Zarr store with the array at its root).
     pub path: PathBuf,
     /// Bytes on disk (chunk files only).
     pub stored_bytes: u64,
 }
 
+fn format_2() -> u8 {
+    2
+}
+
 impl StoreConfig {
+    /// Whether the harness runs `workload` on this array: v3 arrays are only read (`whole`, slabs,
+    /// crops); their writes, copies and chunk iteration are not measured yet.
+    pub fn runs(&self, workload: crate::workload::Workload) -> bool {
+        use crate::workload::Workload;
+        self.zarr_format == 2
+            || matches!(
+                workload,
+                Workload::Whole | Workload::Slab(_) | Workload::Crops
+            )
+    }
+
     /// `zstd cubes 64x64x64`-style label.
     pub fn label(&self) -> String {
         format!(
@@ -342,6 +363,8 @@ fn write_typed<T: Sample>(
                 codec,
                 chunks: chunks.clone(),
                 layout: layout_name.clone(),
+                zarr_format: 2,
+                shards: None,
                 path,
                 stored_bytes,
             });
@@ -354,6 +377,57 @@ fn write_typed<T: Sample>(
         raw_path,
         configs,
     })
+}
+
+/// Adds the dataset's Zarr v3 arrays (`--zarr-v3`), written by tessera from the raw file, as
+/// zarr-python 3's users would lay them out: `v3-zstd-cubes` (zstd level 3 cube chunks, as the v2
+/// `zstd-cubes`) and `v3-zstd-sharded` (the same cubes as inner chunks of shards 4 cubes on a side,
+/// 256³ for large arrays; index at the end with crc32c).
+///
+/// # Errors
+/// I/O, mmap and array errors.
+pub fn write_v3_arrays(dataset: &mut Dataset) -> BenchResult<()> {
+    match dataset.dtype {
+        ElementType::U16 => write_v3_typed::<u16>(dataset),
+        ElementType::F32 => write_v3_typed::<f32>(dataset),
+    }
+}
+
+fn write_v3_typed<T: Sample>(dataset: &mut Dataset) -> BenchResult<()> {
+    let (shape, dtype) = (dataset.shape.clone(), dataset.dtype);
+    let cube = chunk_shapes(&shape, dtype)[0].1.clone();
+    let shard: Vec<u64> = cube
+        .iter()
+        .zip(&shape)
+        .map(|(&c, &n)| (4 * c).min(n.div_ceil(c) * c))
+        .collect();
+    // SAFETY: the raw file is the harness's own, written before and not changed while mapped.
+    let raw = unsafe { MmapArray::open(&dataset.raw_path, tessera_mmap::Mode::ReadOnly) }?;
+    for (layout, shards) in [("cubes", None), ("sharded", Some(shard))] {
+        let path = dataset
+            .root
+            .join("zarr")
+            .join(format!("v3-{}-{layout}", Codec::Zstd.name()));
+        std::fs::create_dir_all(&path).map_err(|e| BenchError::io("creating", path.clone(), e))?;
+        let store = Arc::new(FilesystemStore::open(&path)?);
+        let mut b = builder(&shape, &cube, dtype, Codec::Zstd).zarr_format(3);
+        if let Some(s) = &shards {
+            b = b.shards(s.clone());
+        }
+        let array = b.create(store, "")?;
+        raw.view::<T, _>(|view| array.write((), &view))??;
+        let (_, stored_bytes) = array.stored_chunks()?;
+        dataset.configs.push(StoreConfig {
+            codec: Codec::Zstd,
+            chunks: cube.clone(),
+            layout: layout.into(),
+            zarr_format: 3,
+            shards,
+            path,
+            stored_bytes,
+        });
+    }
+    Ok(())
 }
 
 /// The builder of the dataset's arrays: fill value 0 (not `null`, so every reader agrees on missing

@@ -71,10 +71,21 @@ Examples:
   tessera export data.zarr --array temperature -o temperature.npy
   tessera export s3://bucket/data.zarr --array t --select '0:100, :, 5' -o slab.npy
   tessera export data.zarr --array t --select '::10,-1' -o - | python3 -c 'import io,sys,numpy; print(numpy.load(io.BytesIO(sys.stdin.buffer.read())))'
+  tessera export data.zarr --array t --select '[3,17,40],::-1,5' -o rows.npy
+  tessera export data.zarr --array t --points points.npy -o values.npy
+  tessera export data.zarr --array t --mask mask.npy -o values.npy
+  tessera export data.zarr --array particles --field mass,charge --select '::-1' -o mc.npy
 
-SPEC is comma-separated per axis: start:stop:step (positive steps) or a single index, with numpy
-semantics (negative positions count from the end, slice bounds are clamped, an index drops the
-axis); missing trailing axes are taken whole. The .npy keeps the stored dtype exactly: byte order,
+SPEC is comma-separated per axis: start:stop:step (any non-zero step; negative walks backwards), a
+single index, a list of indices in brackets ([3,17,-1], any order, repeats allowed) or a boolean
+mask of the axis ([True,False,...]), with numpy semantics (negative positions count from the end,
+slice bounds are clamped, an index drops the axis); missing trailing axes are taken whole. Lists
+and masks of several axes combine orthogonally, like zarr's oindex. --points FILE.npy takes an
+(n, ndim) integer array, one row per point, and exports the n values (zarr's vindex). --mask
+FILE.npy takes a bool array: of the array's shape, it exports the marked elements in C order (1-D,
+numpy's a[mask]); 1-D and as long as the first axis, it selects along that axis. Selections with
+lists, masks, negative steps or points, and --field exports, are read whole, so they must fit in
+--memory-limit. --field mass,charge writes only those fields of a structured array (.npy only). The .npy keeps the stored dtype exactly: byte order,
 strings, datetimes and structured types with their full descr. The data is streamed in slabs of at
 most 64 MiB (or one row of chunks, when that is larger), so memory stays bounded whatever the size
 of the selection; --memory-limit lowers that further. Standard output (-o -) may be a pipe: the .npy
@@ -89,6 +100,16 @@ pub struct ExportArgs {
     /// The selection to export (default: everything).
     #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
     pub select: Option<String>,
+    /// Export the points listed in an (n, ndim) integer .npy file.
+    #[arg(long, value_name = "FILE.npy", conflicts_with_all = ["select", "mask"])]
+    pub points: Option<PathBuf>,
+    /// Export the elements marked in a bool .npy file (the array's shape, or its first axis).
+    #[arg(long, value_name = "FILE.npy", conflicts_with = "select")]
+    pub mask: Option<PathBuf>,
+    /// Export only these fields of a structured array (comma-separated, dotted paths for nested
+    /// fields): one field as its own dtype, several as a structured dtype of just those fields.
+    #[arg(long, value_name = "NAME[,NAME...]")]
+    pub field: Option<String>,
     /// The .npy file to write (`-` for standard output); a name ending in `.json` writes nested
     /// JSON lists instead (any array; NaN as "NaN", bytes as base64). Object arrays of text or
     /// bytes export as `<U{n}` / `|S{n}` .npy, n the longest value.

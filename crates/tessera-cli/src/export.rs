@@ -26,14 +26,29 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
         .map_err(|e| CliError::usage(format!("--select {spec:?}")).with_source(e))?;
     let store = open_existing(&args.store)?;
     let array = open_array(store.clone(), &args.store, &target)?;
+    let (selection, flag) = match (&args.points, &args.mask) {
+        (Some(path), _) => (
+            crate::selection_files::points_selection(path, array.shape().len())?,
+            format!("--points {}", path.display()),
+        ),
+        (None, Some(path)) => (
+            crate::selection_files::mask_selection(path, array.shape())?,
+            format!("--mask {}", path.display()),
+        ),
+        (None, None) => (selection, format!("--select {spec:?}")),
+    };
     let resolved = selection.resolve(array.shape()).map_err(|e| {
         CliError::usage(format!(
-            "--select {spec:?} does not fit {} of shape {:?}",
+            "{flag} does not fit {} of shape {:?}",
             target,
             array.shape()
         ))
         .with_source(e)
     })?;
+
+    if let Some(names) = &args.field {
+        return export_fields(args, &array, names, (&selection, &resolved), limit);
+    }
 
     // JSON (any array) and object arrays are read whole, then written: no slab streaming.
     let json = args.output.extension().is_some_and(|e| e == "json");
@@ -51,6 +66,9 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
 
     let meta = array.metadata().clone();
     let itemsize = meta.dtype.itemsize();
+    if !resolved.is_basic() {
+        return export_fancy(args, &array, &resolved, limit);
+    }
     let plan = plan_work(limit, meta.chunk_bytes() as u64);
     let array = Array::from_metadata(
         BoundedStore::wrap(store, plan.in_flight),
@@ -99,6 +117,89 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
         Ok(())
     })?;
     bar.finish_and_clear();
+    output.finish()
+}
+
+/// `--field a[,b...]`: only those fields, read in one piece (under the memory limit); one field
+/// exports as its own dtype (its sub-array shape appended), several as a structured dtype.
+fn export_fields(
+    args: &ExportArgs,
+    array: &Array,
+    names: &str,
+    (selection, resolved): (&Selection, &ResolvedSelection),
+    limit: u64,
+) -> CliResult<()> {
+    if args.output.extension().is_some_and(|e| e == "json") {
+        return Err(CliError::usage(
+            "--field exports .npy only; write -o OUT.npy",
+        ));
+    }
+    let fields: Vec<&str> = names.split(',').map(str::trim).collect();
+    let bytes = resolved
+        .num_elements()
+        .saturating_mul(array.dtype().itemsize() as u64);
+    if bytes > limit {
+        return Err(CliError::new(format!(
+            "the records of the selection of {} hold {bytes} bytes, more than the memory limit of \
+             {limit}: select less, or raise --memory-limit",
+            array.path()
+        )));
+    }
+    let raw = array
+        .read_fields(&fields, selection)
+        .map_err(|e| CliError::usage(format!("--field {names:?}")).with_source(e))?;
+    let (dtype, shape) = match &raw.dtype {
+        tessera_array::DataType::Structured(f) if f.len() == 1 => {
+            let mut shape = raw.shape.clone();
+            shape.extend(f[0].shape.iter().map(|&d| d as u64));
+            (f[0].dtype.clone(), shape)
+        }
+        other => (other.clone(), raw.shape.clone()),
+    };
+    let header = NpyHeader::new(dtype, shape, false).to_bytes();
+    check_free_space(
+        &args.output,
+        (raw.bytes.len() as u64).saturating_add(header.len() as u64),
+    )?;
+    let mut output = Output::open(&args.output)?;
+    output
+        .write_all(&header)
+        .context("writing the .npy header")?;
+    output
+        .write_all(&raw.bytes)
+        .context("writing the .npy data")?;
+    output.finish()
+}
+
+/// Lists, masks, negative steps and points: the result is read in one piece (each touched chunk is
+/// decoded once), so it must fit under the memory limit, then written.
+fn export_fancy(
+    args: &ExportArgs,
+    array: &Array,
+    resolved: &ResolvedSelection,
+    limit: u64,
+) -> CliResult<()> {
+    let itemsize = array.dtype().itemsize() as u64;
+    let bytes = resolved.num_elements().saturating_mul(itemsize);
+    if bytes > limit {
+        return Err(CliError::new(format!(
+            "the selection of {} holds {bytes} bytes, more than the memory limit of {limit}; a \
+             selection with lists, masks, negative steps or points is read whole: select less, or \
+             raise --memory-limit",
+            array.path()
+        )));
+    }
+    let mut data = vec![0u8; usize::try_from(bytes).unwrap_or(usize::MAX)];
+    array
+        .read_into(resolved, &mut data)
+        .with_context(|| format!("reading {}", array.path()))?;
+    let header = NpyHeader::new(array.dtype().clone(), resolved.shape(), false).to_bytes();
+    check_free_space(&args.output, bytes.saturating_add(header.len() as u64))?;
+    let mut output = Output::open(&args.output)?;
+    output
+        .write_all(&header)
+        .context("writing the .npy header")?;
+    output.write_all(&data).context("writing the .npy data")?;
     output.finish()
 }
 

@@ -22,6 +22,7 @@ mod objects;
 mod options;
 mod progress;
 mod rechunk;
+mod selection_files;
 mod slabs;
 
 use std::io::Write;

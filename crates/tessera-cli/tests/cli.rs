@@ -10,6 +10,7 @@ mod cli {
     mod objects;
     mod rechunk_memory;
     mod roundtrip;
+    mod selections;
     mod shapes;
     mod v3;
 }

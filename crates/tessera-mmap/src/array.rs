@@ -586,6 +586,15 @@ impl MmapArray {
     /// source side, a C-order buffer of the selection on the target side).
     fn geometry(&self, sel: &ResolvedSelection) -> ArrayResult<(usize, Vec<Dim>)> {
         let shape = &self.layout.shape;
+        if !sel.is_basic() {
+            return Err(ArrayError::Unsupported {
+                feature: "fancy selection".into(),
+                message:
+                    "the raw mmap backend reads and writes strided ranges with positive steps; \
+                          integer lists, masks, negative steps and points need a Zarr array"
+                        .into(),
+            });
+        }
         if sel.axes().len() != shape.len() {
             return Err(ArrayError::Selection(format!(
                 "{} axes selected for a {}-d array",

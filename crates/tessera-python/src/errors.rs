@@ -69,11 +69,15 @@ pub(crate) fn array_error(e: ArrayError, doing: Doing) -> PyErr {
     let class = match &e {
         ArrayError::NotFound { .. } => "NodeNotFound",
         ArrayError::AlreadyExists { .. } => "NodeExistsError",
-        ArrayError::Selection(_) => "SelectionError",
+        ArrayError::Selection(_)
+        | ArrayError::IndexOutOfBounds { .. }
+        | ArrayError::MaskShape { .. } => "SelectionError",
         ArrayError::DataTypeMismatch { .. } => "DataTypeError",
         ArrayError::ShapeMismatch { .. } => "ShapeError",
         ArrayError::InvalidPath { .. } => "InvalidPathError",
         ArrayError::TooLarge(_) => "TooLargeError",
+        ArrayError::Unsupported { .. } => "UnsupportedError",
+        ArrayError::ShardIndex { .. } => "CorruptDataError",
         ArrayError::Store(s) => return store_error(s),
         ArrayError::Codec { source, .. } | ArrayError::CodecConfig(source) => match source.kind() {
             CodecErrorKind::UnknownCodec | CodecErrorKind::Unsupported => "UnsupportedError",

@@ -35,7 +35,14 @@ impl PyGroupCore {
         self.group.path().as_str().to_string()
     }
 
-    /// True when metadata lookups go through `.zmetadata`.
+    /// The group's Zarr format: 2 or 3.
+    #[getter]
+    fn zarr_format(&self) -> u8 {
+        self.group.zarr_format().number()
+    }
+
+    /// True when metadata lookups go through consolidated metadata (`.zmetadata`, or v3's inline
+    /// `consolidated_metadata`).
     #[getter]
     fn consolidated(&self) -> bool {
         self.group.is_consolidated()
@@ -69,7 +76,7 @@ impl PyGroupCore {
         Ok(PyGroupCore::new(group))
     }
 
-    /// The attributes (`.zattrs`) as JSON text.
+    /// The attributes (`.zattrs`, or v3's `attributes`) as JSON text.
     fn attributes_json(&self, py: Python<'_>) -> PyResult<String> {
         let attrs = py.detach(|| self.group.attributes()).map_err(reading)?;
         Ok(serde_json::Value::Object(attrs).to_string())

@@ -6,12 +6,15 @@
 //! pickling, Dask, xarray) is the Python half, `python/tessera/`.
 //!
 //! Selections cross the boundary as one item per axis: an `int` (an index, negative counting from the
-//! end) or a `(start, stop, step)` tuple with `None` for a default and a positive step; tessera-array
-//! resolves them against the shape with numpy's rules.
+//! end), a `(start, stop, step)` tuple with `None` for a default, a 1-d `int64` numpy array (positions,
+//! zarr's orthogonal list) or a 1-d `bool` numpy array (a mask of the axis); or as a coordinate
+//! selection, `{"points": [...]}` or `{"mask": ...}`. tessera-array resolves them against the shape with
+//! numpy's rules.
 
 mod array;
 mod errors;
 mod group;
+mod objects;
 mod store;
 
 use pyo3::prelude::*;

@@ -91,18 +91,11 @@ impl PyStore {
         &self.url
     }
 
-    /// What is at `path`: `"array"`, `"group"`, `"v3"` (a Zarr v3 `zarr.json`, which this version
-    /// cannot open) or `None`.
+    /// What is at `path`: `"array"`, `"group"` (Zarr v2 or v3) or `None`.
     fn node_kind(&self, py: Python<'_>, path: &str) -> PyResult<Option<&'static str>> {
         let node = NodePath::new(path).map_err(creating)?;
         let store = self.store.clone();
-        py.detach(move || -> PyResult<Option<&'static str>> {
-            // tessera-array opens Zarr v3 now; the Python layer does not map it yet, so a zarr.json
-            // node is reported as "v3" (refused by name) before anything else.
-            let v3 = node.key("zarr.json").map_err(reading)?;
-            if store.size(&v3).map_err(|e| store_error(&e))?.is_some() {
-                return Ok(Some("v3"));
-            }
+        py.detach(move || {
             match tessera_array::node_kind(store.as_ref(), &node).map_err(reading)? {
                 Some(NodeKind::Array) => Ok(Some("array")),
                 Some(NodeKind::Group) => Ok(Some("group")),
@@ -142,9 +135,22 @@ impl PyStore {
         Ok(PyGroupCore::new(group))
     }
 
-    /// Creates a group at `path` (and missing parents); with `overwrite`, whatever is at `path` is
-    /// erased first.
-    fn create_group(&self, py: Python<'_>, path: &str, overwrite: bool) -> PyResult<PyGroupCore> {
+    /// Creates a group at `path` (and missing parents) in Zarr format `zarr_format` (2 or 3); with
+    /// `overwrite`, whatever is at `path` is erased first.
+    #[pyo3(signature = (path, overwrite, zarr_format=2))]
+    fn create_group(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        overwrite: bool,
+        zarr_format: u8,
+    ) -> PyResult<PyGroupCore> {
+        if !matches!(zarr_format, 2 | 3) {
+            return Err(raise(
+                "InvalidArgumentError",
+                format!("zarr_format must be 2 or 3, found {zarr_format}"),
+            ));
+        }
         let node = NodePath::new(path).map_err(creating)?;
         let store = self.store.clone();
         let group = py
@@ -152,17 +158,24 @@ impl PyStore {
                 if overwrite && tessera_array::node_kind(store.as_ref(), &node)?.is_some() {
                     store.erase_prefix(&node.prefix())?;
                 }
-                Group::create(store, path)
+                if zarr_format == 3 {
+                    Group::create_v3(store, path)
+                } else {
+                    Group::create(store, path)
+                }
             })
             .map_err(creating)?;
         Ok(PyGroupCore::new(group))
     }
 
     /// Creates an array. `dtype`, `compressor`, `filters` and `attributes` are JSON in `.zarray`'s
-    /// encoding (`compressor` and `filters` may be `None`); `fill_value` is one element's bytes in the
-    /// stored dtype (tessera-array writes its JSON form), `None` for a `null` fill value.
+    /// encoding (`compressor` and `filters` may be `None`; `compressor` `"default"` is the format's
+    /// default); `fill_value` is one element's bytes in the stored dtype (tessera-array writes its JSON
+    /// form), `None` for a `null` fill value, unless `fill_json` gives the JSON itself (object dtypes).
+    /// `separator` `None` is the format's default (`.` for v2, `c/0/1` keys for v3); `shards` and
+    /// `dimension_names` need `zarr_format` 3.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (path, shape, chunks, dtype, compressor, filters, fill_value, order, separator, attributes, overwrite))]
+    #[pyo3(signature = (path, shape, chunks, dtype, compressor, filters, fill_value, order, separator, attributes, overwrite, zarr_format=2, shards=None, dimension_names=None, fill_json=None))]
     fn create_array(
         &self,
         py: Python<'_>,
@@ -174,18 +187,27 @@ impl PyStore {
         filters: Option<&str>,
         fill_value: Option<&[u8]>,
         order: &str,
-        separator: &str,
+        separator: Option<&str>,
         attributes: Option<&str>,
         overwrite: bool,
+        zarr_format: u8,
+        shards: Option<Vec<u64>>,
+        dimension_names: Option<Vec<Option<String>>>,
+        fill_json: Option<&str>,
     ) -> PyResult<PyArrayCore> {
         let dtype = DataType::from_json(&json_arg("dtype", dtype)?).map_err(creating)?;
-        let fill_value = match fill_value {
-            Some(bytes) => FillValue::from_bytes(bytes, &dtype)
+        let fill_value = match (fill_json, fill_value) {
+            (Some(text), _) => json_arg("fill_value", text)?,
+            (None, Some(bytes)) => FillValue::from_bytes(bytes, &dtype)
                 .map_err(creating)?
                 .to_json(),
-            None => Value::Null,
+            (None, None) => Value::Null,
         };
-        let compressor = compressor.map(|c| json_arg("compressor", c)).transpose()?;
+        let compressor = match compressor {
+            Some("default") => None,
+            Some(c) => Some(Some(json_arg("compressor", c)?).filter(|c| !c.is_null())),
+            None => Some(None),
+        };
         let filters = match filters.map(|f| json_arg("filters", f)).transpose()? {
             None | Some(Value::Null) => None,
             Some(Value::Array(list)) => Some(list),
@@ -207,9 +229,10 @@ impl PyStore {
             }
         };
         let separator = match separator {
-            "." => Separator::Dot,
-            "/" => Separator::Slash,
-            other => {
+            None => None,
+            Some(".") => Some(Separator::Dot),
+            Some("/") => Some(Separator::Slash),
+            Some(other) => {
                 return Err(raise(
                     "InvalidArgumentError",
                     format!("dimension_separator must be \".\" or \"/\", found {other:?}"),
@@ -217,12 +240,23 @@ impl PyStore {
             }
         };
         let mut builder = ArrayBuilder::new(shape, chunks, dtype)
-            .compressor(compressor)
+            .zarr_format(zarr_format)
             .filters(filters)
             .fill_value(fill_value)
             .order(order)
-            .separator(separator)
             .overwrite(overwrite);
+        if let Some(compressor) = compressor {
+            builder = builder.compressor(compressor);
+        }
+        if let Some(separator) = separator {
+            builder = builder.separator(separator);
+        }
+        if let Some(shards) = shards {
+            builder = builder.shards(shards);
+        }
+        if let Some(names) = dimension_names {
+            builder = builder.dimension_names(names);
+        }
         if let Some(attrs) = attributes {
             builder = builder.attributes(json_object("attributes", attrs)?);
         }

@@ -99,29 +99,119 @@ def test_numpy_errors(reference):
         w[0:2, 0:2, 0:2] = np.ones((3, 2, 2))
 
 
+def random_axis_item(rng, n, orthogonal=True):
+    r = rng.random()
+    if r < 0.3:
+        return rng.integers(-n, n, size=int(rng.integers(0, 6)))  # repeats, any order
+    if r < 0.5:
+        return rng.random(n) < 0.4
+    if r < 0.65 and orthogonal:
+        return int(rng.integers(-n, n))
+    return random_slice(rng, n)
+
+
+def test_random_orthogonal_selections_equal_zarr_python(reference):
+    zarr = pytest.importorskip("zarr")
+    a, data = reference
+    z = zarr.open_array(a.store_url, mode="r")
+    rng = np.random.default_rng(16)
+    for _ in range(150):
+        key = tuple(random_axis_item(rng, n) for n in data.shape)
+        # zarr-python refuses negative steps: there, numpy's own orthogonal result is the reference.
+        if any(isinstance(k, slice) and (k.step or 1) < 0 for k in key):
+            want = data[np.ix_(*[np.arange(n)[k] if not isinstance(k, int) else [k]
+                                 for k, n in zip(key, data.shape)])]
+            want = want.reshape([w for w, k in zip(want.shape, key) if not isinstance(k, int)])
+        else:
+            want = z.oindex[key]
+        got = a.oindex[key]
+        assert got.shape == want.shape, key
+        np.testing.assert_array_equal(got, want, err_msg=str(key))
+
+
+def test_random_coordinate_selections_equal_zarr_python(reference):
+    zarr = pytest.importorskip("zarr")
+    a, data = reference
+    z = zarr.open_array(a.store_url, mode="r")
+    rng = np.random.default_rng(17)
+    for _ in range(60):
+        shape = tuple(int(x) for x in rng.integers(1, 4, size=int(rng.integers(1, 3))))
+        key = tuple(rng.integers(-n, n, size=shape) for n in data.shape)
+        want = z.vindex[key]
+        got = a.vindex[key]
+        assert got.shape == want.shape == shape
+        np.testing.assert_array_equal(got, want)
+    mask = rng.random(data.shape) < 0.1
+    np.testing.assert_array_equal(a.vindex[mask], z.vindex[mask])
+    np.testing.assert_array_equal(a[mask], data[mask])
+    np.testing.assert_array_equal(a.get_mask_selection(mask), data[mask])
+
+
 @pytest.mark.parametrize(
     "key",
     [
         np.array([1, 2]),
-        [0, 3],
+        [0, 3, 3, -1],
+        [],
+        (slice(None), [16, 0]),
+        (slice(2, None, -1), np.arange(17) % 3 == 0),
+        (0, slice(None), [1, 2]),  # numpy puts the array's axis first here
+        (slice(None), 0, [1, 2]),
+        ([4, 1], slice(None), 0),
+        (Ellipsis, [5, 0]),
         np.zeros((23, 17, 6), dtype=bool),
-        True,
+        ([1, 2], [3, 4], [5, 0]),
+        (np.array([[1], [2]]), np.array([3, 4]), 0),
     ],
-    ids=["int-array", "list", "bool-mask", "bool-scalar"],
+    ids=["int-array", "list", "empty", "second-axis", "mask-reversed", "moved-axis", "adjacent",
+         "first-axis", "ellipsis", "whole-mask", "points", "broadcast-points"],
 )
-def test_fancy_indexing_is_refused_with_its_issue(reference, key):
-    a, _ = reference
-    with pytest.raises(tessera.UnsupportedError, match="issue 16"):
-        a[key]
-
-
-def test_oindex_and_vindex(reference):
+def test_numpy_fancy_indexing_reads_as_numpy(reference, key):
     a, data = reference
-    np.testing.assert_array_equal(a.oindex[1:5, 3], data[1:5, 3])
-    with pytest.raises(tessera.UnsupportedError, match="orthogonal"):
-        a.oindex[[1, 2], :]
-    with pytest.raises(tessera.UnsupportedError, match="coordinate"):
-        a.vindex[[1, 2], [3, 4]]
+    want = data[key]
+    got = a[key]
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_fancy_writes_equal_numpy(tmp_path):
+    data = np.arange(8 * 9 * 4, dtype="<i4").reshape(8, 9, 4)
+    a = tessera.create(tmp_path / "w.zarr", shape=data.shape, chunks=(3, 4, 3), dtype="<i4")
+    a[...] = data
+    rng = np.random.default_rng(5)
+    a.oindex[[7, 0, 3], :, rng.random(4) < 0.5] = -1
+    a.vindex[[1, 1, 2], [8, 8, 0], [0, 0, 3]] = [10, 11, 12]  # the later of a repeated point wins
+    a[data > 250] = 0
+    a[0, :, [1, 2]] = np.arange(18).reshape(2, 9)
+    a[::-2, [4, 2]] = 99
+    expected = tessera.open_array(tmp_path / "w.zarr")[...]
+    zarr = pytest.importorskip("zarr")
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "w.zarr"), mode="r")[...], expected)
+    ref = data.copy()
+    m = ref[:, :, :]
+    cols = np.flatnonzero(np.random.default_rng(5).random(4) < 0.5)
+    m[np.ix_([7, 0, 3], np.arange(9), cols)] = -1
+    ref[[1, 1, 2], [8, 8, 0], [0, 0, 3]] = [10, 11, 12]
+    ref[data > 250] = 0
+    ref[0, :, [1, 2]] = np.arange(18).reshape(2, 9)
+    ref[::-2, [4, 2]] = 99
+    np.testing.assert_array_equal(expected, ref)
+
+
+def test_fancy_errors(reference):
+    a, data = reference
+    with pytest.raises(IndexError):
+        a[[23]]  # out of bounds, as numpy
+    with pytest.raises(IndexError):
+        a[np.zeros(5, dtype=bool)]  # a mask of the wrong length
+    with pytest.raises(IndexError):
+        a[np.array([1.5])]
+    with pytest.raises(IndexError):
+        a.vindex[1:3, [1], [2]]
+    with pytest.raises(tessera.UnsupportedError, match="oindex"):
+        a[[1, 2], :, [3, 4]]  # numpy's broadcast of two arrays around a slice
+    with pytest.raises(tessera.UnsupportedError):
+        a[True]
     assert isinstance(tessera.UnsupportedError("x"), ValueError)
 
 
@@ -138,5 +228,16 @@ def test_structured_fields(tmp_path):
     np.testing.assert_array_equal(a[2:7, ["id", "tag"]], data[2:7][["id", "tag"]])
     np.testing.assert_array_equal(a.get_basic_selection((slice(1, 3), 2), fields="mass"), data[1:3, 2]["mass"])
     assert a[3, 1]["id"] == data[3, 1]["id"]
+    assert a[3, 1, "id"] == data[3, 1]["id"] and isinstance(a[3, 1, "id"], np.integer)
+    # Fields of fancy selections: only the fields' bytes leave the chunks (tessera-array's read_fields).
+    np.testing.assert_array_equal(a[[7, 0, 7], ::-2, "mass"], data[[7, 0, 7], ::-2]["mass"])
+    np.testing.assert_array_equal(
+        a.get_orthogonal_selection(([1, 5], np.array([True, False, True, True])), fields=["tag", "id"]),
+        data[np.ix_([1, 5], [0, 2, 3])][["tag", "id"]],
+    )
+    np.testing.assert_array_equal(
+        a.get_coordinate_selection(([0, 9], [3, 1]), fields="id"), data[[0, 9], [3, 1]]["id"]
+    )
+    assert a["id"].dtype == np.dtype(">i4")
     with pytest.raises(tessera.UnsupportedError, match="field"):
         a["mass"] = 1.0

@@ -1,6 +1,8 @@
 //! [`Array`]: reading and writing a Zarr v2 array, chunk by chunk, in parallel.
 
 mod builder;
+mod fancy;
+mod fields;
 mod objects;
 mod read;
 mod resize;

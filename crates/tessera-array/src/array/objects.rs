@@ -20,11 +20,12 @@ use super::write::chunk_lock;
 use crate::access::{ArrayAccess, buffer_len};
 use crate::copy::Dim;
 use crate::error::{ArrayError, ArrayResult};
+use crate::fancy::FancyPlan;
 use crate::metadata::Order;
 use crate::object::{ObjectElement, StoredObject};
 use crate::pipeline::ChunkCodecs;
 use crate::plan::{ReadPlan, strides};
-use crate::selection::{IntoSelection, ResolvedSelection};
+use crate::selection::{Fancy, IntoSelection, ResolvedSelection};
 use crate::v3::{ChunkEncoding, ShardCodec};
 
 /// Calls `f(source index, target index)` for every position of a region whose strides count
@@ -281,6 +282,9 @@ impl Array {
         let n = buffer_len(sel.num_elements(), 1)?;
         let fill = T::from_fill(&self.meta.fill_value.to_json(), codec)?;
         let out = filled(n, &fill)?;
+        if let Some(fancy) = sel.fancy_positions() {
+            return self.read_objects_fancy(sel, fancy, codec, out);
+        }
         let plan = ReadPlan::new(sel.clone(), &self.meta.chunks);
         if plan.is_empty() || n == 0 {
             return Ok(out);
@@ -372,6 +376,9 @@ impl Array {
         codec: &ObjectCodec,
         only_existing: bool,
     ) -> ArrayResult<()> {
+        if let Some(fancy) = sel.fancy_positions() {
+            return self.write_objects_fancy(sel, fancy, items, codec, only_existing);
+        }
         let plan = ReadPlan::new(sel.clone(), &self.meta.chunks);
         if plan.is_empty() || sel.num_elements() == 0 {
             return Ok(());
@@ -401,19 +408,107 @@ impl Array {
                     None => fill.clone(),
                 };
             });
-            // As for fixed-size chunks: with a `null` fill every chunk written is stored.
-            let empty = !self.write_empty_chunks
-                && !self.meta.fill_value.is_null()
-                && chunk.iter().all(|v| *v == fill);
-            if empty {
-                self.store.erase(&key)?;
-                return Ok(());
-            }
-            match self.encode_object_chunk(&key, chunk, codec, &fill)? {
-                Some(encoded) => self.store.set(&key, Bytes::from(encoded))?,
-                None => self.store.erase(&key)?,
-            }
-            Ok(())
+            self.store_object_chunk(&key, chunk, &fill, codec)
+        })
+    }
+
+    /// Encodes and stores one chunk of objects, or removes it when it holds only the fill value.
+    fn store_object_chunk<T: ObjectElement>(
+        &self,
+        key: &StoreKey,
+        chunk: Vec<T>,
+        fill: &T,
+        codec: &ObjectCodec,
+    ) -> ArrayResult<()> {
+        // As for fixed-size chunks: with a `null` fill every chunk written is stored.
+        let empty = !self.write_empty_chunks
+            && !self.meta.fill_value.is_null()
+            && chunk.iter().all(|v| v == fill);
+        if empty {
+            self.store.erase(key)?;
+            return Ok(());
+        }
+        match self.encode_object_chunk(key, chunk, codec, fill)? {
+            Some(encoded) => self.store.set(key, Bytes::from(encoded))?,
+            None => self.store.erase(key)?,
+        }
+        Ok(())
+    }
+
+    /// A fancy selection of an object array: each touched chunk's box is read once, then scattered.
+    fn read_objects_fancy<T: ObjectElement>(
+        &self,
+        sel: &ResolvedSelection,
+        fancy: &Fancy,
+        codec: &ObjectCodec,
+        out: Vec<T>,
+    ) -> ArrayResult<Vec<T>> {
+        let plan = FancyPlan::new(fancy, &self.meta.chunks);
+        let out_strides = plan.out_strides(sel);
+        let out = Mutex::new(out);
+        (0..plan.len()).into_par_iter().try_for_each(|i| {
+            let chunk = plan.chunk(i);
+            let bounds = chunk.bounding_selection(&self.meta.chunks, &self.meta.shape)?;
+            let items = self.read_objects_resolved::<T>(&bounds, codec)?;
+            let box_shape: Vec<u64> = chunk.hi.iter().zip(&chunk.lo).map(|(h, l)| h - l).collect();
+            let box_strides = strides(&box_shape, 1, Order::C);
+            let mut out = out.lock().unwrap_or_else(|p| p.into_inner());
+            chunk.for_each_run(
+                &plan,
+                &out_strides,
+                &box_strides,
+                &chunk.lo,
+                |o, l, len, os, ls| {
+                    for k in 0..len {
+                        out[o + k * os] = items[(l + k as isize * ls) as usize].clone();
+                    }
+                },
+            );
+            Ok::<(), ArrayError>(())
+        })?;
+        Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Writes `items` (or the fill value) into a fancy selection of an object array: each touched
+    /// chunk is read, modified and written back once.
+    fn write_objects_fancy<T: ObjectElement>(
+        &self,
+        sel: &ResolvedSelection,
+        fancy: &Fancy,
+        items: Option<&[T]>,
+        codec: &ObjectCodec,
+        only_existing: bool,
+    ) -> ArrayResult<()> {
+        let fill = T::from_fill(&self.meta.fill_value.to_json(), codec)?;
+        let count = buffer_len(self.meta.chunk_elements(), 1)?;
+        let plan = FancyPlan::new(fancy, &self.meta.chunks);
+        let in_strides = plan.out_strides(sel);
+        let chunk_strides = strides(&self.meta.chunks, 1, self.object_order(codec));
+        let origin = vec![0; self.meta.rank()];
+        (0..plan.len()).into_par_iter().try_for_each(|i| {
+            let touched = plan.chunk(i);
+            let key = self.chunk_key(&touched.chunk)?;
+            let _guard = chunk_lock(&key);
+            let mut chunk: Vec<T> = match self.store.get(&key)? {
+                Some(encoded) => self.decode_object_chunk::<T>(&key, &encoded, codec)?,
+                None if only_existing => return Ok(()),
+                None => filled(count, &fill)?,
+            };
+            touched.for_each_run(
+                &plan,
+                &in_strides,
+                &chunk_strides,
+                &origin,
+                |o, l, len, os, ls| {
+                    for k in 0..len {
+                        chunk[(l + k as isize * ls) as usize] = match items {
+                            Some(items) => items[o + k * os].clone(),
+                            None => fill.clone(),
+                        };
+                    }
+                },
+            );
+            self.store_object_chunk(&key, chunk, &fill, codec)
         })
     }
 }

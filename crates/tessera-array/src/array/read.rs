@@ -99,6 +99,9 @@ impl Array {
                 "selection resolved against another array",
             ));
         }
+        if let Some(fancy) = sel.fancy_positions() {
+            return self.read_fancy(sel, fancy, out);
+        }
         if let Some(shard) = &self.shard {
             return self.read_sharded(shard, sel, out);
         }

@@ -65,6 +65,9 @@ impl Array {
                 Source::Bytes(_) => self.refuse_object_bytes(),
             };
         }
+        if let Some(fancy) = sel.fancy_positions() {
+            return self.write_fancy(sel, fancy, source, only_existing);
+        }
         let itemsize = self.meta.dtype.itemsize();
         let plan = ReadPlan::new(sel.clone(), &self.meta.chunks);
         if plan.is_empty() || sel.num_elements() == 0 {
@@ -138,21 +141,46 @@ impl Array {
             return self.store_chunk(&key, &buf);
         }
 
-        // Read-modify-write through the store's update, which no other writer of this chunk, in this
-        // process or another, can interleave with. The process-wide lock first lets threads of one
-        // process queue instead of colliding (on object stores a collision costs a retry).
-        let _guard = chunk_lock(&key);
+        self.modify_chunk(&key, only_existing, &write_region)
+    }
+
+    /// Reads, modifies (with `modify`, on the decoded chunk) and writes back one chunk, through the
+    /// store's update, which no other writer of this chunk, in this process or another, can
+    /// interleave with. A missing chunk starts as the fill value, or is left alone when
+    /// `only_existing`.
+    pub(super) fn modify_chunk(
+        &self,
+        key: &StoreKey,
+        only_existing: bool,
+        modify: &dyn Fn(&mut [u8]),
+    ) -> ArrayResult<()> {
+        let itemsize = self.meta.dtype.itemsize();
+        let chunk_bytes = self.meta.chunk_bytes();
+        let fill = self.meta.fill_value.bytes();
+        // The process-wide lock first lets threads of one process queue instead of colliding (on
+        // object stores a collision costs a retry).
+        let _guard = chunk_lock(key);
         let mut failure = None;
-        self.store.update(&key, &mut |current| {
+        self.store.update(key, &mut |current| {
             let mut buf = vec![0u8; chunk_bytes];
             let modified = (|| {
                 match current {
-                    Some(encoded) => self.decode_chunk(&key, &encoded, &mut buf)?,
+                    Some(encoded) => self.decode_chunk(key, &encoded, &mut buf)?,
                     None if only_existing => return Ok(Update::Keep),
-                    None => fill_whole(&mut buf),
+                    None => {
+                        let whole_dims = [Dim {
+                            count: buf.len() / itemsize.max(1),
+                            src: 0,
+                            dst: itemsize,
+                        }];
+                        // SAFETY: `buf` is exclusively ours and the region is all of it.
+                        unsafe {
+                            copy::fill_region_raw(fill, buf.as_mut_ptr(), buf.len(), 0, &whole_dims)
+                        };
+                    }
                 }
-                write_region(&mut buf);
-                self.chunk_update(&key, &buf)
+                modify(&mut buf);
+                self.chunk_update(key, &buf)
             })();
             modified.unwrap_or_else(|e| {
                 failure = Some(e);

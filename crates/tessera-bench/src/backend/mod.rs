@@ -82,6 +82,12 @@ impl Backend {
             || matches!(self, Backend::Tessera | Backend::Mmap | Backend::H5py)
     }
 
+    /// Whether the backend reads Zarr arrays of `format` (2 or 3): tessera's Python package does not
+    /// read v3 yet.
+    pub fn reads_format(self, format: u8) -> bool {
+        format == 2 || !matches!(self, Backend::TesseraPython | Backend::H5py)
+    }
+
     /// True for the backends `benches/peers.py` runs.
     pub fn is_python(self) -> bool {
         matches!(

@@ -13,7 +13,7 @@ use crate::backend::{Backend, Outcome, RunSpec, run_in_process};
 use crate::cache;
 use crate::dataset::{
     Codec, Dataset, Hdf5Array, StoreConfig, chunk_label, prepare_destination, shape_for,
-    write_dataset,
+    write_dataset, write_v3_arrays,
 };
 use crate::error::{BenchError, BenchResult};
 use crate::floor::{self, Floors};
@@ -71,7 +71,10 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
         .tempdir_in(&parent)
         .map_err(|e| BenchError::io("creating a directory in", &parent, e))?;
     let started = Instant::now();
-    let dataset = write_dataset(tmp.path(), &shape, args.dtype, args.seed, &Codec::ALL)?;
+    let mut dataset = write_dataset(tmp.path(), &shape, args.dtype, args.seed, &Codec::ALL)?;
+    if args.zarr_v3 {
+        write_v3_arrays(&mut dataset)?;
+    }
     let nbytes = dataset.nbytes();
     println!(
         "tessera bench: {} field {} ({:.0} MiB), generated and written as raw + {} Zarr arrays in {:.1} s ({})",
@@ -84,11 +87,15 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
     );
     for c in &dataset.configs {
         println!(
-            "  {:<16} chunks {:<12} stored {:>8.1} MiB (ratio {:.2})",
+            "  {:<16} chunks {:<12} stored {:>8.1} MiB (ratio {:.2}){}",
             array_name(c),
             chunk_label(&c.chunks),
             c.stored_bytes as f64 / (1u64 << 20) as f64,
-            nbytes as f64 / c.stored_bytes.max(1) as f64
+            nbytes as f64 / c.stored_bytes.max(1) as f64,
+            c.shards
+                .as_ref()
+                .map(|s| format!(" in shards {}", chunk_label(s)))
+                .unwrap_or_default()
         );
     }
 
@@ -289,6 +296,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
             .iter()
             .map(|c| {
                 json!({"array": array_name(c), "codec": c.codec.name(), "chunks": c.chunks,
+                       "zarr_format": c.zarr_format, "shards": c.shards,
                        "compressor": c.codec.compressor(), "stored_bytes": c.stored_bytes,
                        "decode_seconds": run.rates.costs.get(&array_name(c)).map(|k| k.wall_seconds)})
             })
@@ -373,12 +381,11 @@ impl<'a> Run<'a> {
             }
         }
         for config in &dataset.configs {
-            for &w in workloads {
+            for &w in workloads.iter().filter(|&&w| config.runs(w)) {
                 for &cache in caches {
-                    for &b in backends
-                        .iter()
-                        .filter(|&&b| b != Backend::H5py && b.supports(w))
-                    {
+                    for &b in backends.iter().filter(|&&b| {
+                        b != Backend::H5py && b.supports(w) && b.reads_format(config.zarr_format)
+                    }) {
                         plan.push((b, Source::Zarr(config), w, cache, config.chunks.clone()));
                     }
                 }

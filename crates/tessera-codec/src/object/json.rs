@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::{nest, unnest};
+use super::{nest, unpack};
 use crate::config::Config;
 use crate::error::{CodecError, CodecErrorKind, CodecResult};
 
@@ -83,31 +83,7 @@ pub(super) fn decode(encoded: &[u8], shape: &[usize]) -> CodecResult<Vec<Value>>
             CodecError::corrupt(ID, format!("invalid JSON: {e}"))
         }
     })?;
-    let Value::Array(mut items) = doc else {
-        return Err(CodecError::corrupt(ID, "the chunk is not a JSON list"));
-    };
-    if items.len() < 2 {
-        return Err(CodecError::corrupt(
-            ID,
-            "the chunk lacks its trailing dtype and shape",
-        ));
-    }
-    let stored_shape = items.pop().expect("two items");
-    let dtype = items.pop().expect("one item");
-    if !dtype.is_string() {
-        return Err(CodecError::corrupt(
-            ID,
-            format!("the item before the shape should be the dtype, found {dtype}"),
-        ));
-    }
-    if dtype != OBJECT_DTYPE {
-        return Err(CodecError::new(
-            CodecErrorKind::Unsupported,
-            ID,
-            format!("chunk of numpy dtype {dtype}: only object (|O) chunks are supported"),
-        ));
-    }
-    unnest(ID, items, &stored_shape, count)
+    unpack(ID, doc, "a JSON list", count)
 }
 
 /// Writes `value` as Python's `json.dumps(sort_keys=True, ensure_ascii=True,

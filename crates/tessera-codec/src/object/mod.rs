@@ -266,6 +266,39 @@ fn nest(values: &[Value], shape: &[usize]) -> Value {
     }
 }
 
+/// The values of a json2/msgpack2 chunk `doc` (`container`: "a JSON list", ...): numcodecs writes
+/// the items, then the dtype (`|O`) and the shape; the shape must hold `count` elements.
+fn unpack(id: &str, doc: Value, container: &str, count: usize) -> CodecResult<Vec<Value>> {
+    let Value::Array(mut items) = doc else {
+        return Err(CodecError::corrupt(
+            id,
+            format!("the chunk is not {container}"),
+        ));
+    };
+    if items.len() < 2 {
+        return Err(CodecError::corrupt(
+            id,
+            "the chunk lacks its trailing dtype and shape",
+        ));
+    }
+    let stored_shape = items.pop().expect("two items");
+    let dtype = items.pop().expect("one item");
+    if !dtype.is_string() {
+        return Err(CodecError::corrupt(
+            id,
+            format!("the item before the shape should be the dtype, found {dtype}"),
+        ));
+    }
+    if dtype != json::OBJECT_DTYPE {
+        return Err(CodecError::new(
+            CodecErrorKind::Unsupported,
+            id,
+            format!("chunk of numpy dtype {dtype}: only object (|O) chunks are supported"),
+        ));
+    }
+    unnest(id, items, &stored_shape, count)
+}
+
 /// The inverse of [`nest`] for the items numcodecs' json2/msgpack2 write: `items` is the list
 /// before the trailing dtype and shape; the shape read from the data must have `shape`'s
 /// element count (zarr reshapes the decoded values into the chunk shape).

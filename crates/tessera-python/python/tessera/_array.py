@@ -10,8 +10,9 @@ from ._attrs import Attributes
 from .errors import NotPicklableError, ReadOnlyError, UnsupportedError
 
 FIELD_WRITE = (
-    "writing a structured field selection is not supported yet: tessera-array cannot write one field "
-    "of a structured chunk. Read the records, set the field with numpy, write the records back"
+    "writing a structured field selection is not supported yet by the Python package (tessera-array "
+    "writes one field only through its typed Rust API). Read the records, set the field with numpy, "
+    "write the records back"
 )
 
 
@@ -21,11 +22,14 @@ def _flat_bytes(buffer):
 
 
 class Array:
-    """A Zarr v2 array. Create one with :func:`tessera.create` or open one with :func:`tessera.open`.
+    """A Zarr array (v2 or v3, sharded or not). Create one with :func:`tessera.create` or open one
+    with :func:`tessera.open`.
 
     Reads (``a[...]``) return ``numpy.ndarray`` s in the stored dtype; chunks are fetched in one batch
     and decoded in parallel, without the GIL, straight into the result. Writes (``a[...] = v``)
-    broadcast ``v`` as numpy does and encode chunks in parallel.
+    broadcast ``v`` as numpy does and encode chunks in parallel. Object (``|O``) arrays read as
+    numpy object arrays: ``str`` (vlen-utf8), ``bytes`` (vlen-bytes), 1-d arrays (vlen-array) or JSON
+    values (json2, msgpack2).
     """
 
     def __init__(self, core, store, url, mode):
@@ -38,11 +42,25 @@ class Array:
         self._load_metadata()
 
     def _load_metadata(self):
-        meta = json.loads(self._core.metadata_json())
+        meta = json.loads(self._core.summary_json())
         self._meta = meta
-        self._dtype = _dtype.from_zarr(meta["dtype"])
+        # `_stored` is what the chunks hold; Zarr v3 types have no byte order (the `bytes` codec has
+        # one), so a v3 array reads in native order, as zarr-python 3 returns it.
+        self._stored = _dtype.from_zarr(meta["dtype"])
+        self._dtype = self._stored
+        if meta["zarr_format"] == 3 and self._stored.byteorder == ">":
+            self._dtype = self._stored.newbyteorder("=")
+        self._object = meta["object_codec"]
+        if self._object is not None:
+            # An object array's fill value is its JSON (None, "", "x", ...), as zarr-python reports.
+            self._fill = json.loads(self._core.fill_value_json())
+            rows = self._object["dtype"]
+            self._row_dtype = None if rows is None else np.dtype(rows)
+            return
         fill = self._core.fill_value_bytes()
-        self._fill = None if fill is None else np.frombuffer(fill, dtype=self._dtype)[0]
+        self._fill = None if fill is None else np.frombuffer(fill, dtype=self._stored)[0]
+        if self._fill is not None and self._dtype != self._stored:
+            self._fill = self._fill.astype(self._dtype)
 
     # ---- metadata -------------------------------------------------------------------------------
     @property
@@ -52,13 +70,15 @@ class Array:
 
     @property
     def chunks(self):
-        """The chunk shape."""
+        """The chunk shape: the shape of the chunks encoded one by one (inside a shard for a sharded
+        array, as zarr-python 3 reports it)."""
         return tuple(self._meta["chunks"])
 
     @property
     def shards(self):
-        """The shard shape; always ``None`` for Zarr v2 arrays."""
-        return None
+        """The shard shape of a sharded Zarr v3 array, else ``None``."""
+        shards = self._meta["shards"]
+        return None if shards is None else tuple(shards)
 
     @property
     def dtype(self):
@@ -87,15 +107,15 @@ class Array:
 
     @property
     def nchunks(self):
-        """The number of chunks in the grid."""
+        """The number of stored objects in the grid: chunks, or shards of a sharded array."""
         n = 1
-        for s, c in zip(self.shape, self.chunks):
+        for s, c in zip(self.shape, self.shards or self.chunks):
             n *= -(-s // c)
         return n
 
     @property
     def nchunks_initialized(self):
-        """The number of chunks stored."""
+        """The number of chunks (shards of a sharded array) stored."""
         return self._core.stored_chunks()[0]
 
     @property
@@ -105,7 +125,8 @@ class Array:
 
     @property
     def fill_value(self):
-        """The fill value as a numpy scalar of the dtype, or ``None``."""
+        """The fill value as a numpy scalar of the dtype, or ``None``; for an object array its JSON
+        value (``""``, ``None``, ...)."""
         return self._fill
 
     @property
@@ -115,23 +136,32 @@ class Array:
 
     @property
     def compressor(self):
-        """The compressor's numcodecs config (a dict), or ``None``."""
+        """The compressor's numcodecs config (a dict), or ``None`` (always ``None`` for Zarr v3: see
+        :attr:`codecs`)."""
         return self._meta.get("compressor")
 
     @property
     def filters(self):
-        """The filters' numcodecs configs (a list of dicts), or ``None``."""
+        """The filters' numcodecs configs (a list of dicts), or ``None`` (always ``None`` for Zarr
+        v3: see :attr:`codecs`)."""
         return self._meta.get("filters")
 
     @property
+    def codecs(self):
+        """Zarr v3: the ``codecs`` list of ``zarr.json`` (dicts with ``name`` and
+        ``configuration``); ``None`` for Zarr v2."""
+        return self._meta.get("codecs")
+
+    @property
     def dimension_separator(self):
-        """``"."`` or ``"/"``: the separator in chunk keys."""
-        return self._meta.get("dimension_separator", ".")
+        """``"."`` or ``"/"``: the separator in Zarr v2 chunk keys; ``None`` for Zarr v3 (its chunk
+        key encoding is in ``zarr.json``)."""
+        return self._meta.get("dimension_separator")
 
     @property
     def zarr_format(self):
-        """The Zarr format version: 2."""
-        return 2
+        """The Zarr format version: 2 or 3."""
+        return self._meta["zarr_format"]
 
     @property
     def path(self):
@@ -165,14 +195,19 @@ class Array:
 
     @property
     def attrs(self):
-        """The attributes (``.zattrs``), a mutable mapping persisted on every change."""
+        """The attributes (``.zattrs``, or ``attributes`` in ``zarr.json``), a mutable mapping
+        persisted on every change."""
         return Attributes(self._core, self.read_only)
 
     @property
     def dimension_names(self):
-        """Names of the axes, from the ``_ARRAY_DIMENSIONS`` attribute (xarray's convention), or
+        """Names of the axes: ``dimension_names`` of a Zarr v3 array (``None`` for an unnamed
+        axis), the ``_ARRAY_DIMENSIONS`` attribute of a v2 array (xarray's convention), or
         ``None``."""
-        names = self.attrs.get("_ARRAY_DIMENSIONS")
+        if self.zarr_format == 3:
+            names = self._meta["dimension_names"]
+        else:
+            names = self.attrs.get("_ARRAY_DIMENSIONS")
         return tuple(names) if names is not None else None
 
     @property
@@ -182,16 +217,24 @@ class Array:
         ratio = f"{self.nbytes / stored:.1f}" if stored else "-"
         rows = [
             ("Type", "tessera.Array"),
-            ("Zarr format", "2"),
+            ("Zarr format", str(self.zarr_format)),
             ("Store", self._url),
             ("Path", self.path or "/"),
             ("Data type", str(self.dtype)),
             ("Shape", str(self.shape)),
             ("Chunk shape", str(self.chunks)),
+        ]
+        if self.shards is not None:
+            rows.append(("Shard shape", str(self.shards)))
+        rows += [
             ("Order", self.order),
             ("Read-only", str(self.read_only)),
-            ("Compressor", json.dumps(self.compressor)),
-            ("Filters", json.dumps(self.filters)),
+        ]
+        if self.zarr_format == 3:
+            rows.append(("Codecs", json.dumps(self.codecs)))
+        else:
+            rows += [("Compressor", json.dumps(self.compressor)), ("Filters", json.dumps(self.filters))]
+        rows += [
             ("No. bytes", f"{self.nbytes}"),
             ("No. bytes stored", f"{stored}"),
             ("Storage ratio", ratio),
@@ -208,7 +251,8 @@ class Array:
     def __repr__(self):
         return (
             f"<tessera.Array {self._url!s} /{self.path} shape={self.shape} dtype={self.dtype} "
-            f"chunks={self.chunks} mode={self._mode!r}>"
+            f"chunks={self.chunks}{'' if self.shards is None else f' shards={self.shards}'} "
+            f"mode={self._mode!r}>"
         )
 
     def __array__(self, dtype=None, copy=None):
@@ -222,20 +266,42 @@ class Array:
     # ---- reads ----------------------------------------------------------------------------------
     def _read(self, sel):
         shape = self._core.selection_shape(sel.axes)
-        out = np.empty(shape, dtype=self._dtype)
-        self._core.read_into(sel.axes, _flat_bytes(out))
-        if sel.flips:
-            out = np.flip(out, axis=sel.flips)
-        if sel.newaxes:
-            out = np.expand_dims(out, sel.newaxes)
-        if sel.fields is not None:
-            names = sel.fields[0] if len(sel.fields) == 1 else sel.fields
-            # tessera-array reads whole records; the field is copied out so the other fields' memory
-            # is released at once.
-            out = np.ascontiguousarray(out[names]) if out.ndim else out[names]
+        if self._object is not None:
+            out = self._read_objects(sel, shape)
+        elif sel.fields is not None:
+            return self._read_fields(sel, shape)
+        else:
+            out = np.empty(shape, dtype=self._stored)
+            self._core.read_into(sel.axes, _flat_bytes(out))
+            if self._stored != self._dtype:
+                out = out.byteswap(inplace=True).view(self._dtype)
+        out = sel.finish(out)
         if sel.scalar and out.ndim == 0:
             return out[()]
         return out
+
+    def _read_fields(self, sel, shape):
+        # tessera-array copies only the named fields out of each chunk, packed in the order given.
+        names = list(dict.fromkeys(sel.fields))
+        spec, flat = self._core.read_fields(sel.axes, names)
+        packed = _dtype.from_zarr(json.loads(spec))
+        out = sel.finish(flat.view(packed).reshape(shape))
+        if len(sel.fields) == 1:
+            out = out[sel.fields[0]]
+        if sel.scalar and out.ndim == 0:
+            return out[()]
+        return out
+
+    def _read_objects(self, sel, shape):
+        if sel.fields is not None:
+            raise IndexError("an object array has no fields")
+        flat = self._core.read_objects(sel.axes)
+        if self._row_dtype is not None:
+            # vlen-array rows arrive as raw bytes in the codec's dtype: view them as numpy rows.
+            native = self._row_dtype.newbyteorder("=")
+            for i, row in enumerate(flat):
+                flat[i] = np.frombuffer(row, dtype=self._row_dtype).astype(native)
+        return flat.reshape(shape)
 
     def __getitem__(self, key):
         return self._read(_indexing.parse(key, self.shape))
@@ -249,18 +315,24 @@ class Array:
         return self._read(sel)
 
     def get_orthogonal_selection(self, selection, fields=None):
-        """Orthogonal selection: only integers and slices are supported until tessera-array has
-        per-axis integer and mask selections (issue 16)."""
-        sel = _indexing.parse(selection, self.shape, what="orthogonal selection (oindex)")
+        """Orthogonal selection (zarr's ``oindex``): per axis an integer, a slice, an integer
+        list/array or a boolean mask, each applied to its own axis."""
+        sel = _indexing.parse(selection, self.shape, orthogonal=True)
         if fields is not None:
             sel.fields = [fields] if isinstance(fields, str) else list(fields)
         return self._read(sel)
 
     def get_coordinate_selection(self, selection, fields=None):
-        """Coordinate selection: not supported until tessera-array has point selections (issue 16)."""
-        raise UnsupportedError(
-            _indexing.FANCY.format(what="coordinate selection (vindex)")
-        )
+        """Coordinate selection (zarr's ``vindex``): one integer array per axis, broadcast together
+        (the result has their shape), or one boolean mask of the array's shape (1-d result)."""
+        sel = _indexing.coordinate(selection, self.shape)
+        if fields is not None:
+            sel.fields = [fields] if isinstance(fields, str) else list(fields)
+        return self._read(sel)
+
+    def get_mask_selection(self, mask, fields=None):
+        """The elements where ``mask`` (a boolean array of the array's shape) is true, C order."""
+        return self.get_coordinate_selection(np.asarray(mask, dtype=bool), fields=fields)
 
     @property
     def oindex(self):
@@ -285,17 +357,28 @@ class Array:
         if sel.fields is not None:
             raise UnsupportedError(FIELD_WRITE)
         shape = tuple(self._core.selection_shape(sel.axes))
-        final = list(shape)
-        for pos in sel.newaxes:
-            final.insert(pos, 1)
-        value = np.asarray(value)
-        if value.dtype != self._dtype:
-            value = value.astype(self._dtype)
-        value = np.broadcast_to(value, tuple(final)).reshape(shape)
-        if sel.flips:
-            value = np.flip(value, axis=sel.flips)
+        final = sel.final_shape(shape)
+        if self._object is not None:
+            value = _object_values(value, final)
+        else:
+            value = np.asarray(value)
+            if value.dtype != self._stored:
+                value = value.astype(self._stored)
+        value = sel.unfinish(np.broadcast_to(value, final), shape)
         data = np.ascontiguousarray(value)
-        self._core.write_from(sel.axes, _flat_bytes(data))
+        if self._object is not None:
+            self._core.write_objects(sel.axes, self._stored_objects(data.reshape(-1)))
+        else:
+            self._core.write_from(sel.axes, _flat_bytes(data))
+
+    def _stored_objects(self, flat):
+        if self._row_dtype is None:
+            return flat
+        # vlen-array rows cross as bytes in the codec's dtype; numpy converts each row.
+        return [
+            None if row is None else np.ascontiguousarray(row, dtype=self._row_dtype).tobytes()
+            for row in flat
+        ]
 
     def __setitem__(self, key, value):
         self._write(_indexing.parse(key, self.shape), value)
@@ -308,17 +391,22 @@ class Array:
         self._write(sel, value)
 
     def set_orthogonal_selection(self, selection, value, fields=None):
-        """Orthogonal write: only integers and slices until issue 16."""
-        sel = _indexing.parse(selection, self.shape, what="orthogonal selection (oindex)")
+        """Orthogonal write (zarr's ``oindex``), ``value`` broadcast to the selection."""
+        sel = _indexing.parse(selection, self.shape, orthogonal=True)
         if fields is not None:
             sel.fields = [fields]
         self._write(sel, value)
 
     def set_coordinate_selection(self, selection, value, fields=None):
-        """Coordinate write: not supported until issue 16."""
-        raise UnsupportedError(
-            _indexing.FANCY.format(what="coordinate selection (vindex)")
-        )
+        """Coordinate write (zarr's ``vindex``); a point listed twice gets the later value."""
+        sel = _indexing.coordinate(selection, self.shape)
+        if fields is not None:
+            sel.fields = [fields]
+        self._write(sel, value)
+
+    def set_mask_selection(self, mask, value, fields=None):
+        """Writes ``value`` where ``mask`` (a boolean array of the array's shape) is true."""
+        self.set_coordinate_selection(np.asarray(mask, dtype=bool), value, fields=fields)
 
     def resize(self, *shape):
         """Changes the shape; chunks outside the new shape are removed. ``resize(10, 20)`` or
@@ -332,9 +420,11 @@ class Array:
     def append(self, data, axis=0):
         """Appends ``data`` along ``axis`` (the other axes must match); returns the new shape."""
         self._check_writable()
-        data = np.ascontiguousarray(np.asarray(data), dtype=self._dtype)
         if axis < 0:
             axis += self.ndim
+        if self._object is not None:
+            return self._append_objects(data, axis)
+        data = np.ascontiguousarray(np.asarray(data), dtype=self._stored)
         if data.ndim != self.ndim:
             from .errors import ShapeError
 
@@ -343,6 +433,26 @@ class Array:
             )
         self._core.append(_flat_bytes(data), list(data.shape), int(axis))
         self._load_metadata()
+        return self.shape
+
+    def _append_objects(self, data, axis):
+        # Object values cannot cross as one byte buffer: grow the array, then write the new region.
+        listed = isinstance(data, (list, tuple)) and self.ndim == 1
+        data = _object_values(data, (len(data),) if listed else None)
+        if data.ndim != self.ndim or any(
+            d != s for i, (d, s) in enumerate(zip(data.shape, self.shape)) if i != axis
+        ):
+            from .errors import ShapeError
+
+            raise ShapeError(
+                f"cannot append data of shape {data.shape} to an array of shape {self.shape}"
+            )
+        old = self.shape
+        new = list(old)
+        new[axis] += data.shape[axis]
+        self.resize(new)
+        region = tuple(slice(old[axis], None) if i == axis else slice(None) for i in range(self.ndim))
+        self[region] = data
         return self.shape
 
     def reload(self):
@@ -364,6 +474,25 @@ class Array:
                 "Use a directory or an object store URL to share arrays with other processes"
             )
         return (reopen, (self._portable_url, self.path, _reopen_mode(self._mode), "array"))
+
+
+def _object_values(value, shape):
+    """``value`` as a numpy object array: strings of a ``<U``/``|S`` array become ``str``/``bytes``
+    objects; a list as long as a 1-d ``shape`` is one element per item (ragged rows, JSON lists),
+    which ``numpy.asarray`` would refuse or turn into a 2-d array; anything else not a list is one
+    element."""
+    if isinstance(value, np.ndarray):
+        return value if value.dtype == object else value.astype(object)
+    if isinstance(value, (list, tuple)):
+        if shape is not None and len(shape) == 1 and len(value) == shape[0]:
+            out = np.empty(len(value), dtype=object)
+            for i, item in enumerate(value):
+                out[i] = item
+            return out
+        return np.asarray(value, dtype=object)
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
 
 
 def portable_url(url):

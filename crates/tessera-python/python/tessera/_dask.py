@@ -8,7 +8,9 @@ def to_dask(array, chunks=None):
     import dask.array as da
     from dask.base import tokenize
 
-    chunks = array.chunks if chunks is None else chunks
+    if chunks is None:
+        # One Dask block per stored object: a shard reads with one index fetch and coalesced reads.
+        chunks = array.shards or array.chunks
     name = "tessera-" + tokenize(array.store_url, array.path, array.shape, str(array.dtype), chunks)
     return da.from_array(
         array,

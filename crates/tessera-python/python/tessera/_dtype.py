@@ -4,10 +4,26 @@ import numpy as np
 
 from .errors import UnsupportedError
 
-VLEN = (
-    "variable-length strings and objects (dtype {dtype!r}) are not supported yet: tessera-array has "
-    "no vlen-utf8/vlen-bytes/object codecs (issue 14). Use a fixed-size 'U<n>' or 'S<n>' dtype"
-)
+#: The numcodecs ids of the codecs that store object (``|O``) arrays.
+OBJECT_CODECS = ("vlen-utf8", "vlen-bytes", "vlen-array", "json2", "msgpack2", "pickle")
+
+
+def object_codec_for(dtype):
+    """The object codec config a variable-length dtype gets by default (as zarr-python 2 chooses),
+    or ``None`` for a fixed-size dtype: ``str`` → vlen-utf8, ``bytes`` → vlen-bytes, ``object`` →
+    vlen-utf8 (zarr-python 2 asks for an ``object_codec``; strings are the common case)."""
+    if dtype in (str, "str"):
+        return {"id": "vlen-utf8"}
+    if dtype in (bytes, "bytes"):
+        return {"id": "vlen-bytes"}
+    if dtype in (object, "object", "O", "|O"):
+        return {"id": "vlen-utf8"}
+    dt = np.dtype(dtype)
+    if dt.kind == "O":
+        return {"id": "vlen-utf8"}
+    if dt.kind in "SU" and dt.itemsize == 0 and dt.fields is None:
+        return {"id": "vlen-utf8"} if dt.kind == "U" else {"id": "vlen-bytes"}
+    return None
 
 
 def from_zarr(spec):
@@ -26,14 +42,18 @@ def from_zarr(spec):
 
 
 def to_zarr(dtype):
-    """The ``.zarray`` ``dtype`` field of a numpy dtype; :class:`UnsupportedError` for str/object."""
-    if dtype in (str, object, "str", "object", "O", "|O"):
-        raise UnsupportedError(VLEN.format(dtype=str(dtype)))
+    """The ``.zarray`` ``dtype`` field of a numpy dtype: ``"|O"`` for the variable-length ones
+    (``str``, ``bytes``, ``object``); :class:`UnsupportedError` for records holding objects."""
+    if object_codec_for(dtype) is not None:
+        return "|O"
     dt = np.dtype(dtype)
-    if dt.kind == "O" or dt.hasobject:
-        raise UnsupportedError(VLEN.format(dtype=str(dt)))
-    if dt.kind in "SUV" and dt.itemsize == 0 and dt.fields is None:
-        raise UnsupportedError(VLEN.format(dtype=str(dt)))
+    if dt.hasobject:
+        raise UnsupportedError(
+            f"a structured dtype with object fields ({dt}) is not a Zarr dtype; store the "
+            "variable-length field as its own array"
+        )
+    if dt.kind == "V" and dt.itemsize == 0 and dt.fields is None:
+        raise UnsupportedError("a zero-size void dtype ('V0') cannot be stored")
     if dt.fields is None:
         if dt.subdtype is not None:
             raise UnsupportedError(

@@ -1,4 +1,4 @@
-"""``tessera.Group``: a Zarr v2 group, a mapping of names to arrays and groups."""
+"""``tessera.Group``: a Zarr group (v2 or v3), a mapping of names to arrays and groups."""
 
 from ._array import Array, _reopen_mode, portable_url
 from ._attrs import Attributes
@@ -49,17 +49,18 @@ class Group:
 
     @property
     def consolidated(self):
-        """True when metadata is read from consolidated metadata (``.zmetadata``)."""
+        """True when metadata is read from consolidated metadata (``.zmetadata``, or Zarr v3's
+        inline ``consolidated_metadata``)."""
         return self._core.consolidated
 
     @property
     def zarr_format(self):
-        """The Zarr format version: 2."""
-        return 2
+        """The Zarr format version: 2 or 3."""
+        return self._core.zarr_format
 
     @property
     def attrs(self):
-        """The attributes (``.zattrs``)."""
+        """The attributes (``.zattrs``, or ``attributes`` in ``zarr.json``)."""
         return Attributes(self._core, self.read_only)
 
     def _wrap(self, name, kind):
@@ -70,10 +71,6 @@ class Group:
     def __getitem__(self, name):
         kind = self._core.kind_of(name)
         if kind is None:
-            if self._store.node_kind(_join(self.path, name)) == "v3":
-                from ._api import _v3_unsupported
-
-                raise _v3_unsupported(self._url, _join(self.path, name))
             raise NodeNotFound(f"no array or group named {name!r} in group /{self.path}")
         return self._wrap(name, kind)
 
@@ -125,9 +122,9 @@ class Group:
             )
 
     def create_group(self, name, overwrite=False):
-        """Creates the group ``name`` (a relative path) below this one."""
+        """Creates the group ``name`` (a relative path) below this one, in this group's format."""
         self._check_writable()
-        core = self._store.create_group(_join(self.path, name), overwrite)
+        core = self._store.create_group(_join(self.path, name), overwrite, self.zarr_format)
         return Group(core, self._store, self._url, self._mode)
 
     def require_group(self, name):
@@ -137,10 +134,12 @@ class Group:
         return self.create_group(name)
 
     def create_array(self, name, **kwargs):
-        """Creates the array ``name`` below this group; keywords as :func:`tessera.create`."""
+        """Creates the array ``name`` below this group; keywords as :func:`tessera.create`
+        (``zarr_format`` defaults to this group's)."""
         from ._api import _create
 
         self._check_writable()
+        kwargs.setdefault("zarr_format", self.zarr_format)
         return _create(self._store, self._url, _join(self.path, name), self._mode, **kwargs)
 
     def tree(self):

@@ -1,7 +1,8 @@
 """The xarray backend: ``xarray.open_dataset(store, engine="tessera", group=..., chunks={})``.
 
-Variables are read lazily through tessera (basic indexing; xarray applies the rest with numpy);
-dimension names come from the ``_ARRAY_DIMENSIONS`` attribute of Zarr v2 arrays, and xarray's own CF
+Variables are read lazily through tessera (orthogonal indexing; xarray applies the rest with numpy);
+dimension names come from the ``_ARRAY_DIMENSIONS`` attribute of Zarr v2 arrays or ``dimension_names``
+of Zarr v3 arrays, and xarray's own CF
 decoding runs on the result, with the array's Zarr fill value as ``_FillValue`` exactly as xarray's
 zarr backend does, so values equal ``engine="zarr"``'s.
 """
@@ -31,21 +32,25 @@ class TesseraBackendArray(BackendArray):
         self.dtype = array.dtype
 
     def __getitem__(self, key):
+        # OUTER: xarray hands over integers, slices and 1-d integer arrays applied per axis, which is
+        # tessera's orthogonal selection; only what is left (vectorised indexing) runs in numpy.
         return indexing.explicit_indexing_adapter(
-            key, self.shape, indexing.IndexingSupport.BASIC, self._getitem
+            key, self.shape, indexing.IndexingSupport.OUTER, self._getitem
         )
 
     def _getitem(self, key):
-        return np.asarray(self.array[key])
+        return np.asarray(self.array.oindex[key])
 
 
 def _dims_and_attrs(node):
     attrs = node.attrs.asdict()
     dims = attrs.pop(DIMENSION_KEY, None)
+    if node.zarr_format == 3:
+        dims = node.dimension_names
     if dims is None:
         raise KeyError(
-            f"tessera array /{node.path} has no {DIMENSION_KEY} attribute, which xarray needs for "
-            "the variable's dimension names"
+            f"tessera array /{node.path} has no {DIMENSION_KEY} attribute (v2) or dimension_names "
+            "(v3), which xarray needs for the variable's dimension names"
         )
     return tuple(dims), attrs
 
@@ -65,8 +70,9 @@ class TesseraDataStore(AbstractDataStore):
             "compressor": array.compressor,
             "filters": array.filters,
         }
-        if array.fill_value is not None:
-            # As xarray's zarr backend: a Zarr v2 fill value is the variable's missing value.
+        if array.fill_value is not None and array.zarr_format == 2:
+            # As xarray's zarr backend: a Zarr v2 fill value is the variable's missing value (v3
+            # keeps it in the `_FillValue` attribute).
             attrs["_FillValue"] = array.fill_value
         return Variable(dims, data, attrs, encoding)
 
@@ -95,9 +101,9 @@ class TesseraDataStore(AbstractDataStore):
 
 
 class TesseraBackendEntrypoint(BackendEntrypoint):
-    """``engine="tessera"``: Zarr v2 stores through the tessera package."""
+    """``engine="tessera"``: Zarr v2 and v3 stores through the tessera package."""
 
-    description = "Open Zarr v2 stores with tessera (Rust, parallel decoding)"
+    description = "Open Zarr v2 and v3 stores with tessera (Rust, parallel decoding)"
     url = "https://example.invalid/tessera"
     open_dataset_parameters = (
         "filename_or_obj",

@@ -1,0 +1,569 @@
+//! Fancy selections: integer lists, masks and negative steps per axis (orthogonal, zarr's `oindex`), and
+//! coordinate selections (points or an N-d mask, zarr's `vindex`).
+//!
+//! Resolving turns them into explicit positions ([`Fancy`]); planning groups those positions by chunk so
+//! that a read or write touches each chunk once. Per axis, the positions inside one chunk become runs
+//! (`local, local + step, ...` landing at consecutive result positions): sorted contiguous indices are
+//! one run, copied as one `memcpy`; a reversed slice is one run with a negative step.
+
+use std::collections::BTreeMap;
+
+use crate::error::{ArrayError, ArrayResult};
+use crate::metadata::Order;
+use crate::plan::strides;
+use crate::selection::{
+    AxisRange, AxisSelector, Fancy, PointsView, ResolvedSelection, normalize_index,
+};
+
+/// Resolves an orthogonal selection with at least one list, mask or negative step (`axes` already
+/// expanded to one selector per dimension).
+pub(crate) fn resolve_orthogonal(
+    axes: &[AxisSelector],
+    shape: &[u64],
+) -> ArrayResult<ResolvedSelection> {
+    let mut positions = Vec::with_capacity(axes.len());
+    let mut keep = Vec::with_capacity(axes.len());
+    for (axis, (sel, &len)) in axes.iter().zip(shape).enumerate() {
+        let count = match sel {
+            AxisSelector::Slice {
+                start,
+                stop,
+                step: Some(step),
+            } if *step < 0 => negative_slice_count(*start, *stop, *step, len).1,
+            AxisSelector::Slice { .. } => {
+                crate::selection::Selection::new(vec![sel.clone()])
+                    .resolve(&[len])?
+                    .axes()[0]
+                    .count
+            }
+            _ => 0,
+        };
+        if count > MAX_POSITIONS {
+            return Err(ArrayError::TooLarge(format!(
+                "axis {axis}: {count} positions; a selection with lists, masks or negative steps \
+                 spells out the positions of every axis, at most {MAX_POSITIONS} each: select less"
+            )));
+        }
+        let (p, k) = axis_positions(axis, sel, len)?;
+        positions.push(p);
+        keep.push(k);
+    }
+    let bounds = bounding_box(&positions, &keep);
+    ResolvedSelection::fancy(bounds, shape, Fancy::Orthogonal(positions))
+}
+
+/// The positions one axis selects, in result order, and whether the axis is kept.
+fn axis_positions(axis: usize, sel: &AxisSelector, len: u64) -> ArrayResult<(Vec<u64>, bool)> {
+    match sel {
+        AxisSelector::Index(i) => Ok((vec![normalize_index(axis, *i, len)?], false)),
+        AxisSelector::List(list) => Ok((
+            list.iter()
+                .map(|&i| normalize_index(axis, i, len))
+                .collect::<ArrayResult<_>>()?,
+            true,
+        )),
+        AxisSelector::Mask(mask) => {
+            if mask.len() as u64 != len {
+                return Err(ArrayError::MaskShape {
+                    axis: Some(axis),
+                    expected: vec![len],
+                    found: vec![mask.len() as u64],
+                });
+            }
+            Ok(((0..len).filter(|&i| mask[i as usize]).collect(), true))
+        }
+        AxisSelector::Slice {
+            start,
+            stop,
+            step: Some(step),
+        } if *step < 0 => Ok((negative_slice(*start, *stop, *step, len), true)),
+        AxisSelector::NewAxis => Err(ArrayError::selection(format!(
+            "axis {axis}: a new axis cannot be selected from a stored array"
+        ))),
+        other => {
+            let r = crate::selection::Selection::new(vec![other.clone()]).resolve(&[len])?;
+            let a = r.axes()[0];
+            Ok(((0..a.count).map(|k| a.start + k * a.step).collect(), a.keep))
+        }
+    }
+}
+
+/// The most positions one axis of a fancy selection spells out (32 GiB of them).
+const MAX_POSITIONS: u64 = 1 << 32;
+
+/// numpy's positions of `start:stop:step` with `step < 0`: from `start` (default: the last position)
+/// down to, excluding, `stop` (default: before the first).
+fn negative_slice(start: Option<i64>, stop: Option<i64>, step: i64, len: u64) -> Vec<u64> {
+    let (first, count) = negative_slice_count(start, stop, step, len);
+    let stride = -i128::from(step);
+    (0..count)
+        .map(|k| (first - i128::from(k) * stride) as u64)
+        .collect()
+}
+
+/// The first position and the number of positions of a negative-step slice.
+fn negative_slice_count(start: Option<i64>, stop: Option<i64>, step: i64, len: u64) -> (i128, u64) {
+    let ilen = i128::from(len);
+    // Positions are clamped to -1 ("before the first") ..= len - 1.
+    let norm = |x: Option<i64>, default: i128| match x {
+        None => default,
+        Some(v) if v < 0 => (ilen + i128::from(v)).max(-1),
+        Some(v) => i128::from(v).min(ilen - 1),
+    };
+    let first = norm(start, ilen - 1);
+    let end = norm(stop, -1);
+    let stride = -i128::from(step);
+    let count = if first > end {
+        (first - end - 1) / stride + 1
+    } else {
+        0
+    };
+    (first, count as u64)
+}
+
+/// Per axis, the smallest range holding every position (start 0, count 0 when there are none).
+fn bounding_box(positions: &[Vec<u64>], keep: &[bool]) -> Vec<AxisRange> {
+    positions
+        .iter()
+        .zip(keep)
+        .map(|(p, &keep)| {
+            let (lo, hi) = p
+                .iter()
+                .fold((u64::MAX, 0), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            let count = if p.is_empty() { 0 } else { hi - lo + 1 };
+            AxisRange {
+                start: if p.is_empty() { 0 } else { lo },
+                count,
+                step: 1,
+                // An index is a single position, so its box is that position and `count` is 1.
+                keep,
+            }
+        })
+        .collect()
+}
+
+/// Resolves a coordinate selection.
+pub(crate) fn resolve_points(
+    points: PointsView<'_>,
+    shape: &[u64],
+) -> ArrayResult<ResolvedSelection> {
+    if shape.is_empty() {
+        return Err(ArrayError::selection(
+            "a coordinate selection needs an array with at least one dimension",
+        ));
+    }
+    let coords: Vec<Vec<u64>> = match points {
+        PointsView::Coords(lists) => {
+            if lists.len() != shape.len() {
+                return Err(ArrayError::selection(format!(
+                    "{} coordinate lists for a {}-d array; give one list per dimension",
+                    lists.len(),
+                    shape.len()
+                )));
+            }
+            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+            if let Some(bad) = lists.iter().find(|l| l.len() != n && l.len() != 1) {
+                return Err(ArrayError::selection(format!(
+                    "coordinate lists of lengths {} and {n} cannot be broadcast together",
+                    bad.len()
+                )));
+            }
+            let n = if lists.iter().any(Vec::is_empty) {
+                0
+            } else {
+                n
+            };
+            lists
+                .iter()
+                .zip(shape)
+                .enumerate()
+                .map(|(axis, (list, &len))| {
+                    (0..n)
+                        .map(|i| {
+                            normalize_index(axis, list[if list.len() == 1 { 0 } else { i }], len)
+                        })
+                        .collect::<ArrayResult<Vec<u64>>>()
+                })
+                .collect::<ArrayResult<_>>()?
+        }
+        PointsView::Mask(mask) => {
+            let total = shape
+                .iter()
+                .try_fold(1u64, |n, &d| n.checked_mul(d))
+                .unwrap_or(u64::MAX);
+            if mask.len() as u64 != total {
+                return Err(ArrayError::MaskShape {
+                    axis: None,
+                    expected: shape.to_vec(),
+                    found: vec![mask.len() as u64],
+                });
+            }
+            let mut coords = vec![Vec::new(); shape.len()];
+            for (flat, _) in mask.iter().enumerate().filter(|(_, b)| **b) {
+                let mut rest = flat as u64;
+                for axis in (0..shape.len()).rev() {
+                    coords[axis].push(rest % shape[axis]);
+                    rest /= shape[axis];
+                }
+            }
+            coords
+        }
+    };
+    let keep = vec![true; shape.len()];
+    let bounds = bounding_box(&coords, &keep);
+    ResolvedSelection::fancy(bounds, shape, Fancy::Points(coords))
+}
+
+/// The positions of any resolved selection: a fancy one's own, or a basic one's ranges spelled out
+/// (the per-chunk paths, such as structured field access, then serve both).
+pub(crate) fn positions_of(sel: &ResolvedSelection) -> std::borrow::Cow<'_, Fancy> {
+    match sel.fancy_positions() {
+        Some(f) => std::borrow::Cow::Borrowed(f),
+        None => std::borrow::Cow::Owned(Fancy::Orthogonal(
+            sel.axes()
+                .iter()
+                .map(|a| (0..a.count).map(|k| a.start + k * a.step).collect())
+                .collect(),
+        )),
+    }
+}
+
+/// Along one axis inside one chunk: result positions `out .. out + len` hold the chunk's positions
+/// `local, local + step, ...` (relative to the chunk's start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Run {
+    out: u64,
+    local: u64,
+    len: u64,
+    step: i64,
+}
+
+/// Groups one axis's positions (in result order) by chunk, as runs.
+fn axis_groups(positions: &[u64], chunk_len: u64) -> Vec<(u64, Vec<Run>)> {
+    let mut groups: BTreeMap<u64, Vec<Run>> = BTreeMap::new();
+    for (out, &p) in positions.iter().enumerate() {
+        let (chunk, local, out) = (p / chunk_len, p % chunk_len, out as u64);
+        let runs = groups.entry(chunk).or_default();
+        if let Some(last) = runs.last_mut()
+            && last.out + last.len == out
+        {
+            let next = last.local as i64 + last.len as i64 * last.step;
+            if last.len == 1 && local != last.local {
+                last.step = local as i64 - last.local as i64;
+                last.len = 2;
+                continue;
+            }
+            if last.len > 1 && next == local as i64 {
+                last.len += 1;
+                continue;
+            }
+        }
+        runs.push(Run {
+            out,
+            local,
+            len: 1,
+            step: 1,
+        });
+    }
+    groups.into_iter().collect()
+}
+
+/// The chunks a fancy selection touches, each with the positions it holds.
+pub(crate) struct FancyPlan<'a> {
+    chunk_shape: Vec<u64>,
+    kind: PlanKind<'a>,
+}
+
+enum PlanKind<'a> {
+    /// Per axis, (chunk index, runs) for every chunk the axis touches; touched chunks are all
+    /// combinations.
+    Orthogonal(Vec<Vec<(u64, Vec<Run>)>>),
+    /// Point indices sorted by chunk, and where each chunk's points begin and end in that order.
+    Points {
+        coords: &'a [Vec<u64>],
+        order: Vec<usize>,
+        bounds: Vec<(usize, usize)>,
+    },
+}
+
+/// One chunk of a [`FancyPlan`].
+pub(crate) struct FancyChunk<'p> {
+    /// Chunk grid coordinates.
+    pub chunk: Vec<u64>,
+    /// Per axis, the first position touched, relative to the chunk's start.
+    pub lo: Vec<u64>,
+    /// Per axis, one past the last position touched, relative to the chunk's start.
+    pub hi: Vec<u64>,
+    runs: ChunkRuns<'p>,
+}
+
+enum ChunkRuns<'p> {
+    Orthogonal(Vec<&'p [Run]>),
+    Points(&'p [usize]),
+}
+
+impl<'a> FancyPlan<'a> {
+    /// Plans `fancy` over chunks of `chunk_shape`.
+    pub(crate) fn new(fancy: &'a Fancy, chunk_shape: &[u64]) -> FancyPlan<'a> {
+        let kind = match fancy {
+            Fancy::Orthogonal(positions) => PlanKind::Orthogonal(
+                positions
+                    .iter()
+                    .zip(chunk_shape)
+                    .map(|(p, &c)| axis_groups(p, c))
+                    .collect(),
+            ),
+            Fancy::Points(coords) => {
+                let n = coords.first().map_or(0, Vec::len);
+                let chunk_of = |i: usize| {
+                    coords
+                        .iter()
+                        .zip(chunk_shape)
+                        .map(move |(c, &len)| c[i] / len)
+                };
+                let mut order: Vec<usize> = (0..n).collect();
+                // Stable: within a chunk, points keep their order (a repeated point written twice
+                // keeps the later value, as in numpy).
+                order.sort_by(|&a, &b| chunk_of(a).cmp(chunk_of(b)));
+                let mut bounds = Vec::new();
+                let mut begin = 0;
+                for k in 1..=n {
+                    if k == n || chunk_of(order[k]).ne(chunk_of(order[begin])) {
+                        bounds.push((begin, k));
+                        begin = k;
+                    }
+                }
+                PlanKind::Points {
+                    coords,
+                    order,
+                    bounds,
+                }
+            }
+        };
+        FancyPlan {
+            chunk_shape: chunk_shape.to_vec(),
+            kind,
+        }
+    }
+
+    /// Number of chunks touched.
+    pub(crate) fn len(&self) -> usize {
+        match &self.kind {
+            PlanKind::Orthogonal(groups) => groups.iter().map(Vec::len).product(),
+            PlanKind::Points { bounds, .. } => bounds.len(),
+        }
+    }
+
+    /// The result's strides, in elements, that [`FancyChunk::for_each_run`] expects on the result
+    /// side: C order over every axis (dropped ones as length 1), or one per point.
+    pub(crate) fn out_strides(&self, sel: &ResolvedSelection) -> Vec<usize> {
+        match &self.kind {
+            PlanKind::Orthogonal(_) => strides(&sel.full_shape(), 1, Order::C),
+            PlanKind::Points { .. } => vec![1],
+        }
+    }
+
+    /// The `i`-th chunk touched.
+    pub(crate) fn chunk(&self, mut i: usize) -> FancyChunk<'_> {
+        let n = self.chunk_shape.len();
+        match &self.kind {
+            PlanKind::Orthogonal(groups) => {
+                let mut chunk = vec![0; n];
+                let mut lo = vec![0; n];
+                let mut hi = vec![0; n];
+                let mut runs = vec![&[][..]; n];
+                for axis in (0..n).rev() {
+                    let (c, r) = &groups[axis][i % groups[axis].len()];
+                    i /= groups[axis].len();
+                    chunk[axis] = *c;
+                    runs[axis] = r.as_slice();
+                    let ends = r.iter().map(|run| {
+                        let last = (run.local as i64 + (run.len as i64 - 1) * run.step) as u64;
+                        (run.local.min(last), run.local.max(last) + 1)
+                    });
+                    lo[axis] = ends.clone().map(|e| e.0).min().unwrap_or(0);
+                    hi[axis] = ends.map(|e| e.1).max().unwrap_or(0);
+                }
+                FancyChunk {
+                    chunk,
+                    lo,
+                    hi,
+                    runs: ChunkRuns::Orthogonal(runs),
+                }
+            }
+            PlanKind::Points {
+                coords,
+                order,
+                bounds,
+            } => {
+                let (begin, end) = bounds[i];
+                let points = &order[begin..end];
+                let chunk: Vec<u64> = (0..n)
+                    .map(|a| coords[a][points[0]] / self.chunk_shape[a])
+                    .collect();
+                let local = |a: usize, p: usize| coords[a][p] - chunk[a] * self.chunk_shape[a];
+                let lo = (0..n)
+                    .map(|a| points.iter().map(|&p| local(a, p)).min().unwrap_or(0))
+                    .collect();
+                let hi = (0..n)
+                    .map(|a| points.iter().map(|&p| local(a, p) + 1).max().unwrap_or(0))
+                    .collect();
+                FancyChunk {
+                    chunk,
+                    lo,
+                    hi,
+                    runs: ChunkRuns::Points(points),
+                }
+            }
+        }
+    }
+
+    /// The positions of point `p` relative to its chunk's start.
+    fn point_local(&self, p: usize, chunk: &[u64]) -> impl Iterator<Item = u64> + '_ {
+        let PlanKind::Points { coords, .. } = &self.kind else {
+            unreachable!("only called for coordinate plans")
+        };
+        let chunk = chunk.to_vec();
+        (0..self.chunk_shape.len()).map(move |a| coords[a][p] - chunk[a] * self.chunk_shape[a])
+    }
+}
+
+impl FancyChunk<'_> {
+    /// The box `lo..hi` of this chunk as an absolute selection of an array of `shape` chunked by
+    /// `chunk_shape`.
+    pub(crate) fn bounding_selection(
+        &self,
+        chunk_shape: &[u64],
+        shape: &[u64],
+    ) -> ArrayResult<ResolvedSelection> {
+        let axes = (0..shape.len())
+            .map(|a| AxisRange {
+                start: self.chunk[a] * chunk_shape[a] + self.lo[a],
+                count: self.hi[a] - self.lo[a],
+                step: 1,
+                keep: true,
+            })
+            .collect();
+        ResolvedSelection::from_axes(axes, shape)
+    }
+
+    /// Calls `f(out, local, len, out_step, local_step)` for every run of this chunk, in result order:
+    /// `len` elements at element offsets `out + k * out_step` of the result (strides `out_strides`)
+    /// and `local + k * local_step` of a buffer with strides `local_strides` whose element 0 is
+    /// position `origin` of the chunk.
+    pub(crate) fn for_each_run(
+        &self,
+        plan: &FancyPlan<'_>,
+        out_strides: &[usize],
+        local_strides: &[usize],
+        origin: &[u64],
+        mut f: impl FnMut(usize, isize, usize, usize, isize),
+    ) {
+        match &self.runs {
+            // A 0-d array: its one element.
+            ChunkRuns::Orthogonal(runs) if runs.is_empty() => f(0, 0, 1, 1, 1),
+            ChunkRuns::Orthogonal(runs) => {
+                orthogonal_runs(runs, 0, 0, 0, out_strides, local_strides, origin, &mut f)
+            }
+            ChunkRuns::Points(points) => {
+                for &p in points.iter() {
+                    let local: isize = plan
+                        .point_local(p, &self.chunk)
+                        .zip(origin)
+                        .zip(local_strides)
+                        .map(|((l, o), &s)| (l - o) as isize * s as isize)
+                        .sum();
+                    f(p * out_strides[0], local, 1, 1, 1);
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn orthogonal_runs(
+    runs: &[&[Run]],
+    axis: usize,
+    out_base: usize,
+    local_base: isize,
+    out_strides: &[usize],
+    local_strides: &[usize],
+    origin: &[u64],
+    f: &mut impl FnMut(usize, isize, usize, usize, isize),
+) {
+    let (os, ls) = (out_strides[axis], local_strides[axis] as isize);
+    for run in runs[axis] {
+        let l0 = run.local as isize - origin[axis] as isize;
+        if axis + 1 == runs.len() {
+            f(
+                out_base + run.out as usize * os,
+                local_base + l0 * ls,
+                run.len as usize,
+                os,
+                run.step as isize * ls,
+            );
+            continue;
+        }
+        for k in 0..run.len as usize {
+            orthogonal_runs(
+                runs,
+                axis + 1,
+                out_base + (run.out as usize + k) * os,
+                local_base + (l0 + k as isize * run.step as isize) * ls,
+                out_strides,
+                local_strides,
+                origin,
+                f,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_follow_order_and_chunks() {
+        // 0 1 2 | 9 8 | 3 (chunks of 4: 0..4, 8..12)
+        let g = axis_groups(&[0, 1, 2, 9, 8, 3], 4);
+        assert_eq!(g.len(), 2);
+        assert_eq!(
+            g[0].1,
+            vec![
+                Run {
+                    out: 0,
+                    local: 0,
+                    len: 3,
+                    step: 1
+                },
+                Run {
+                    out: 5,
+                    local: 3,
+                    len: 1,
+                    step: 1
+                }
+            ]
+        );
+        assert_eq!(
+            g[1].1,
+            vec![Run {
+                out: 3,
+                local: 1,
+                len: 2,
+                step: -1
+            }]
+        );
+    }
+
+    #[test]
+    fn negative_slices_follow_numpy() {
+        assert_eq!(negative_slice(None, None, -1, 4), vec![3, 2, 1, 0]);
+        assert_eq!(negative_slice(Some(10), Some(2), -3, 12), vec![10, 7, 4]);
+        assert_eq!(negative_slice(Some(-1), Some(-3), -1, 5), vec![4, 3]);
+        assert_eq!(negative_slice(Some(100), None, -2, 5), vec![4, 2, 0]);
+        assert_eq!(negative_slice(Some(-100), None, -1, 5), Vec::<u64>::new());
+        assert_eq!(negative_slice(Some(2), Some(2), -1, 5), Vec::<u64>::new());
+        assert_eq!(negative_slice(None, None, -1, 0), Vec::<u64>::new());
+    }
+}
