@@ -235,7 +235,17 @@ fn encode(value: &Value, dtype: &DataType) -> ArrayResult<Vec<u8>> {
             Value::String(s) if s == "NaT" => Ok(put(i64::MIN.to_le_bytes(), *order)),
             other => encode_int(other, 8, true, *order),
         },
-        DataType::Bytes(n) => base64_bytes(value, *n),
+        // zarr-python 2.18 reads a numeric fill of an `S` array as numpy's `astype('S{n}')` of it:
+        // Python's `str`, cut to n bytes (`0` → b"0", not zero bytes).
+        DataType::Bytes(n) => match value {
+            Value::Number(_) => {
+                let mut raw = python_str(value).into_bytes();
+                raw.truncate(*n);
+                raw.resize(*n, 0);
+                Ok(raw)
+            }
+            _ => base64_bytes(value, *n),
+        },
         DataType::Void(n) => base64_bytes(value, *n),
         // An object array's fill is a value, kept as JSON and turned into the element type on
         // read (`crate::object`); the bytes are a placeholder of numpy's item size.
@@ -473,6 +483,18 @@ mod tests {
         let f = FillValue::from_json(&json!("AQID"), &rec).unwrap();
         assert_eq!(f.bytes(), [1, 2, 3]);
         assert!(FillValue::from_json(&json!("AQI="), &rec).is_err());
+    }
+
+    #[test]
+    fn a_numeric_fill_of_bytes_reads_as_its_digits() {
+        // As zarr-python 2.18 reads `"fill_value": 0` (5, 1.5) of an `|S3` array: b"0", b"5", b"1.5".
+        let bytes = |v: Value, t: &str| FillValue::from_json(&v, &dt(t)).unwrap().bytes().to_vec();
+        assert_eq!(bytes(json!(0), "|S3"), b"0\0\0");
+        assert_eq!(bytes(json!(5), "|S3"), b"5\0\0");
+        assert_eq!(bytes(json!(1.5), "|S3"), b"1.5");
+        assert_eq!(bytes(json!(-12345), "|S3"), b"-12");
+        // Raw bytes (`V`) keep reading 0 as zero bytes.
+        assert_eq!(bytes(json!(0), "|V2"), [0, 0]);
     }
 
     #[test]

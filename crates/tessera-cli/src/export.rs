@@ -57,7 +57,7 @@ pub fn run(args: &ExportArgs) -> CliResult<()> {
         if json {
             crate::export_json::write(&array, &selection, &resolved, limit, &mut bytes)?;
         } else {
-            crate::objects::write_npy(&array, &selection, &mut bytes)?;
+            crate::objects::write_npy(&array, &selection, limit, &mut bytes)?;
         }
         let mut output = Output::open(&args.output)?;
         output.write_all(&bytes).context("writing the export")?;

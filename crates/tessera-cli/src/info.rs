@@ -29,8 +29,15 @@ impl NodeReport {
 
 struct ArrayReport {
     array: Array,
-    stored_chunks: u64,
-    stored_bytes: u64,
+    /// `None` when the store cannot list its keys (plain HTTP): the counts are unknown.
+    stored: Option<Stored>,
+}
+
+/// An array's stored chunks (or shards), counted by listing the store.
+#[derive(Clone, Copy, Default)]
+struct Stored {
+    chunks: u64,
+    bytes: u64,
 }
 
 impl ArrayReport {
@@ -54,14 +61,14 @@ impl ArrayReport {
     }
 
     /// Decoded size of the stored chunks: what the text view shows as "decoded".
-    fn stored_decoded_bytes(&self) -> u128 {
-        u128::from(self.stored_chunks) * self.array.metadata().chunk_bytes() as u128
+    fn stored_decoded_bytes(&self, stored: Stored) -> u128 {
+        u128::from(stored.chunks) * self.array.metadata().chunk_bytes() as u128
     }
 
     /// Decoded size of the stored chunks divided by their stored size.
-    fn ratio(&self) -> Option<f64> {
-        let decoded = self.stored_decoded_bytes() as f64;
-        (self.stored_bytes > 0).then(|| decoded / self.stored_bytes as f64)
+    fn ratio(&self, stored: Stored) -> Option<f64> {
+        let decoded = self.stored_decoded_bytes(stored) as f64;
+        (stored.bytes > 0).then(|| decoded / stored.bytes as f64)
     }
 }
 
@@ -81,8 +88,7 @@ pub fn run(args: &InfoArgs) -> CliResult<()> {
             arrays.insert(node.path.as_str().to_string(), reports.len());
             ArrayReport {
                 array,
-                stored_chunks: 0,
-                stored_bytes: 0,
+                stored: Some(Stored::default()),
             }
         });
         reports.push(NodeReport { node, array });
@@ -133,10 +139,18 @@ fn count_stored_chunks(
     if arrays.is_empty() {
         return Ok(());
     }
-    let listing = hierarchy
-        .store()
-        .list_prefix_sizes(&target.prefix())
-        .with_context(|| format!("listing the keys under {target}"))?;
+    let listing = match hierarchy.store().list_prefix_sizes(&target.prefix()) {
+        Ok(listing) => listing,
+        // A store that cannot list (plain HTTP) still shows everything else; the counts are
+        // unknown, not zero, and the reason goes to stderr.
+        Err(e) => {
+            eprintln!("tessera: stored chunk counts unknown: listing the keys under {target}: {e}");
+            for report in reports.iter_mut().filter_map(|r| r.array.as_mut()) {
+                report.stored = None;
+            }
+            return Ok(());
+        }
+    };
     for (key, size) in listing {
         // The array owning a chunk key is the longest array path that prefixes it.
         let key = key.as_str();
@@ -163,9 +177,10 @@ fn count_stored_chunks(
             .array
             .parse_chunk_name(name)
             .is_some_and(|c| c.iter().zip(&grid).all(|(i, g)| i < g))
+            && let Some(stored) = report.stored.as_mut()
         {
-            report.stored_chunks += 1;
-            report.stored_bytes += size;
+            stored.chunks += 1;
+            stored.bytes += size;
         }
     }
     Ok(())
@@ -237,16 +252,19 @@ fn json_document(
                 node.insert("fill_value".into(), meta.fill_value.to_json());
                 node.insert("chunk_grid".into(), json!(meta.grid_shape()));
                 node.insert("chunks_total".into(), big_number(a.total_chunks()));
-                node.insert("chunks_stored".into(), json!(a.stored_chunks));
-                node.insert("stored_bytes".into(), json!(a.stored_bytes));
+                // Unknown counts (a store that cannot list) are null.
+                let stored = a.stored;
+                node.insert("chunks_stored".into(), json!(stored.map(|s| s.chunks)));
+                node.insert("stored_bytes".into(), json!(stored.map(|s| s.bytes)));
                 node.insert("nbytes".into(), big_number(a.nbytes()));
                 node.insert(
                     "stored_decoded_bytes".into(),
-                    big_number(a.stored_decoded_bytes()),
+                    stored.map_or(Value::Null, |s| big_number(a.stored_decoded_bytes(s))),
                 );
                 node.insert(
                     "compression_ratio".into(),
-                    a.ratio()
+                    stored
+                        .and_then(|s| a.ratio(s))
                         .map_or(Value::Null, |r| json!((r * 1000.0).round() / 1000.0)),
                 );
             }
@@ -466,23 +484,32 @@ fn write_node(
         } else {
             writeln!(out, "{detail}nbytes      {human} ({nbytes} B)")?;
         }
-        let ratio = a
-            .ratio()
-            .map_or_else(String::new, |r| format!(", ratio {r:.2}x"));
-        let decoded = a.stored_decoded_bytes();
-        writeln!(
-            out,
-            "{detail}stored      {} of {} {}, {} ({} decoded{ratio})",
-            a.stored_chunks,
-            a.total_chunks(),
-            if meta.shard_shape().is_some() {
-                "shards"
-            } else {
-                "chunks"
-            },
-            human_bytes(a.stored_bytes),
-            human_bytes(u64::try_from(decoded).unwrap_or(u64::MAX)),
-        )?;
+        let unit = if meta.shard_shape().is_some() {
+            "shards"
+        } else {
+            "chunks"
+        };
+        match a.stored {
+            Some(stored) => {
+                let ratio = a
+                    .ratio(stored)
+                    .map_or_else(String::new, |r| format!(", ratio {r:.2}x"));
+                let decoded = a.stored_decoded_bytes(stored);
+                writeln!(
+                    out,
+                    "{detail}stored      {} of {} {unit}, {} ({} decoded{ratio})",
+                    stored.chunks,
+                    a.total_chunks(),
+                    human_bytes(stored.bytes),
+                    human_bytes(u64::try_from(decoded).unwrap_or(u64::MAX)),
+                )?;
+            }
+            None => writeln!(
+                out,
+                "{detail}stored      unknown of {} {unit} (the store cannot list its keys)",
+                a.total_chunks()
+            )?,
+        }
     }
     if let Err(problem) = &r.node.state {
         writeln!(out, "{detail}error       {problem}")?;

@@ -17,8 +17,37 @@ pub fn dtype_text(array: &Array) -> String {
     }
 }
 
-/// Writes a selection of a text or bytes object array as a `.npy` of `<U{n}` / `|S{n}`.
-pub fn write_npy(array: &Array, sel: &Selection, out: &mut dyn Write) -> CliResult<()> {
+/// Rough memory of one decoded value before its text: the `String`/`Vec` itself and a few bytes.
+const VALUE_OVERHEAD: u64 = 32;
+
+fn over_limit(what: String, limit: u64) -> CliError {
+    CliError::usage(format!(
+        "{what} exceeds --memory-limit ({limit} B): object arrays export to .npy in one piece \
+         (the width is the longest value); export a smaller --select, raise --memory-limit, or \
+         write -o OUT.json"
+    ))
+}
+
+/// Writes a selection of a text or bytes object array as a `.npy` of `<U{n}` / `|S{n}`, holding at
+/// most about `limit` bytes (the values read, then the fixed-width copy): refused beyond that.
+pub fn write_npy(array: &Array, sel: &Selection, limit: u64, out: &mut dyn Write) -> CliResult<()> {
+    let count = sel
+        .resolve(array.shape())
+        .map_err(|e| CliError::usage("--select").with_source(e))?
+        .num_elements();
+    if count.saturating_mul(VALUE_OVERHEAD) > limit {
+        return Err(over_limit(format!("reading {count} values"), limit));
+    }
+    let check = |width: usize, unit: u64| -> CliResult<()> {
+        let bytes = count.saturating_mul(width as u64).saturating_mul(unit);
+        if bytes.saturating_add(count * VALUE_OVERHEAD) > limit {
+            return Err(over_limit(
+                format!("a .npy of {count} values {width} wide ({bytes} B)"),
+                limit,
+            ));
+        }
+        Ok(())
+    };
     let kind = array.object_codec().map(|c| c.kind().clone());
     let context = || format!("reading {}", array.path());
     let values_shape: Vec<u64>;
@@ -33,6 +62,7 @@ pub fn write_npy(array: &Array, sel: &Selection, out: &mut dyn Write) -> CliResu
                 .max()
                 .unwrap_or(0)
                 .max(1);
+            check(chars, 4)?;
             let mut data = Vec::with_capacity(values.len() * chars * 4);
             for s in &values {
                 let n = s.chars().count();
@@ -51,6 +81,7 @@ pub fn write_npy(array: &Array, sel: &Selection, out: &mut dyn Write) -> CliResu
             let values = array.read_objects::<Vec<u8>>(sel).with_context(context)?;
             values_shape = values.shape().iter().map(|&d| d as u64).collect();
             let width = values.iter().map(Vec::len).max().unwrap_or(0).max(1);
+            check(width, 1)?;
             let mut data = Vec::with_capacity(values.len() * width);
             for b in &values {
                 data.extend(b);

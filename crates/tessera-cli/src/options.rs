@@ -9,8 +9,18 @@ use tessera_store::{Store, create_store, open_store};
 
 use crate::error::{CliError, CliResult, Context};
 
-/// Opens an existing store for reading.
+/// Opens an existing store for reading. A local directory that does not exist is an error here
+/// (the library's `open_store` would open it as empty, to create it at the first write).
 pub fn open_existing(location: &str) -> CliResult<Arc<dyn Store>> {
+    let local = match location.strip_prefix("file://") {
+        Some(path) => Some(path),
+        None => (!location.contains("://")).then_some(location),
+    };
+    if let Some(path) = local.filter(|p| !p.is_empty() && !std::path::Path::new(p).exists()) {
+        return Err(CliError::new(format!(
+            "cannot open the store {location}: {path} does not exist (import or copy create it)"
+        )));
+    }
     open_store(location).with_context(|| format!("cannot open the store {location}"))
 }
 

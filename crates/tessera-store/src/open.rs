@@ -70,12 +70,18 @@ pub(crate) fn parse(location: &str) -> StoreResult<Location> {
 ///
 /// # Errors
 /// [`InvalidUrl`](StoreErrorKind::InvalidUrl) for a location that cannot be parsed or has an
-/// unsupported scheme; [`NotFound`](StoreErrorKind::NotFound) for a local directory that does
-/// not exist; [`InvalidConfig`](StoreErrorKind::InvalidConfig) when a remote store's
-/// configuration is incomplete (for instance a bucket without a region).
+/// unsupported scheme; [`NotFound`](StoreErrorKind::NotFound) for a local path below a file;
+/// [`InvalidConfig`](StoreErrorKind::InvalidConfig) when a remote store's configuration is
+/// incomplete (for instance a bucket without a region). A local directory that does not exist is
+/// no error: the store reads as empty and creates the directory at its first write (as
+/// [`FilesystemStoreBuilder::create_on_write`](crate::FilesystemStoreBuilder::create_on_write)).
 pub fn open_store(location: &str) -> StoreResult<Arc<dyn Store>> {
     match parse(location)? {
-        Location::Local(path) => Ok(Arc::new(FilesystemStore::open(path)?)),
+        Location::Local(path) => Ok(Arc::new(
+            FilesystemStore::builder(path)
+                .create_on_write(true)
+                .build()?,
+        )),
         Location::Memory => Ok(Arc::new(MemoryStore::new())),
         Location::Remote(url) => remote_store(&url, location),
     }
@@ -114,6 +120,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_missing_local_directory_is_created_at_the_first_write() {
+        use crate::{StoreKey, StorePrefix};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("new/data.zarr");
+        let store = open_store(root.to_str().unwrap()).unwrap();
+        assert!(!root.exists(), "opening creates nothing");
+        let key = StoreKey::new("a/.zarray").unwrap();
+        assert!(store.get(&key).unwrap().is_none());
+        assert!(store.list_prefix(&StorePrefix::root()).unwrap().is_empty());
+        store.set(&key, "{}".into()).unwrap();
+        assert_eq!(std::fs::read(root.join("a/.zarray")).unwrap(), b"{}");
+        // Below a file there is no directory to create.
+        std::fs::write(dir.path().join("file"), b"x").unwrap();
+        let below = dir.path().join("file/data.zarr");
+        assert!(open_store(below.to_str().unwrap()).is_err());
+    }
+
+    #[test]
     fn refuses_unknown_schemes_and_empty_locations() {
         for bad in ["", "ftp://host/x", "nope://"] {
             let err = open_store(bad).expect_err(bad);
@@ -136,10 +160,13 @@ mod tests {
     }
 
     #[test]
-    fn missing_local_directory_is_not_found() {
+    fn missing_local_directory_opens_and_create_store_makes_it() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing");
-        let err = open_store(missing.to_str().unwrap()).unwrap_err();
+        assert!(open_store(missing.to_str().unwrap()).is_ok());
+        assert!(!missing.exists());
+        // The strict constructor still says it is not there.
+        let err = FilesystemStore::open(&missing).unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::NotFound);
         let url = format!("file://{}", missing.display());
         assert!(create_store(&url).is_ok());

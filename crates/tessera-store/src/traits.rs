@@ -115,6 +115,23 @@ pub trait ReadableStore: Send + Sync + fmt::Debug {
             .for_each(|(index, (key, ranges))| on_result(index, self.get_ranges(key, ranges)));
     }
 
+    /// [`get_range`](Self::get_range) for many keys (one [`ByteRange`] each, suffixes included:
+    /// a shard index at the end of each of many shards), with the same contract as
+    /// [`get_many`](Self::get_many). The shared implementation calls `get_range` from rayon's
+    /// pool; remote stores keep the requests in flight together.
+    fn get_many_byte_ranges(
+        &self,
+        requests: &[(StoreKey, ByteRange)],
+        on_result: &(dyn Fn(usize, StoreResult<Option<Bytes>>) + Sync),
+    ) {
+        let min_len = requests.len().div_ceil(self.concurrency().max(1)).max(1);
+        requests
+            .par_iter()
+            .enumerate()
+            .with_min_len(min_len)
+            .for_each(|(index, (key, range))| on_result(index, self.get_range(key, *range)));
+    }
+
     /// How many reads [`get_many`](Self::get_many) keeps in flight at most.
     fn concurrency(&self) -> usize {
         rayon::current_num_threads()

@@ -491,18 +491,36 @@ impl Array {
                 length: Some(shard.index_len),
             }
         };
-        let indices: Vec<Option<ShardIndex>> = shards
-            .par_iter()
-            .map(|s| match self.store.get_range(&s.key, index_range) {
-                Ok(None) => Ok(None),
-                Ok(Some(bytes)) => shard.decode_index(&s.key, &bytes).map(Some),
-                Err(e) if e.kind() == tessera_store::StoreErrorKind::InvalidRange => {
-                    Err(index_error(
-                        &s.key,
-                        format!("shard too short for its {}-byte index", shard.index_len),
-                    ))
-                }
-                Err(e) => Err(e.into()),
+        // One batch for every touched shard's index (suffix reads when it is at the end).
+        let index_requests: Vec<(StoreKey, ByteRange)> = shards
+            .iter()
+            .map(|s| (s.key.clone(), index_range))
+            .collect();
+        let fetched: Vec<Mutex<Option<ArrayResult<Option<ShardIndex>>>>> =
+            shards.iter().map(|_| Mutex::new(None)).collect();
+        self.store
+            .get_many_byte_ranges(&index_requests, &|i, result| {
+                let key = &shards[i].key;
+                let decoded = match result {
+                    Ok(None) => Ok(None),
+                    Ok(Some(bytes)) => shard.decode_index(key, &bytes).map(Some),
+                    Err(e) if e.kind() == tessera_store::StoreErrorKind::InvalidRange => {
+                        Err(index_error(
+                            key,
+                            format!("shard too short for its {}-byte index", shard.index_len),
+                        ))
+                    }
+                    Err(e) => Err(e.into()),
+                };
+                *fetched[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(decoded);
+            });
+        let indices: Vec<Option<ShardIndex>> = fetched
+            .into_iter()
+            .zip(&shards)
+            .map(|(slot, s)| {
+                slot.into_inner()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .unwrap_or_else(|| Err(index_error(&s.key, "the store returned no index")))
             })
             .collect::<ArrayResult<_>>()?;
 

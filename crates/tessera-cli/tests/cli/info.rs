@@ -161,3 +161,83 @@ fn every_command_has_help_with_an_example() {
     }
     assert!(ok(&["--version"]).starts_with("tessera "));
 }
+
+/// Serves the files under `root` over plain HTTP (GET and HEAD; anything else, such as a WebDAV
+/// listing, is 405) on a loopback port, for at most `max` connections. Returns the base URL.
+fn serve_files(root: std::path::PathBuf, max: usize) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let mut parts = first.split_whitespace();
+            let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+            let file = root.join(path.trim_start_matches('/'));
+            let head = |status: &str, len: usize| {
+                format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {len}\r\nETag: \"1\"\r\n\
+                     Last-Modified: Wed, 02 Dec 2026 00:00:00 GMT\r\nConnection: close\r\n\r\n"
+                )
+            };
+            let reply = match method {
+                "GET" | "HEAD" if !path.contains("..") && file.is_file() => {
+                    let body = std::fs::read(&file).unwrap();
+                    let mut out = head("200 OK", body.len()).into_bytes();
+                    if method == "GET" {
+                        out.extend(body);
+                    }
+                    out
+                }
+                "GET" | "HEAD" => head("404 Not Found", 0).into_bytes(),
+                _ => head("405 Method Not Allowed", 0).into_bytes(),
+            };
+            let _ = stream.write_all(&reply);
+        }
+    });
+    url
+}
+
+#[test]
+fn info_over_plain_http_shows_unknown_stored_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.npy");
+    let dtype = tessera_array::DataType::parse_typestr("<i2").unwrap();
+    super::common::write_npy(&input, &dtype, &[4, 4], false, &[1u8; 32]);
+    let store = dir.path().join("s.zarr");
+    ok(&[
+        "import",
+        s(&input),
+        s(&store),
+        "--array",
+        "a",
+        "--chunks",
+        "2,2",
+    ]);
+    let url = serve_files(dir.path().to_path_buf(), 200);
+    let text = ok(&["info", &format!("{url}/s.zarr"), "--array", "a"]);
+    assert!(text.contains("unknown of 4 chunks"), "{text}");
+    assert!(text.contains("<i2"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "info",
+        &format!("{url}/s.zarr"),
+        "--array",
+        "a",
+        "--json",
+    ]))
+    .unwrap();
+    let node = &json["nodes"][0];
+    assert!(node["chunks_stored"].is_null(), "{json}");
+    assert_eq!(node["chunks_total"], 4, "{json}");
+}

@@ -301,3 +301,63 @@ fn zarr_python_3_bytes_fixture_exports_and_copies_with_its_fill() {
     }
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&out2).unwrap());
 }
+
+#[test]
+fn object_npy_export_keeps_to_the_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.npy");
+    let n = 200_000u64;
+    let chars: Vec<u8> = (0..n)
+        .flat_map(|i| u32::from(b'a' + (i % 10) as u8).to_le_bytes())
+        .collect();
+    let dtype = DataType::parse_typestr("<U1").unwrap();
+    write_npy(&input, &dtype, &[n], false, &chars);
+    let store = dir.path().join("s.zarr");
+    ok(&[
+        "import",
+        s(&input),
+        s(&store),
+        "--array",
+        "t",
+        "--chunks",
+        "50000",
+        "--dtype",
+        "str",
+    ]);
+    let out = dir.path().join("t.npy");
+    // 200,000 decoded values need more than 4 MiB: refused before anything is read, by name.
+    let err = fails(
+        &[
+            "export",
+            s(&store),
+            "--array",
+            "t",
+            "--memory-limit",
+            "4M",
+            "-o",
+            s(&out),
+        ],
+        2,
+    );
+    assert!(err.contains("--memory-limit"), "{err}");
+    assert!(!out.exists());
+    // A selection that fits is exported.
+    ok(&[
+        "export",
+        s(&store),
+        "--array",
+        "t",
+        "--select",
+        "0:1000",
+        "--memory-limit",
+        "4M",
+        "-o",
+        s(&out),
+    ]);
+    let (dtype, shape, _, data) = read_npy(&out);
+    assert_eq!(
+        (dtype, shape),
+        (DataType::parse_typestr("<U1").unwrap(), vec![1000])
+    );
+    assert_eq!(data, chars[..4000]);
+}

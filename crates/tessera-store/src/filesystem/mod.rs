@@ -82,6 +82,8 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug, Clone)]
 pub struct FilesystemStore {
     root: PathBuf,
+    /// The root did not exist when the store was opened: it is created at the first write.
+    create_root: bool,
     fsync: bool,
     concurrency: usize,
     lock_timeout: Duration,
@@ -103,6 +105,7 @@ pub struct FilesystemStore {
 pub struct FilesystemStoreBuilder {
     path: PathBuf,
     create: bool,
+    create_on_write: bool,
     fsync: bool,
     concurrency: Option<usize>,
     lock_timeout: Duration,
@@ -115,6 +118,7 @@ impl FilesystemStoreBuilder {
         FilesystemStoreBuilder {
             path: path.into(),
             create: false,
+            create_on_write: false,
             fsync: false,
             concurrency: None,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
@@ -124,6 +128,13 @@ impl FilesystemStoreBuilder {
     /// Create the root directory (and its parents) when it does not exist. Default: off.
     pub fn create(&mut self, yes: bool) -> &mut Self {
         self.create = yes;
+        self
+    }
+
+    /// When the root does not exist, open the store anyway and create the root (and its parents)
+    /// at the first write; until then it reads as empty. Default: off.
+    pub fn create_on_write(&mut self, yes: bool) -> &mut Self {
+        self.create_on_write = yes;
         self
     }
 
@@ -161,8 +172,26 @@ impl FilesystemStoreBuilder {
             fs::create_dir_all(&self.path)
                 .map_err(|e| StoreError::io(e, &shown, "creating the store's root directory"))?;
         }
-        let root = fs::canonicalize(&self.path)
-            .map_err(|e| StoreError::io(e, &shown, "opening the store's root directory"))?;
+        let root = match fs::canonicalize(&self.path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.create_on_write => {
+                if let Some(root) = missing_root(&self.path) {
+                    return Ok(FilesystemStore {
+                        root,
+                        create_root: true,
+                        fsync: self.fsync,
+                        concurrency: self.concurrency.unwrap_or_else(rayon::current_num_threads),
+                        lock_timeout: self.lock_timeout,
+                    });
+                }
+                return Err(StoreError::io(
+                    e,
+                    &shown,
+                    "opening the store's root directory",
+                ));
+            }
+            other => other
+                .map_err(|e| StoreError::io(e, &shown, "opening the store's root directory"))?,
+        };
         let meta = fs::metadata(&root)
             .map_err(|e| StoreError::io(e, &shown, "opening the store's root directory"))?;
         if !meta.is_dir() {
@@ -174,10 +203,40 @@ impl FilesystemStoreBuilder {
         }
         Ok(FilesystemStore {
             root,
+            create_root: false,
             fsync: self.fsync,
             concurrency: self.concurrency.unwrap_or_else(rayon::current_num_threads),
             lock_timeout: self.lock_timeout,
         })
+    }
+}
+
+/// The absolute path a missing root will have: its nearest existing ancestor (a directory) with
+/// symlinks resolved, then the missing names. `None` when there is no such ancestor or a missing
+/// part is not a plain name (`..`).
+fn missing_root(path: &Path) -> Option<PathBuf> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    let mut missing = Vec::new();
+    let mut existing = absolute.as_path();
+    loop {
+        match fs::canonicalize(existing) {
+            Ok(real) if real.is_dir() => {
+                return Some(missing.iter().rev().fold(real, |p, name| p.join(name)));
+            }
+            Ok(_) => return None,
+            Err(_) => {
+                let last = existing.components().next_back()?;
+                let std::path::Component::Normal(name) = last else {
+                    return None;
+                };
+                missing.push(name.to_os_string());
+                existing = existing.parent()?;
+            }
+        }
     }
 }
 
@@ -275,6 +334,11 @@ impl FilesystemStore {
     /// Makes sure the directories holding `key` exist inside the root, creating missing ones and
     /// refusing symlinks that lead outside. Returns the directory.
     fn prepare_parent(&self, key: &StoreKey) -> StoreResult<PathBuf> {
+        if self.create_root && !self.root.is_dir() {
+            fs::create_dir_all(&self.root).map_err(|e| {
+                StoreError::io(e, key.as_str(), "creating the store's root directory")
+            })?;
+        }
         let mut dir = self.root.clone();
         let segments: Vec<&str> = key.as_str().split('/').collect();
         for segment in &segments[..segments.len() - 1] {

@@ -13,7 +13,7 @@ use object_store::path::Path;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::ObjectStoreBackend;
-use super::fetch::{fetch, fetch_ranges, remote_error};
+use super::fetch::{fetch, fetch_range, fetch_ranges, remote_error};
 use super::runtime::runtime;
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::key::StoreKey;
@@ -95,6 +95,27 @@ pub(super) fn get_many_ranges(
         &keys,
         items,
         |store, (path, ranges, key)| async move { fetch_ranges(store, path, ranges, key).await },
+        on_result,
+    );
+}
+
+/// [`ReadableStore::get_many_byte_ranges`](crate::ReadableStore::get_many_byte_ranges): one ranged
+/// GET per request, up to the backend's concurrency in flight.
+pub(super) fn get_many_byte_ranges(
+    backend: &ObjectStoreBackend,
+    requests: &[(StoreKey, crate::ByteRange)],
+    on_result: &(dyn Fn(usize, StoreResult<Option<Bytes>>) + Sync),
+) {
+    let keys: Vec<StoreKey> = requests.iter().map(|(k, _)| k.clone()).collect();
+    let items = requests
+        .iter()
+        .map(|(k, range)| (backend.path_of(k.as_str()), *range, k.as_str().to_owned()))
+        .collect();
+    run(
+        backend,
+        &keys,
+        items,
+        |store, (path, range, key)| async move { fetch_range(store, path, range, key).await },
         on_result,
     );
 }

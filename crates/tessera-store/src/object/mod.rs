@@ -205,6 +205,14 @@ impl ReadableStore for ObjectStoreBackend {
         batch::get_many_ranges(self, requests, on_result);
     }
 
+    fn get_many_byte_ranges(
+        &self,
+        requests: &[(StoreKey, ByteRange)],
+        on_result: &(dyn Fn(usize, StoreResult<Option<Bytes>>) + Sync),
+    ) {
+        batch::get_many_byte_ranges(self, requests, on_result);
+    }
+
     fn concurrency(&self) -> usize {
         self.concurrency
     }
