@@ -105,3 +105,19 @@ fn equivalent_displayed_selections_and_huge_ranks() {
         "03080000000000000020000045"
     )));
 }
+
+/// `array_selection`, CI's smoke run of 2026-12-02: `::-1` on an axis of 2^31 (the first byte is
+/// the rank, then the axis length `v` as 8 bytes, read as `v >> 1` when odd). A selection with a
+/// negative step spelled out every position of every axis (8 bytes each): 16 GiB here, an out-of-memory
+/// abort under libFuzzer. Slices and indices now stay strided inside fancy selections and are planned
+/// one run per chunk; only lists and masks are listed.
+#[test]
+fn reversed_huge_axes_are_not_spelled_out() {
+    let mut input = vec![1u8];
+    input.extend_from_slice(&((1u64 << 32) | 1).to_le_bytes());
+    input.extend_from_slice(b"::-1");
+    selection_checks::selection(&input);
+    let sel: Selection = "[0, -1], ::-1, 3".parse().unwrap();
+    let r = sel.resolve(&[2, 1 << 31, 4]).unwrap();
+    assert_eq!(r.shape(), vec![2, 1 << 31]);
+}

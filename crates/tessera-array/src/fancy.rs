@@ -12,7 +12,8 @@ use crate::error::{ArrayError, ArrayResult};
 use crate::metadata::Order;
 use crate::plan::strides;
 use crate::selection::{
-    AxisRange, AxisSelector, Fancy, PointsView, ResolvedSelection, normalize_index,
+    AxisPositions, AxisRange, AxisSelector, Fancy, PointsView, ResolvedSelection, listed_bounds,
+    normalize_index,
 };
 
 /// Resolves an orthogonal selection with at least one list, mask or negative step (`axes` already
@@ -24,42 +25,32 @@ pub(crate) fn resolve_orthogonal(
     let mut positions = Vec::with_capacity(axes.len());
     let mut keep = Vec::with_capacity(axes.len());
     for (axis, (sel, &len)) in axes.iter().zip(shape).enumerate() {
-        let count = match sel {
-            AxisSelector::Slice {
-                start,
-                stop,
-                step: Some(step),
-            } if *step < 0 => negative_slice_count(*start, *stop, *step, len).1,
-            AxisSelector::Slice { .. } => {
-                crate::selection::Selection::new(vec![sel.clone()])
-                    .resolve(&[len])?
-                    .axes()[0]
-                    .count
-            }
-            _ => 0,
-        };
-        if count > MAX_POSITIONS {
-            return Err(ArrayError::TooLarge(format!(
-                "axis {axis}: {count} positions; a selection with lists, masks or negative steps \
-                 spells out the positions of every axis, at most {MAX_POSITIONS} each: select less"
-            )));
-        }
         let (p, k) = axis_positions(axis, sel, len)?;
         positions.push(p);
         keep.push(k);
     }
-    let bounds = bounding_box(&positions, &keep);
+    let bounds = bounding_box(positions.iter().map(AxisPositions::bounds), &keep);
     ResolvedSelection::fancy(bounds, shape, Fancy::Orthogonal(positions))
 }
 
-/// The positions one axis selects, in result order, and whether the axis is kept.
-fn axis_positions(axis: usize, sel: &AxisSelector, len: u64) -> ArrayResult<(Vec<u64>, bool)> {
+/// The positions one axis selects, in result order, and whether the axis is kept. Slices and
+/// indices stay strided; only lists and masks (already that long in memory) are listed.
+fn axis_positions(axis: usize, sel: &AxisSelector, len: u64) -> ArrayResult<(AxisPositions, bool)> {
     match sel {
-        AxisSelector::Index(i) => Ok((vec![normalize_index(axis, *i, len)?], false)),
+        AxisSelector::Index(i) => Ok((
+            AxisPositions::Strided {
+                first: normalize_index(axis, *i, len)?,
+                count: 1,
+                step: 1,
+            },
+            false,
+        )),
         AxisSelector::List(list) => Ok((
-            list.iter()
-                .map(|&i| normalize_index(axis, i, len))
-                .collect::<ArrayResult<_>>()?,
+            AxisPositions::Listed(
+                list.iter()
+                    .map(|&i| normalize_index(axis, i, len))
+                    .collect::<ArrayResult<_>>()?,
+            ),
             true,
         )),
         AxisSelector::Mask(mask) => {
@@ -70,29 +61,50 @@ fn axis_positions(axis: usize, sel: &AxisSelector, len: u64) -> ArrayResult<(Vec
                     found: vec![mask.len() as u64],
                 });
             }
-            Ok(((0..len).filter(|&i| mask[i as usize]).collect(), true))
+            Ok((
+                AxisPositions::Listed((0..len).filter(|&i| mask[i as usize]).collect()),
+                true,
+            ))
         }
         AxisSelector::Slice {
             start,
             stop,
             step: Some(step),
-        } if *step < 0 => Ok((negative_slice(*start, *stop, *step, len), true)),
+        } if *step < 0 => {
+            let (first, count) = negative_slice_count(*start, *stop, *step, len);
+            Ok((
+                AxisPositions::Strided {
+                    first: if count == 0 { 0 } else { first as u64 },
+                    count,
+                    step: *step,
+                },
+                true,
+            ))
+        }
         AxisSelector::NewAxis => Err(ArrayError::selection(format!(
             "axis {axis}: a new axis cannot be selected from a stored array"
         ))),
         other => {
             let r = crate::selection::Selection::new(vec![other.clone()]).resolve(&[len])?;
             let a = r.axes()[0];
-            Ok(((0..a.count).map(|k| a.start + k * a.step).collect(), a.keep))
+            Ok((strided(&a), a.keep))
         }
     }
 }
 
-/// The most positions one axis of a fancy selection spells out (32 GiB of them).
-const MAX_POSITIONS: u64 = 1 << 32;
+/// A basic axis range as positions.
+fn strided(a: &AxisRange) -> AxisPositions {
+    AxisPositions::Strided {
+        first: a.start,
+        count: a.count,
+        // Basic steps come from an i64 step, or are 1.
+        step: i64::try_from(a.step).unwrap_or(i64::MAX),
+    }
+}
 
 /// numpy's positions of `start:stop:step` with `step < 0`: from `start` (default: the last position)
 /// down to, excluding, `stop` (default: before the first).
+#[cfg(test)]
 fn negative_slice(start: Option<i64>, stop: Option<i64>, step: i64, len: u64) -> Vec<u64> {
     let (first, count) = negative_slice_count(start, stop, step, len);
     let stride = -i128::from(step);
@@ -122,17 +134,13 @@ fn negative_slice_count(start: Option<i64>, stop: Option<i64>, step: i64, len: u
 }
 
 /// Per axis, the smallest range holding every position (start 0, count 0 when there are none).
-fn bounding_box(positions: &[Vec<u64>], keep: &[bool]) -> Vec<AxisRange> {
-    positions
-        .iter()
+fn bounding_box(bounds: impl Iterator<Item = Option<(u64, u64)>>, keep: &[bool]) -> Vec<AxisRange> {
+    bounds
         .zip(keep)
-        .map(|(p, &keep)| {
-            let (lo, hi) = p
-                .iter()
-                .fold((u64::MAX, 0), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-            let count = if p.is_empty() { 0 } else { hi - lo + 1 };
+        .map(|(b, &keep)| {
+            let (start, count) = b.map_or((0, 0), |(lo, hi)| (lo, hi - lo + 1));
             AxisRange {
-                start: if p.is_empty() { 0 } else { lo },
+                start,
                 count,
                 step: 1,
                 // An index is a single position, so its box is that position and `count` is 1.
@@ -210,7 +218,7 @@ pub(crate) fn resolve_points(
         }
     };
     let keep = vec![true; shape.len()];
-    let bounds = bounding_box(&coords, &keep);
+    let bounds = bounding_box(coords.iter().map(|c| listed_bounds(c)), &keep);
     ResolvedSelection::fancy(bounds, shape, Fancy::Points(coords))
 }
 
@@ -219,12 +227,9 @@ pub(crate) fn resolve_points(
 pub(crate) fn positions_of(sel: &ResolvedSelection) -> std::borrow::Cow<'_, Fancy> {
     match sel.fancy_positions() {
         Some(f) => std::borrow::Cow::Borrowed(f),
-        None => std::borrow::Cow::Owned(Fancy::Orthogonal(
-            sel.axes()
-                .iter()
-                .map(|a| (0..a.count).map(|k| a.start + k * a.step).collect())
-                .collect(),
-        )),
+        None => {
+            std::borrow::Cow::Owned(Fancy::Orthogonal(sel.axes().iter().map(strided).collect()))
+        }
     }
 }
 
@@ -238,8 +243,45 @@ pub(crate) struct Run {
     step: i64,
 }
 
-/// Groups one axis's positions (in result order) by chunk, as runs.
-fn axis_groups(positions: &[u64], chunk_len: u64) -> Vec<(u64, Vec<Run>)> {
+/// Groups one axis's positions (in result order) by chunk, as runs, chunks in ascending order.
+fn axis_groups(positions: &AxisPositions, chunk_len: u64) -> Vec<(u64, Vec<Run>)> {
+    match *positions {
+        AxisPositions::Listed(ref p) => listed_groups(p, chunk_len),
+        // One run per chunk touched, computed, never spelled out.
+        AxisPositions::Strided { first, count, step } => {
+            let mut groups = Vec::new();
+            let mut k = 0;
+            while k < count {
+                let p = (i128::from(first) + i128::from(step) * i128::from(k)) as u64;
+                let (chunk, local) = (p / chunk_len, p % chunk_len);
+                let room = if step > 0 {
+                    (chunk_len - 1 - local) / step.unsigned_abs() + 1
+                } else {
+                    local / step.unsigned_abs() + 1
+                };
+                let len = room.min(count - k);
+                let step = if len == 1 { 1 } else { step };
+                groups.push((
+                    chunk,
+                    vec![Run {
+                        out: k,
+                        local,
+                        len,
+                        step,
+                    }],
+                ));
+                k += len;
+            }
+            if step < 0 {
+                groups.reverse();
+            }
+            groups
+        }
+    }
+}
+
+/// Groups explicit positions (in result order) by chunk, as runs.
+fn listed_groups(positions: &[u64], chunk_len: u64) -> Vec<(u64, Vec<Run>)> {
     let mut groups: BTreeMap<u64, Vec<Run>> = BTreeMap::new();
     for (out, &p) in positions.iter().enumerate() {
         let (chunk, local, out) = (p / chunk_len, p % chunk_len, out as u64);
@@ -306,6 +348,10 @@ impl<'a> FancyPlan<'a> {
     /// Plans `fancy` over chunks of `chunk_shape`.
     pub(crate) fn new(fancy: &'a Fancy, chunk_shape: &[u64]) -> FancyPlan<'a> {
         let kind = match fancy {
+            // An empty axis touches no chunk at all: the other axes are not planned.
+            Fancy::Orthogonal(positions) if positions.iter().any(|p| p.len() == 0) => {
+                PlanKind::Orthogonal(vec![Vec::new(); positions.len()])
+            }
             Fancy::Orthogonal(positions) => PlanKind::Orthogonal(
                 positions
                     .iter()
@@ -525,7 +571,7 @@ mod tests {
     #[test]
     fn runs_follow_order_and_chunks() {
         // 0 1 2 | 9 8 | 3 (chunks of 4: 0..4, 8..12)
-        let g = axis_groups(&[0, 1, 2, 9, 8, 3], 4);
+        let g = axis_groups(&AxisPositions::Listed(vec![0, 1, 2, 9, 8, 3]), 4);
         assert_eq!(g.len(), 2);
         assert_eq!(
             g[0].1,
@@ -552,6 +598,61 @@ mod tests {
                 len: 2,
                 step: -1
             }]
+        );
+    }
+
+    #[test]
+    fn strided_axes_plan_as_their_spelled_out_positions() {
+        for chunk in [1, 2, 3, 7] {
+            for len in [0, 1, 5, 20] {
+                for step in [-9i64, -3, -1, 1, 2, 8] {
+                    for first in 0..len {
+                        let room = if step > 0 {
+                            (len - 1 - first) / step as u64 + 1
+                        } else {
+                            first / step.unsigned_abs() + 1
+                        };
+                        for count in [0, 1, room / 2, room] {
+                            let listed: Vec<u64> = (0..count)
+                                .map(|k| (first as i64 + k as i64 * step) as u64)
+                                .collect();
+                            assert_eq!(
+                                axis_groups(&AxisPositions::Strided { first, count, step }, chunk),
+                                axis_groups(&AxisPositions::Listed(listed), chunk),
+                                "first {first} count {count} step {step} chunk {chunk}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn huge_axes_are_never_spelled_out() {
+        // Reversing an axis of 2^40, next to a list and a slice of 2^20: resolved and planned
+        // without one allocation per position.
+        let sel: crate::Selection = "::-1, [0, 2], 5:".parse().unwrap();
+        let r = sel.resolve(&[1 << 40, 3, 1 << 20]).unwrap();
+        assert_eq!(r.shape(), vec![1 << 40, 2, (1 << 20) - 5]);
+        assert_eq!(r.axes()[0].count, 1 << 40);
+        let plan = FancyPlan::new(r.fancy_positions().unwrap(), &[1 << 38, 1, 1 << 19]);
+        assert_eq!(plan.len(), 4 * 2 * 2);
+        let c = plan.chunk(0);
+        assert_eq!(
+            (c.chunk.clone(), c.lo.clone(), c.hi.clone()),
+            (vec![0, 0, 0], vec![0, 0, 5], vec![1 << 38, 1, 1 << 19])
+        );
+        // An empty axis plans nothing, however long the others.
+        let r = "::-1, []"
+            .parse::<crate::Selection>()
+            .unwrap()
+            .resolve(&[1 << 62, 3])
+            .unwrap();
+        assert_eq!(r.num_elements(), 0);
+        assert_eq!(
+            FancyPlan::new(r.fancy_positions().unwrap(), &[1, 1]).len(),
+            0
         );
     }
 

@@ -618,12 +618,57 @@ pub struct ResolvedSelection {
     fancy: Option<Arc<Fancy>>,
 }
 
+/// The positions one axis of an orthogonal selection takes, in result order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum AxisPositions {
+    /// `count` positions `first, first + step, ...` (a slice of either direction, or an index), never
+    /// spelled out: `::-1` over an axis of 2^40 costs nothing until planned.
+    Strided {
+        /// First position, in the axis.
+        first: u64,
+        /// Number of positions.
+        count: u64,
+        /// Distance between positions (non-zero; negative walks backwards).
+        step: i64,
+    },
+    /// Explicit positions (integer lists and masks), already as long as the input that gave them.
+    Listed(Vec<u64>),
+}
+
+impl AxisPositions {
+    /// Number of positions.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            AxisPositions::Strided { count, .. } => *count,
+            AxisPositions::Listed(p) => p.len() as u64,
+        }
+    }
+
+    /// The smallest and largest position, `None` when there are none.
+    pub(crate) fn bounds(&self) -> Option<(u64, u64)> {
+        match *self {
+            AxisPositions::Strided { count: 0, .. } => None,
+            AxisPositions::Strided { first, count, step } => {
+                let last = (i128::from(first) + i128::from(step) * i128::from(count - 1)) as u64;
+                Some((first.min(last), first.max(last)))
+            }
+            AxisPositions::Listed(ref p) => listed_bounds(p),
+        }
+    }
+}
+
+/// The smallest and largest of `positions`, `None` when there are none.
+pub(crate) fn listed_bounds(positions: &[u64]) -> Option<(u64, u64)> {
+    let lo = positions.iter().min()?;
+    let hi = positions.iter().max()?;
+    Some((*lo, *hi))
+}
+
 /// The positions of a selection that is not one strided range per axis.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Fancy {
-    /// Orthogonal: per axis, the positions in result order (lists, masks, negative steps; other
-    /// axes spelled out too).
-    Orthogonal(Vec<Vec<u64>>),
+    /// Orthogonal: per axis, the positions in result order.
+    Orthogonal(Vec<AxisPositions>),
     /// Coordinate: per axis, one position per point.
     Points(Vec<Vec<u64>>),
 }
@@ -707,7 +752,7 @@ impl ResolvedSelection {
         fancy: Fancy,
     ) -> ArrayResult<ResolvedSelection> {
         let counts: Vec<u64> = match &fancy {
-            Fancy::Orthogonal(p) => p.iter().map(|p| p.len() as u64).collect(),
+            Fancy::Orthogonal(p) => p.iter().map(AxisPositions::len).collect(),
             Fancy::Points(p) => vec![p.first().map_or(1, |p| p.len() as u64)],
         };
         if !counts.contains(&0)
@@ -748,7 +793,7 @@ impl ResolvedSelection {
                     .iter()
                     .zip(&self.axes)
                     .filter(|(_, a)| a.keep)
-                    .map(|(p, _)| p.len() as u64)
+                    .map(|(p, _)| p.len())
                     .collect();
             }
             Some(Fancy::Points(p)) => return vec![p.first().map_or(1, |p| p.len() as u64)],
@@ -765,7 +810,7 @@ impl ResolvedSelection {
     /// of points.
     pub fn full_shape(&self) -> Vec<u64> {
         match self.fancy.as_deref() {
-            Some(Fancy::Orthogonal(p)) => p.iter().map(|p| p.len() as u64).collect(),
+            Some(Fancy::Orthogonal(p)) => p.iter().map(AxisPositions::len).collect(),
             Some(Fancy::Points(_)) => self.shape(),
             None => self.axes.iter().map(|a| a.count).collect(),
         }
@@ -890,14 +935,11 @@ mod tests {
             .resolve(&[6])
             .unwrap();
         assert_eq!(r, n);
-        // Positions are spelled out, so a reversed axis of 2^40 is refused, not allocated.
-        assert!(matches!(
-            "[0], ::-1"
-                .parse::<Selection>()
-                .unwrap()
-                .resolve(&[1, 1 << 40]),
-            Err(ArrayError::TooLarge(_))
-        ));
+        // Slices are never spelled out: a reversed axis of 2^40 resolves at once.
+        assert_eq!(
+            shape("[0], ::-1", &[1, 1 << 40]),
+            (vec![1, 1 << 40], 1 << 40)
+        );
         let points = Selection::points(vec![vec![1, -1], vec![0]])
             .resolve(&[3, 3])
             .unwrap();
