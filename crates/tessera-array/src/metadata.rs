@@ -31,6 +31,16 @@ pub enum Order {
     F,
 }
 
+impl Order {
+    /// The axes of a buffer of `rank` dimensions in this order, slowest varying first.
+    pub fn axes(self, rank: usize) -> Vec<usize> {
+        match self {
+            Order::C => (0..rank).collect(),
+            Order::F => (0..rank).rev().collect(),
+        }
+    }
+}
+
 /// The character between chunk indices in a chunk key: `0.3.1` or `0/3/1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Separator {
@@ -98,7 +108,8 @@ pub struct ArrayMetadata {
     pub dtype: DataType,
     /// What missing chunks read as.
     pub fill_value: FillValue,
-    /// Element order inside chunks.
+    /// Element order inside chunks (for a Zarr v3 `transpose` by a permutation that is neither C
+    /// nor F: `C`, and [`chunk_axis_order`](Self::chunk_axis_order) gives the permutation).
     pub order: Order,
     /// Chunk key separator.
     pub separator: Separator,
@@ -398,6 +409,16 @@ impl ArrayMetadata {
     /// Number of dimensions.
     pub fn rank(&self) -> usize {
         self.shape.len()
+    }
+
+    /// The order of a chunk's axes in its stored elements, slowest varying first: `[0, 1, ..]` for
+    /// C order, its reverse for F, and a Zarr v3 `transpose`'s permutation as written (a sharded
+    /// array's shards are assembled in C order; their inner chunks keep their own).
+    pub fn chunk_axis_order(&self) -> Vec<usize> {
+        match &self.encoding {
+            Some(crate::v3::ChunkEncoding::Plain { order, .. }) => order.clone(),
+            _ => self.order.axes(self.rank()),
+        }
     }
 
     /// Bytes of one decoded chunk (every chunk, edge chunks included, is stored at full size).

@@ -137,15 +137,18 @@ impl ReadPlan {
 
 /// Byte strides of a buffer of `shape` in `order`.
 pub fn strides(shape: &[u64], itemsize: usize, order: Order) -> Vec<usize> {
+    strides_by_axes(shape, itemsize, &order.axes(shape.len()))
+}
+
+/// Byte strides of a buffer of `shape` whose axes go from slowest to fastest varying in the order
+/// `axes` (a permutation of `0..rank`: the identity is C order, its reverse F, any other one a Zarr v3
+/// `transpose`).
+pub(crate) fn strides_by_axes(shape: &[u64], itemsize: usize, axes: &[usize]) -> Vec<usize> {
     let mut s = vec![0usize; shape.len()];
     let mut acc = itemsize;
-    let mut set = |i: usize| {
-        s[i] = acc;
-        acc *= shape[i] as usize;
-    };
-    match order {
-        Order::C => (0..shape.len()).rev().for_each(&mut set),
-        Order::F => (0..shape.len()).for_each(&mut set),
+    for &axis in axes.iter().rev() {
+        s[axis] = acc;
+        acc *= shape[axis] as usize;
     }
     s
 }
@@ -275,5 +278,7 @@ mod tests {
     fn strides_in_both_orders() {
         assert_eq!(strides(&[2, 3, 4], 8, Order::C), vec![96, 32, 8]);
         assert_eq!(strides(&[2, 3, 4], 8, Order::F), vec![8, 16, 48]);
+        // A v3 transpose [2, 0, 1]: axis 1 fastest, then 0, then 2.
+        assert_eq!(strides_by_axes(&[2, 3, 4], 8, &[2, 0, 1]), vec![24, 8, 48]);
     }
 }

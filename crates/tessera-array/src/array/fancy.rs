@@ -13,7 +13,7 @@ use crate::access::buffer_len;
 use crate::error::ArrayResult;
 use crate::fancy::FancyPlan;
 use crate::metadata::Order;
-use crate::plan::strides;
+use crate::plan::{strides, strides_by_axes};
 use crate::selection::{Fancy, ResolvedSelection};
 
 /// How the bytes of one element move: from elements of `src_elem` bytes to elements of `dst_elem`
@@ -192,7 +192,7 @@ impl Array {
         };
         let plan = FancyPlan::new(fancy, &self.meta.chunks);
         let in_strides = plan.out_strides(sel);
-        let chunk_strides = strides(&self.meta.chunks, 1, self.meta.order);
+        let chunk_strides = strides_by_axes(&self.meta.chunks, 1, &self.meta.chunk_axis_order());
         let origin = vec![0; self.meta.rank()];
         let fill = self.meta.fill_value.bytes();
         (0..plan.len()).into_par_iter().try_for_each(|i| {

@@ -24,7 +24,7 @@ use crate::fancy::FancyPlan;
 use crate::metadata::Order;
 use crate::object::{ObjectElement, StoredObject};
 use crate::pipeline::ChunkCodecs;
-use crate::plan::{ReadPlan, strides};
+use crate::plan::{ReadPlan, strides, strides_by_axes};
 use crate::selection::{Fancy, IntoSelection, ResolvedSelection};
 use crate::v3::{ChunkEncoding, ShardCodec};
 
@@ -117,12 +117,12 @@ impl Array {
 
     /// The order of a chunk's values: json2 and msgpack2 nest them along the chunk shape in C
     /// order (numpy's `tolist()`); the vlen codecs write them in the array's memory order.
-    fn object_order(&self, codec: &ObjectCodec) -> Order {
+    fn object_order(&self, codec: &ObjectCodec) -> Vec<usize> {
         match codec.kind() {
             // A shard's values are assembled in C order (its inner chunks keep their own).
-            _ if self.shard.is_some() => Order::C,
-            ObjectKind::Json => Order::C,
-            _ => self.meta.order,
+            _ if self.shard.is_some() => Order::C.axes(self.meta.rank()),
+            ObjectKind::Json => Order::C.axes(self.meta.rank()),
+            _ => self.meta.chunk_axis_order(),
         }
     }
 
@@ -294,7 +294,7 @@ impl Array {
             .map(|r| self.chunk_key(&r.chunk))
             .collect::<ArrayResult<Vec<_>>>()?;
         let out_strides = strides(&sel.full_shape(), 1, Order::C);
-        let chunk_strides = strides(&self.meta.chunks, 1, self.object_order(codec));
+        let chunk_strides = strides_by_axes(&self.meta.chunks, 1, &self.object_order(codec));
         let out = Mutex::new(out);
         let error: Mutex<Option<ArrayError>> = Mutex::new(None);
         let failed = || error.lock().unwrap_or_else(|p| p.into_inner()).is_some();
@@ -386,7 +386,7 @@ impl Array {
         let fill = T::from_fill(&self.meta.fill_value.to_json(), codec)?;
         let count = buffer_len(self.meta.chunk_elements(), 1)?;
         let in_strides = strides(&sel.full_shape(), 1, Order::C);
-        let chunk_strides = strides(&self.meta.chunks, 1, self.object_order(codec));
+        let chunk_strides = strides_by_axes(&self.meta.chunks, 1, &self.object_order(codec));
         (0..plan.len()).into_par_iter().try_for_each(|i| {
             let region = plan.region(i);
             let key = self.chunk_key(&region.chunk)?;
@@ -483,7 +483,7 @@ impl Array {
         let count = buffer_len(self.meta.chunk_elements(), 1)?;
         let plan = FancyPlan::new(fancy, &self.meta.chunks);
         let in_strides = plan.out_strides(sel);
-        let chunk_strides = strides(&self.meta.chunks, 1, self.object_order(codec));
+        let chunk_strides = strides_by_axes(&self.meta.chunks, 1, &self.object_order(codec));
         let origin = vec![0; self.meta.rank()];
         (0..plan.len()).into_par_iter().try_for_each(|i| {
             let touched = plan.chunk(i);

@@ -12,7 +12,7 @@ use crate::access::buffer_len;
 use crate::copy::{self, Dim};
 use crate::error::{ArrayError, ArrayResult};
 use crate::metadata::Order;
-use crate::plan::{ChunkRegion, ReadPlan, strides};
+use crate::plan::{ChunkRegion, ReadPlan, strides, strides_by_axes};
 use crate::selection::ResolvedSelection;
 
 /// A pointer to the result buffer that chunk callbacks on several threads write disjoint regions of.
@@ -114,7 +114,8 @@ impl Array {
             .map(|r| self.chunk_key(&r.chunk))
             .collect::<ArrayResult<Vec<_>>>()?;
         let out_strides = strides(&sel.full_shape(), itemsize, Order::C);
-        let chunk_strides = strides(&self.meta.chunks, itemsize, self.meta.order);
+        let chunk_strides =
+            strides_by_axes(&self.meta.chunks, itemsize, &self.meta.chunk_axis_order());
         let target = SharedOut {
             ptr: out.as_mut_ptr(),
             len: out.len(),

@@ -20,7 +20,7 @@ use crate::copy::{self, Dim};
 use crate::error::{ArrayError, ArrayResult};
 use crate::fill_value::FillValue;
 use crate::metadata::Order;
-use crate::plan::{ReadPlan, strides};
+use crate::plan::{ReadPlan, strides, strides_by_axes};
 use crate::selection::ResolvedSelection;
 use crate::v3::{ChunkEncoding, ShardCodec};
 
@@ -130,11 +130,12 @@ impl ShardCodec {
 
     /// Byte strides of a decoded inner chunk.
     fn inner_strides(&self, itemsize: usize) -> Vec<usize> {
-        let order = match &self.inner {
-            ChunkEncoding::Plain { order, .. } => *order,
-            ChunkEncoding::Sharded(_) => Order::C,
-        };
-        strides(&self.chunk_shape, itemsize, order)
+        match &self.inner {
+            ChunkEncoding::Plain { order, .. } => {
+                strides_by_axes(&self.chunk_shape, itemsize, order)
+            }
+            ChunkEncoding::Sharded(_) => strides(&self.chunk_shape, itemsize, Order::C),
+        }
     }
 
     /// The copy geometry between inner chunk `coords` (its own buffer) and its place in a C-order shard

@@ -14,7 +14,7 @@ use crate::access::buffer_len;
 use crate::copy::{self, Dim};
 use crate::error::{ArrayError, ArrayResult};
 use crate::metadata::Order;
-use crate::plan::{ChunkRegion, ReadPlan, strides};
+use crate::plan::{ChunkRegion, ReadPlan, strides, strides_by_axes};
 use crate::selection::ResolvedSelection;
 
 /// Where the data of a write comes from.
@@ -74,7 +74,8 @@ impl Array {
             return Ok(());
         }
         let in_strides = strides(&sel.full_shape(), itemsize, Order::C);
-        let chunk_strides = strides(&self.meta.chunks, itemsize, self.meta.order);
+        let chunk_strides =
+            strides_by_axes(&self.meta.chunks, itemsize, &self.meta.chunk_axis_order());
         (0..plan.len()).into_par_iter().try_for_each(|i| {
             let region = plan.region(i);
             self.write_chunk(&region, source, &in_strides, &chunk_strides, only_existing)

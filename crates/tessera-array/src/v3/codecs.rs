@@ -1,7 +1,7 @@
 //! Zarr v3 `codecs` lists and what tessera makes of them.
 //!
 //! A list is: array→array codecs, one array→bytes codec, bytes→bytes codecs. tessera reads
-//! - `transpose` as the element order inside a chunk (C, or F for the reversed permutation), first only;
+//! - `transpose` as the element order inside a chunk (any permutation of the axes), first only;
 //! - `bytes` as the stored byte order of the data type;
 //! - `vlen-utf8` and `vlen-bytes` (the `string` and `bytes` types) as numcodecs' object codecs of
 //!   that id, followed by at most one compressor and checksums;
@@ -19,7 +19,6 @@ use tessera_codec::codec_from_json;
 
 use crate::dtype::ByteOrder;
 use crate::error::{ArrayError, ArrayResult};
-use crate::metadata::Order;
 use crate::pipeline::ChunkCodecs;
 
 /// Most inner chunks one shard may hold (its index is 16 bytes per inner chunk).
@@ -33,8 +32,9 @@ pub const MAX_CHUNKS_PER_SHARD: u64 = 1 << 24;
 pub enum ChunkEncoding {
     /// Filters, compressor and checksums over the chunk's bytes, elements in `order`.
     Plain {
-        /// Element order inside the chunk.
-        order: Order,
+        /// Element order inside the chunk: its axes, slowest varying first (the `transpose` codec's
+        /// permutation; the identity without one).
+        order: Vec<usize>,
         /// The codecs over the chunk's bytes.
         codecs: ChunkCodecs,
     },
@@ -153,7 +153,8 @@ pub fn parse_codecs(
     let list = list
         .as_array()
         .ok_or_else(|| bad(format!("expected a list of codecs, found {list}")))?;
-    let mut order = Order::C;
+    let identity: Vec<usize> = (0..chunk_shape.len()).collect();
+    let mut order = identity.clone();
     let mut array_filters: Vec<Value> = Vec::new();
     let mut bytes_stages: Vec<Value> = Vec::new();
     let mut array_to_bytes: Option<(ChunkEncoding, Option<ByteOrder>)> = None;
@@ -214,13 +215,13 @@ pub fn parse_codecs(
                     };
                     (
                         ChunkEncoding::Plain {
-                            order,
+                            order: order.clone(),
                             codecs: ChunkCodecs::identity(),
                         },
                         endian,
                     )
                 } else {
-                    if order != Order::C || !array_filters.is_empty() {
+                    if order != identity || !array_filters.is_empty() {
                         return Err(unsupported(
                             name,
                             "array→array codecs before sharding_indexed",
@@ -245,7 +246,7 @@ pub fn parse_codecs(
                 object = Some(json!({"id": name}));
                 array_to_bytes = Some((
                     ChunkEncoding::Plain {
-                        order,
+                        order: order.clone(),
                         codecs: ChunkCodecs::identity(),
                     },
                     None,
@@ -304,7 +305,7 @@ pub fn parse_codecs(
     }
 }
 
-fn transpose_order(config: &Map<String, Value>, rank: usize) -> ArrayResult<Order> {
+fn transpose_order(config: &Map<String, Value>, rank: usize) -> ArrayResult<Vec<usize>> {
     let perm = config
         .get("order")
         .ok_or_else(|| bad("transpose: configuration.order is missing"))?;
@@ -331,16 +332,7 @@ fn transpose_order(config: &Map<String, Value>, rank: usize) -> ArrayResult<Orde
             "transpose: {perm:?} is not a permutation of {rank} axes"
         )));
     }
-    if perm.windows(2).all(|w| w[0] < w[1]) {
-        Ok(Order::C)
-    } else if perm.windows(2).all(|w| w[0] > w[1]) {
-        Ok(Order::F)
-    } else {
-        Err(unsupported(
-            "transpose",
-            format!("order {perm:?}: only the identity and the reversed order are supported"),
-        ))
-    }
+    Ok(perm.into_iter().map(|a| a as usize).collect())
 }
 
 fn parse_sharding(

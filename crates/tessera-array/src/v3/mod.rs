@@ -183,11 +183,17 @@ fn object_fill(
     FillValue::from_json(&fill, &DataType::Object)
 }
 
-/// The innermost plain encoding's element order (sharded arrays: their inner chunks').
+/// A plain encoding's element order as C or F (C for a sharded array, whose shards are assembled in C
+/// order, and for a transpose by another permutation, which [`ArrayMetadata::chunk_axis_order`]
+/// gives).
 fn element_order(encoding: &ChunkEncoding) -> Order {
     match encoding {
-        ChunkEncoding::Plain { order, .. } => *order,
-        ChunkEncoding::Sharded(_) => Order::C,
+        ChunkEncoding::Plain { order, .. }
+            if order.len() > 1 && order == &Order::F.axes(order.len()) =>
+        {
+            Order::F
+        }
+        _ => Order::C,
     }
 }
 
