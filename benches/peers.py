@@ -182,6 +182,14 @@ class ZarrPython:
     def put(a, key, data):
         a[key] = data
 
+    @staticmethod
+    def points(a, coords):
+        return a.vindex[coords]
+
+    @staticmethod
+    def rows(a, rows):
+        return a.oindex[(rows,) + (slice(None),) * (a.ndim - 1)]
+
 
 class Tensorstore:
     """tensorstore's zarr (v2) and zarr3 drivers on a file kvstore, with its default context (no chunk
@@ -200,6 +208,14 @@ class Tensorstore:
     @staticmethod
     def put(a, key, data):
         a[key].write(data).result()
+
+    @staticmethod
+    def points(a, coords):
+        return a.vindex[coords].read().result()
+
+    @staticmethod
+    def rows(a, rows):
+        return a.oindex[rows].read().result()
 
 
 def hdf5_filter(name):
@@ -262,6 +278,11 @@ class H5py:
     def read_into(a, out):
         a.read_direct(out)
 
+    @staticmethod
+    def rows(a, rows):
+        # h5py takes one increasing list per selection.
+        return a[list(rows)]
+
 
 class TesseraPython:
     """The tessera Python package: tessera-array through PyO3, numpy results decoded in place."""
@@ -277,6 +298,14 @@ class TesseraPython:
     @staticmethod
     def put(a, key, data):
         a[key] = data
+
+    @staticmethod
+    def points(a, coords):
+        return a.vindex[coords]
+
+    @staticmethod
+    def rows(a, rows):
+        return a.oindex[(rows,) + (slice(None),) * (a.ndim - 1)]
 
 
 BACKENDS = {"zarr-python": ZarrPython, "tensorstore": Tensorstore, "h5py": H5py, "tessera-python": TesseraPython}
@@ -314,6 +343,15 @@ def run_once(spec):
     timed = 0.0
     checksum = True
     nbytes = 0
+    if workload == "points":
+        # One coordinate selection (vindex) of every region's first element, built before the clock.
+        n = len(spec["regions"])
+        coords = tuple(
+            np.fromiter((r["start"][axis] for r in spec["regions"]), dtype=np.int64, count=n)
+            for axis in range(len(shape))
+        )
+    if workload == "rows":
+        rows = np.array([r["start"][0] for r in spec["regions"]], dtype=np.int64)
     t0 = time.perf_counter()
     if workload in ("whole",) or workload.startswith("slab-axis"):
         a = lib.open(spec["source"])
@@ -337,6 +375,18 @@ def run_once(spec):
             out = lib.get(a, region_slices(region))
             timed += time.perf_counter() - t
             crc.add(out)
+        del out
+    elif workload == "points":
+        a = lib.open(spec["source"])
+        out = lib.points(a, coords)
+        timed = time.perf_counter() - t0
+        crc.add(out)
+        del out
+    elif workload == "rows":
+        a = lib.open(spec["source"])
+        out = lib.rows(a, rows)
+        timed = time.perf_counter() - t0
+        crc.add(out)
         del out
     elif workload == "write":
         a = lib.open(spec["dest"], write=True)

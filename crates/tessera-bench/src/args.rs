@@ -45,7 +45,8 @@ pub struct BenchArgs {
     pub backends: Vec<Backend>,
 
     /// Workloads to run, comma-separated: whole, whole-reused, slabs, crops, chunks, write, copy,
-    /// points (opt-in: 100,000 random elements in one coordinate selection; tessera and raw mmap).
+    /// points (opt-in: 100,000 random elements in one coordinate selection; every backend but zarrs and h5py),
+    /// rows (opt-in: 1% of the rows, random, as one integer list).
     #[arg(
         long,
         value_name = "LIST",

@@ -211,26 +211,29 @@ impl ChunkCosts {
         touched_chunks(&self.grid, &self.chunks, region)
     }
 
-    /// The decode floor of reading `pieces` one after another: per piece, the decode time of its chunks
-    /// over the cores, at least its slowest chunk. `None` for uncompressed chunks, which need no decoding
-    /// (the memcpy floor covers moving their bytes).
-    pub fn decode_floor(&self, pieces: &[Region]) -> Option<f64> {
+    /// The decode floor of `workload` reading `pieces`: one after another, per piece the decode time of
+    /// its chunks over the cores, at least its slowest chunk; for a [one-batch](Workload::is_one_batch)
+    /// workload, every distinct touched chunk once, all over the cores together. `None` for
+    /// uncompressed chunks, which need no decoding (the memcpy floor covers moving their bytes).
+    pub fn decode_floor(&self, pieces: &[Region], workload: Workload) -> Option<f64> {
         if self.identity {
             return None;
+        }
+        let floor = |chunks: &mut dyn Iterator<Item = usize>| {
+            let times: Vec<f64> = chunks.map(|i| self.decode_seconds[i]).collect();
+            let sum: f64 = times.iter().sum();
+            let max = times.iter().copied().fold(0.0, f64::max);
+            (sum / self.threads as f64).max(max)
+        };
+        if workload.is_one_batch() {
+            let all: std::collections::BTreeSet<usize> =
+                pieces.iter().flat_map(|p| self.touched(p)).collect();
+            return Some(floor(&mut all.into_iter()));
         }
         Some(
             pieces
                 .iter()
-                .map(|piece| {
-                    let times: Vec<f64> = self
-                        .touched(piece)
-                        .into_iter()
-                        .map(|i| self.decode_seconds[i])
-                        .collect();
-                    let sum: f64 = times.iter().sum();
-                    let max = times.iter().copied().fold(0.0, f64::max);
-                    (sum / self.threads as f64).max(max)
-                })
+                .map(|piece| floor(&mut self.touched(piece).into_iter()))
                 .sum(),
         )
     }
@@ -426,7 +429,8 @@ pub fn raw_bytes_touched(shape: &[u64], itemsize: u64, pieces: &[Region]) -> u64
 /// The pieces a workload reads one after another, for the floors: the whole array once (`whole`,
 /// `whole-reused`, `chunks` and `copy`, whose pieces a reader may overlap), the slab, or each crop.
 ///
-/// `points` reads each touched chunk once, so its pieces are those chunks, each once.
+/// `points` reads each touched chunk once, so its pieces are those chunks, each once; `rows` reads
+/// its rows' chunks whole: its pieces are the chunk-aligned blocks of rows holding them.
 pub fn pieces(
     workload: Workload,
     shape: &[u64],
@@ -439,6 +443,21 @@ pub fn pieces(
     };
     match workload {
         Workload::Slab(_) | Workload::Crops => regions.to_vec(),
+        Workload::Rows => {
+            let c = chunks.first().copied().unwrap_or(1).max(1);
+            let blocks: std::collections::BTreeSet<u64> =
+                regions.iter().map(|r| r.start[0] / c).collect();
+            blocks
+                .into_iter()
+                .map(|b| {
+                    let mut start = vec![0; shape.len()];
+                    start[0] = b * c;
+                    let mut len = shape.to_vec();
+                    len[0] = c.min(shape[0] - start[0]);
+                    Region { start, shape: len }
+                })
+                .collect()
+        }
         Workload::Points => {
             let touched: std::collections::BTreeSet<Vec<u64>> = regions
                 .iter()
@@ -566,11 +585,27 @@ mod tests {
         assert_eq!(costs.touched(&region(&[2, 0], &[1, 4])), vec![2, 3]);
         assert_eq!(costs.stored_bytes_touched(&[region(&[0, 0], &[4, 4])]), 100);
         // Whole: 10 s over 2 cores; a piece in one chunk: that chunk's time.
-        assert_eq!(costs.decode_floor(&[region(&[0, 0], &[4, 4])]), Some(5.0));
-        assert_eq!(costs.decode_floor(&[region(&[3, 3], &[1, 1])]), Some(4.0));
+        assert_eq!(
+            costs.decode_floor(&[region(&[0, 0], &[4, 4])], Workload::Crops),
+            Some(5.0)
+        );
+        assert_eq!(
+            costs.decode_floor(&[region(&[3, 3], &[1, 1])], Workload::Crops),
+            Some(4.0)
+        );
         // Two crops in the same chunk: decoded twice, stored bytes once.
         let crops = [region(&[0, 0], &[1, 1]), region(&[1, 1], &[1, 1])];
-        assert_eq!(costs.decode_floor(&crops), Some(2.0));
+        assert_eq!(costs.decode_floor(&crops, Workload::Crops), Some(2.0));
+        // In one batch (a points selection) the same chunk counts once, and distinct chunks share
+        // the cores: chunks 0, 1 and 3 take 7 s over 2 cores, at least 4 s.
+        assert_eq!(costs.decode_floor(&crops, Workload::Points), Some(1.0));
+        let spread = [
+            crops[0].clone(),
+            region(&[0, 2], &[1, 1]),
+            region(&[3, 3], &[1, 1]),
+        ];
+        assert_eq!(costs.decode_floor(&spread, Workload::Points), Some(4.0));
+        assert_eq!(costs.decode_floor(&spread, Workload::Crops), Some(7.0));
         assert_eq!(costs.stored_bytes_touched(&crops), 10);
         assert_eq!(touched_chunk_fraction(&[4, 4], &[2, 2], &crops), 0.25);
         assert_eq!(
@@ -593,7 +628,10 @@ mod tests {
             itemsize: 2,
             wall_seconds: 0.0,
         };
-        assert_eq!(costs.decode_floor(&[region(&[0, 0], &[128, 4096])]), None);
+        assert_eq!(
+            costs.decode_floor(&[region(&[0, 0], &[128, 4096])], Workload::Crops),
+            None
+        );
         assert_eq!(
             costs.stored_bytes_touched(&[region(&[0, 0], &[128, 4096])]),
             1 << 20

@@ -28,6 +28,8 @@ pub enum WorkloadKind {
     Copy,
     /// 100,000 random single elements in one coordinate selection (zarr's `vindex`).
     Points,
+    /// 1% of the rows (axis 0), random and sorted, in one integer-list selection (zarr's `oindex`).
+    Rows,
 }
 
 /// One concrete workload; its [`name`](Workload::name) is what the JSON's `workload` field holds.
@@ -49,6 +51,8 @@ pub enum Workload {
     Copy,
     /// `points`.
     Points,
+    /// `rows`.
+    Rows,
 }
 
 impl Workload {
@@ -65,6 +69,7 @@ impl Workload {
                 WorkloadKind::Write => out.push(Workload::Write),
                 WorkloadKind::Copy => out.push(Workload::Copy),
                 WorkloadKind::Points => out.push(Workload::Points),
+                WorkloadKind::Rows => out.push(Workload::Rows),
             }
         }
         out.sort();
@@ -83,6 +88,7 @@ impl Workload {
             Workload::Write => "write".into(),
             Workload::Copy => "copy".into(),
             Workload::Points => "points".into(),
+            Workload::Rows => "rows".into(),
         }
     }
 
@@ -96,11 +102,18 @@ impl Workload {
             "write" => Some(Workload::Write),
             "copy" => Some(Workload::Copy),
             "points" => Some(Workload::Points),
+            "rows" => Some(Workload::Rows),
             _ => name
                 .strip_prefix("slab-axis")
                 .and_then(|a| a.parse().ok())
                 .map(Workload::Slab),
         }
+    }
+
+    /// True for the workloads a reader serves with one selection, decoding every chunk it touches
+    /// in one parallel batch (`points`, `rows`): their floors count each touched chunk once, together.
+    pub fn is_one_batch(self) -> bool {
+        matches!(self, Workload::Points | Workload::Rows)
     }
 
     /// True for workloads that write a destination (whose checksum is taken by reading it back).
@@ -253,6 +266,36 @@ pub fn points(shape: &[u64], count: usize, seed: u64) -> Vec<Region> {
         .map(|_| Region {
             start: shape.iter().map(|&n| rng.below(n)).collect(),
             shape: vec![1; shape.len()],
+        })
+        .collect()
+}
+
+/// The share of rows the `rows` workload selects.
+pub const ROWS_PERCENT: u64 = 1;
+
+/// `max(1, 1%)` distinct random rows (positions on axis 0), ascending, each as the full slab of that
+/// row: the integer list of the `rows` workload.
+pub fn rows(shape: &[u64], seed: u64) -> Vec<Region> {
+    let Some(&n) = shape.first() else {
+        return Vec::new();
+    };
+    if shape.contains(&0) {
+        return Vec::new();
+    }
+    let want = (n * ROWS_PERCENT / 100).max(1);
+    let mut rng = Rng::new(seed ^ 0x0_1207_5000);
+    let mut picked = std::collections::BTreeSet::new();
+    while (picked.len() as u64) < want {
+        picked.insert(rng.below(n));
+    }
+    picked
+        .into_iter()
+        .map(|row| {
+            let mut start = vec![0; shape.len()];
+            start[0] = row;
+            let mut len = shape.to_vec();
+            len[0] = 1;
+            Region { start, shape: len }
         })
         .collect()
 }

@@ -63,7 +63,11 @@ fn check_result(r: &Value) {
     let chunks = obj["chunks"].as_array().unwrap();
     assert_eq!(chunks.len(), 3);
     assert!(chunks.iter().all(|c| c.as_u64().is_some_and(|c| c > 0)));
-    assert!(WORKLOADS.contains(&obj["workload"].as_str().unwrap()));
+    let workload = obj["workload"].as_str().unwrap();
+    assert!(
+        WORKLOADS.contains(&workload) || ["points", "rows"].contains(&workload),
+        "{r}"
+    );
     assert!(["cold", "warm"].contains(&obj["cache"].as_str().unwrap()));
     assert!(obj["seconds"].as_f64().is_some_and(|s| s > 0.0), "{r}");
     assert!(obj["bytes"].as_u64().is_some_and(|b| b > 0), "{r}");
@@ -187,6 +191,48 @@ fn tiny_run_writes_json_and_chart() {
     assert_eq!(left.len(), 2, "{left:?}");
 }
 
+/// The fancy workloads: `points` (one coordinate selection) and `rows` (one integer list on axis 0),
+/// checksummed against raw mmap's element-by-element and row-by-row reads.
+#[test]
+fn fancy_workloads_agree_with_mmap() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, doc) = bench(
+        dir.path(),
+        &[
+            "--backends",
+            "tessera,mmap,zarrs",
+            "--workloads",
+            "points,rows",
+            "--cache",
+            "warm",
+        ],
+    );
+    let results = doc["results"].as_array().unwrap();
+    for r in results {
+        check_result(r);
+    }
+    let count = |backend: &str, workload: &str| {
+        results
+            .iter()
+            .filter(|r| r["backend"] == backend && r["workload"] == workload)
+            .count()
+    };
+    assert_eq!(
+        (count("tessera", "points"), count("tessera", "rows")),
+        (6, 6)
+    );
+    assert_eq!((count("mmap", "points"), count("mmap", "rows")), (1, 1));
+    // zarrs has no coordinate selection; it reads the rows one by one.
+    assert_eq!((count("zarrs", "points"), count("zarrs", "rows")), (0, 6));
+    // One batch: the decode floor of the compressed arrays' rows counts each chunk once.
+    for r in results
+        .iter()
+        .filter(|r| r["workload"] == "rows" && r["codec"] != "none")
+    {
+        assert!(r["floor_seconds"].as_f64().is_some_and(|s| s > 0.0), "{r}");
+    }
+}
+
 #[test]
 fn python_peers_agree_when_installed() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -206,7 +252,7 @@ fn python_peers_agree_when_installed() {
             "--backends",
             "tessera,tensorstore,zarr-python",
             "--workloads",
-            "whole,slabs,crops,write",
+            "whole,slabs,crops,write,points,rows",
             "--cache",
             "warm",
             "--python",
@@ -214,9 +260,11 @@ fn python_peers_agree_when_installed() {
         ],
     );
     let results = doc["results"].as_array().unwrap();
+    // Six arrays, eight workloads (whole, three slabs, crops, write, points as vindex, rows as
+    // oindex); every checksum agreed with tessera's, or the run would have failed.
     for backend in ["tensorstore", "zarr-python"] {
         let n = results.iter().filter(|r| r["backend"] == backend).count();
-        assert_eq!(n, 6 * 6, "{backend}");
+        assert_eq!(n, 6 * 8, "{backend}");
     }
     for r in results {
         check_result(r);
@@ -253,7 +301,7 @@ fn hdf5_peer_agrees_when_installed() {
             "--backends",
             "tessera,h5py",
             "--workloads",
-            "whole,whole-reused,slabs,write,copy",
+            "whole,whole-reused,slabs,write,copy,rows",
             "--python",
             python.to_str().unwrap(),
         ],
@@ -264,10 +312,10 @@ fn hdf5_peer_agrees_when_installed() {
     for r in results {
         check_result(r);
     }
-    // Ten HDF5 files (none, zstd, blosc-lz4, gzip, lzf; cubes and slabs), seven workloads, cold and
+    // Ten HDF5 files (none, zstd, blosc-lz4, gzip, lzf; cubes and slabs), eight workloads, cold and
     // warm; every checksum agreed with the raw file, or the run would have failed.
     let h5: Vec<&Value> = results.iter().filter(|r| r["backend"] == "h5py").collect();
-    assert_eq!(h5.len(), 10 * 7 * 2);
+    assert_eq!(h5.len(), 10 * 8 * 2);
     for codec in ["gzip", "lzf", "zstd", "blosc-lz4", "none"] {
         assert!(h5.iter().any(|r| r["codec"] == codec), "{codec}");
     }

@@ -77,14 +77,17 @@ impl Backend {
 
     /// Whether the backend runs `workload`: `whole-reused` needs a read into a caller's buffer, which
     /// tessera (`read_into`), raw mmap and h5py (`read_direct`) have, and the others are not asked for.
-    /// `points` is one coordinate selection in tessera; raw mmap reads the same elements one by one
-    /// (its floor); the other peers are not asked yet.
+    /// `points` is one coordinate selection (zarr's `vindex`) in tessera, zarr-python, tensorstore and
+    /// tessera's Python package; raw mmap reads the same elements one by one (its floor); zarrs has no
+    /// coordinate selection and h5py's fancy indexing needs sorted single-axis lists: neither is asked.
+    /// `rows` (a sorted list of rows) is one selection wherever the library has lists (zarr's
+    /// `oindex`, h5py's list index); zarrs and raw mmap read the rows one by one.
     pub fn supports(self, workload: Workload) -> bool {
         match workload {
             Workload::WholeReused => {
                 matches!(self, Backend::Tessera | Backend::Mmap | Backend::H5py)
             }
-            Workload::Points => matches!(self, Backend::Tessera | Backend::Mmap),
+            Workload::Points => !matches!(self, Backend::Zarrs | Backend::H5py),
             _ => true,
         }
     }

@@ -100,6 +100,17 @@ pub fn run<T: Sample>(
             watch.stop();
             bytes = absorb(&mut sum, slice_of(&data));
         }
+        Workload::Rows => {
+            let a = open_source(spec)?;
+            // One integer-list selection on axis 0: each chunk holding a listed row is read once.
+            let mut axes = vec![AxisSelector::List(
+                spec.regions.iter().map(|r| r.start[0] as i64).collect(),
+            )];
+            axes.resize(spec.shape.len(), AxisSelector::FULL);
+            let data = a.read::<T>(Selection::new(axes))?;
+            watch.stop();
+            bytes = absorb(&mut sum, slice_of(&data));
+        }
         Workload::Chunks => {
             let a = open_source(spec)?;
             let mut blocks = a.blocks::<T>(None)?;

@@ -148,8 +148,9 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
             watch.stop();
             bytes = absorb(&mut sum, &data);
         }
-        // Not asked by the runner (see `Backend::supports`); the same elements one by one if asked.
-        Workload::Crops | Workload::Points => {
+        // zarrs has no list or coordinate selections: rows are read one by one; points are not asked
+        // by the runner (see `Backend::supports`), and would be read one by one too.
+        Workload::Crops | Workload::Points | Workload::Rows => {
             let a = open(&spec.source)?;
             for region in &spec.regions {
                 watch.start();

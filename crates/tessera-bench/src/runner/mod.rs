@@ -429,9 +429,9 @@ impl<'a> Run<'a> {
         let costs = |name: &str| self.rates.costs.get(name);
         let decode = match source {
             Source::Raw => None,
-            Source::Zarr(c) => costs(&array_name(c)).and_then(|k| k.decode_floor(&pieces)),
+            Source::Zarr(c) => costs(&array_name(c)).and_then(|k| k.decode_floor(&pieces, w)),
             // An HDF5 copy with the codec and chunks of a Zarr array decodes as much.
-            Source::Hdf5(h) => costs(&h.name).and_then(|k| k.decode_floor(&pieces)),
+            Source::Hdf5(h) => costs(&h.name).and_then(|k| k.decode_floor(&pieces, w)),
         };
         // The stored bytes some pieces need from the store.
         let stored = |pieces: &[Region]| -> u64 {
@@ -459,6 +459,10 @@ impl<'a> Run<'a> {
         let stored_touched = stored(&pieces);
         // Over the link each piece waits at least one request's latency, then its bytes.
         let network = self.scenario.s3.as_ref().map(|(_, link)| {
+            if w.is_one_batch() {
+                // One selection: its requests are in flight together.
+                return stored_touched as f64 / link.bytes_per_second + link.latency.as_secs_f64();
+            }
             pieces
                 .iter()
                 .map(|p| {
@@ -490,6 +494,7 @@ impl<'a> Run<'a> {
             Workload::Chunks => workload::blocks(shape, chunks),
             Workload::Copy => workload::copy_blocks(shape, chunks),
             Workload::Points => workload::points(shape, workload::POINTS, self.args.seed),
+            Workload::Rows => workload::rows(shape, self.args.seed),
         }
     }
 
