@@ -150,8 +150,24 @@ impl ChunkCodecs {
     /// # Errors
     /// Codec errors: a checksum mismatch, data that decodes to the wrong size, corrupt input.
     pub fn decode_into(&self, encoded: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
+        self.decode_into_threaded(encoded, out, itemsize, 1)
+    }
+
+    /// As [`decode_into`](Self::decode_into), letting the compressor use up to `threads` threads
+    /// inside this chunk (for reads that touch fewer chunks than there are cores).
+    ///
+    /// # Errors
+    /// As [`decode_into`](Self::decode_into).
+    pub fn decode_into_threaded(
+        &self,
+        encoded: &[u8],
+        out: &mut [u8],
+        itemsize: usize,
+        threads: usize,
+    ) -> CodecResult<()> {
         let inner = self.strip_checksums(encoded)?;
-        self.chain.decode_into(&inner, out, itemsize)
+        self.chain
+            .decode_into_threaded(&inner, out, itemsize, threads)
     }
 
     /// The chain's output inside the trailing checksums, each verified.

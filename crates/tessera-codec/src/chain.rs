@@ -307,6 +307,21 @@ impl CodecChain {
     /// far more, [`CodecErrorKind::Corrupt`](crate::CodecErrorKind::Corrupt) for truncated or
     /// garbage input or a checksum mismatch.
     pub fn decode_into(&self, encoded: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
+        self.decode_into_threaded(encoded, out, itemsize, 1)
+    }
+
+    /// As [`decode_into`](Self::decode_into), letting the compressor use up to `threads` threads
+    /// (see [`Codec::decode_into_threaded`]).
+    ///
+    /// # Errors
+    /// As [`decode_into`](Self::decode_into).
+    pub fn decode_into_threaded(
+        &self,
+        encoded: &[u8],
+        out: &mut [u8],
+        itemsize: usize,
+        threads: usize,
+    ) -> CodecResult<()> {
         self.refuse_objects()?;
         let filters = self.filter_stages();
         let itemsizes = self.itemsizes(itemsize);
@@ -323,12 +338,17 @@ impl CodecChain {
         // The compressor's output, or the stored blob when there is no compressor.
         let mut current: Cow<'_, [u8]> = match &self.compressor {
             None => Cow::Borrowed(encoded),
-            Some(c) if n == 0 => return c.codec.decode_into(encoded, out, itemsizes[n]),
+            Some(c) if n == 0 => {
+                return c
+                    .codec
+                    .decode_into_threaded(encoded, out, itemsizes[n], threads);
+            }
             Some(c) => {
                 let len = sizes[n]
                     .ok_or_else(|| CodecError::internal("chain", "unknown intermediate size"))?;
                 let mut buf = vec![0u8; len];
-                c.codec.decode_into(encoded, &mut buf, itemsizes[n])?;
+                c.codec
+                    .decode_into_threaded(encoded, &mut buf, itemsizes[n], threads)?;
                 Cow::Owned(buf)
             }
         };

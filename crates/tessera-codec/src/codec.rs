@@ -36,6 +36,21 @@ pub trait Codec: Send + Sync + Debug {
     /// and nothing is written or allocated beyond `out`'s length plus small scratch space.
     fn decode_into(&self, input: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()>;
 
+    /// As [`decode_into`](Self::decode_into), allowed to use up to `threads` threads inside this one
+    /// call: callers decoding fewer chunks than there are cores pass the spare ones (blosc then
+    /// decompresses its blocks in parallel); callers already running one chunk per core pass 1. The
+    /// default ignores `threads`.
+    fn decode_into_threaded(
+        &self,
+        input: &[u8],
+        out: &mut [u8],
+        itemsize: usize,
+        threads: usize,
+    ) -> CodecResult<()> {
+        let _ = threads;
+        self.decode_into(input, out, itemsize)
+    }
+
     /// The encoded size of `decoded_len` bytes, when it depends only on that size (filters);
     /// `None` when it depends on the data (compressors).
     fn encoded_len(&self, decoded_len: usize, itemsize: usize) -> CodecResult<Option<usize>>;

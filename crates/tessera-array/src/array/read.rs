@@ -140,6 +140,8 @@ impl Array {
         }
 
         if !whole.is_empty() {
+            // Fewer chunks than cores: each decode may use the spare ones (blosc's blocks).
+            let threads = (rayon::current_num_threads() / whole.len()).max(1);
             // Usually every chunk is read whole: then the keys need no copy.
             let whole_keys: Cow<'_, [StoreKey]> = if whole.len() == keys.len() {
                 Cow::Borrowed(&keys)
@@ -159,6 +161,7 @@ impl Array {
                         &chunk_strides,
                         &out_strides,
                         target,
+                        threads,
                     )
                 }));
             });
@@ -234,6 +237,7 @@ impl Array {
                 chunk_strides,
                 out_strides,
                 out,
+                1,
             );
         };
         let itemsize = self.meta.dtype.itemsize();
@@ -283,7 +287,9 @@ impl Array {
         Ok(())
     }
 
-    /// Decodes one chunk (or the fill value, when it is missing) into its region of the result.
+    /// Decodes one chunk (or the fill value, when it is missing) into its region of the result, with
+    /// up to `threads` threads inside the chunk.
+    #[allow(clippy::too_many_arguments)]
     fn place_chunk(
         &self,
         key: &StoreKey,
@@ -292,6 +298,7 @@ impl Array {
         chunk_strides: &[usize],
         out_strides: &[usize],
         out: SharedOut,
+        threads: usize,
     ) -> ArrayResult<()> {
         let itemsize = self.meta.dtype.itemsize();
         let (src_off, dst_off, dims) = region.geometry(chunk_strides, out_strides);
@@ -318,7 +325,7 @@ impl Array {
             // chunk's region, and inside `out`.
             let target =
                 unsafe { std::slice::from_raw_parts_mut(out.ptr.add(dst_off), chunk_bytes) };
-            return self.decode_chunk(key, encoded, target);
+            return self.decode_chunk_threaded(key, encoded, target, threads);
         }
         let place = |decoded: &[u8]| {
             // SAFETY: as above, the region belongs to this chunk alone.
@@ -332,7 +339,7 @@ impl Array {
             return Ok(());
         }
         with_scratch(chunk_bytes, |scratch| {
-            self.decode_chunk(key, encoded, scratch)?;
+            self.decode_chunk_threaded(key, encoded, scratch, threads)?;
             place(scratch);
             Ok(())
         })
@@ -370,6 +377,17 @@ impl Array {
         encoded: &[u8],
         out: &mut [u8],
     ) -> ArrayResult<()> {
+        self.decode_chunk_threaded(key, encoded, out, 1)
+    }
+
+    /// As [`decode_chunk`](Self::decode_chunk), with up to `threads` threads inside the chunk.
+    fn decode_chunk_threaded(
+        &self,
+        key: &StoreKey,
+        encoded: &[u8],
+        out: &mut [u8],
+        threads: usize,
+    ) -> ArrayResult<()> {
         if let Some(shard) = &self.shard {
             return super::shard::decode_shard(shard, self.shard_context(), key, encoded, out);
         }
@@ -379,7 +397,7 @@ impl Array {
             return Ok(());
         }
         self.codecs
-            .decode_into(encoded, out, self.meta.dtype.itemsize())
+            .decode_into_threaded(encoded, out, self.meta.dtype.itemsize(), threads)
             .map_err(|source| ArrayError::Codec {
                 key: key.to_string(),
                 source,

@@ -16,12 +16,12 @@
 //!
 //! # Threads
 //! Encoding and decoding use the context functions `blosc_compress_ctx` and
-//! `blosc_decompress_ctx` with one internal thread. These keep no global state (the plain
-//! `blosc_compress` reads global settings and needs a lock), so any number of threads may call
-//! them at once; and tessera decodes and encodes whole chunks in parallel with rayon, one chunk
-//! per core, so blosc's own thread pool would only oversubscribe the cores (two on our CI
-//! machine) and add thread start-up cost to every small chunk. numcodecs makes the same choice
-//! whenever it is not on the main thread.
+//! `blosc_decompress_ctx`. These keep no global state (the plain `blosc_compress` reads global
+//! settings and needs a lock), so any number of threads may call them at once. tessera decodes and
+//! encodes whole chunks in parallel with rayon, one chunk per core, so each call uses one internal
+//! thread, except when a read touches fewer chunks than there are cores: the caller then passes the
+//! spare cores ([`Codec::decode_into_threaded`]) and a chunk of 1 MiB or more decompresses its
+//! blocks on them.
 //!
 //! # Typesize
 //! As numcodecs: the itemsize of the buffer handed to blosc, i.e. the array dtype's itemsize
@@ -212,8 +212,25 @@ impl Codec for Blosc {
         Ok(out)
     }
 
-    fn decode_into(&self, input: &[u8], out: &mut [u8], _itemsize: usize) -> CodecResult<()> {
+    fn decode_into(&self, input: &[u8], out: &mut [u8], itemsize: usize) -> CodecResult<()> {
+        self.decode_into_threaded(input, out, itemsize, 1)
+    }
+
+    fn decode_into_threaded(
+        &self,
+        input: &[u8],
+        out: &mut [u8],
+        _itemsize: usize,
+        threads: usize,
+    ) -> CodecResult<()> {
         let nbytes = Self::checked_nbytes(input, out.len())?;
+        // Below this, blosc has too few blocks (and too little work) to repay starting threads.
+        const PARALLEL_MIN: usize = 1 << 20;
+        let threads = if nbytes >= PARALLEL_MIN {
+            threads.clamp(1, 16)
+        } else {
+            1
+        };
         if nbytes == 0 {
             return Ok(());
         }
@@ -224,7 +241,7 @@ impl Codec for Blosc {
                 input.as_ptr().cast(),
                 out.as_mut_ptr().cast(),
                 out.len(),
-                1,
+                threads as c_int,
             )
         };
         if n < 0 || n as usize != out.len() {
@@ -292,6 +309,33 @@ mod tests {
             }
         }
         roundtrip(json!({"id": "blosc"}), &[], 4);
+    }
+
+    #[test]
+    fn decodes_large_chunks_on_several_threads() {
+        // 3 MiB of u16 in blocks of 64 KiB: decoded on 1 and on 4 threads alike, and a truncated
+        // blob is an error either way.
+        let data: Vec<u8> = (0..(3u32 << 19))
+            .flat_map(|i| ((i / 7 % 4099) as u16).to_le_bytes())
+            .collect();
+        for cname in ["lz4", "zstd"] {
+            let b = Blosc::from_json(
+                &json!({"id": "blosc", "cname": cname, "clevel": 5, "shuffle": 1, "blocksize": 65536}),
+            )
+            .unwrap();
+            let mut enc = b.encode(&data, 2).unwrap();
+            for threads in [1, 2, 4] {
+                let mut out = vec![0u8; data.len()];
+                b.decode_into_threaded(&enc, &mut out, 2, threads).unwrap();
+                assert!(out == data, "{cname} on {threads} threads");
+            }
+            enc.truncate(enc.len() / 2);
+            let mut out = vec![0u8; data.len()];
+            assert!(
+                b.decode_into_threaded(&enc, &mut out, 2, 4).is_err(),
+                "{cname}"
+            );
+        }
     }
 
     #[test]
