@@ -893,6 +893,34 @@ fn structured_fields_read_and_write_alone() {
         }
         assert_eq!(back, model);
 
+        // Several fields at once, untyped, over a coordinate selection: v then id, packed.
+        let packed: Vec<u8> = [(3usize, 2usize, [5i16, 6], 77u16), (1, 0, [-5, -6], 78)]
+            .iter()
+            .flat_map(|&(_, _, v, id)| {
+                let mut r: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                r.extend(id.to_le_bytes());
+                r
+            })
+            .collect();
+        a.write_fields(
+            &["v", "id"],
+            Selection::points(vec![vec![3, 1], vec![2, 0]]),
+            &packed,
+        )
+        .unwrap();
+        for (k, (i, j)) in [(3usize, 2usize), (1, 0)].into_iter().enumerate() {
+            let at = (i * 3 + j) * 14;
+            model[at + 10..at + 14].copy_from_slice(&packed[k * 6..k * 6 + 4]);
+            model[at..at + 2].copy_from_slice(&packed[k * 6 + 4..k * 6 + 6]);
+        }
+        assert_eq!(a.read_raw(()).unwrap().bytes, model);
+        // A buffer of the wrong size is refused and writes nothing.
+        assert!(matches!(
+            a.write_fields(&["id"], "0:2, 0", &[0u8; 3]),
+            Err(ArrayError::ShapeMismatch { .. })
+        ));
+        assert_eq!(a.read_raw(()).unwrap().bytes, model);
+
         assert!(
             matches!(a.read_field::<u16>("mass", ()), Err(ArrayError::Selection(m)) if m.contains("id, pos, v"))
         );

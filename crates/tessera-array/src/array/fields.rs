@@ -1,5 +1,5 @@
 //! Structured fields: one field (a dotted path for nested ones) or several, read without the other
-//! fields ever reaching the result, and one field written with the rest of each record kept.
+//! fields ever reaching the result, and fields written with the rest of each record kept.
 //!
 //! Each touched chunk is read once (as the box of records the selection holds in it) and only the
 //! field's bytes are copied out; a write reads, modifies and writes back each touched chunk once.
@@ -32,6 +32,30 @@ impl FieldPlace {
     fn size(&self) -> usize {
         self.dtype.itemsize() * self.count()
     }
+}
+
+/// The fields named by `paths` packed in that order: per field (its offset in the record, its offset
+/// in the packed record, its size), the packed fields, and the packed size.
+type Packed = (Vec<(usize, usize, usize)>, Vec<Field>, usize);
+
+fn packed_fields(dtype: &DataType, paths: &[&str]) -> ArrayResult<Packed> {
+    let mut segments = Vec::with_capacity(paths.len());
+    let mut fields = Vec::with_capacity(paths.len());
+    let mut size = 0;
+    for (i, &name) in paths.iter().enumerate() {
+        if paths[..i].contains(&name) {
+            return Err(ArrayError::selection(format!("field {name:?} named twice")));
+        }
+        let place = find_field(dtype, name)?;
+        segments.push((place.offset, size, place.size()));
+        size += place.size();
+        fields.push(Field {
+            name: name.to_string(),
+            dtype: place.dtype,
+            shape: place.shape,
+        });
+    }
+    Ok((segments, fields, size))
 }
 
 /// Finds `path` (`"mass"`, `"pos.x"`) in a structured dtype; fields are packed, in order.
@@ -147,22 +171,7 @@ impl Array {
         fields: &[&str],
         selection: impl IntoSelection,
     ) -> ArrayResult<RawArray> {
-        let mut segments = Vec::with_capacity(fields.len());
-        let mut out_fields = Vec::with_capacity(fields.len());
-        let mut size = 0;
-        for (i, &name) in fields.iter().enumerate() {
-            if fields[..i].contains(&name) {
-                return Err(ArrayError::selection(format!("field {name:?} named twice")));
-            }
-            let place = find_field(&self.meta.dtype, name)?;
-            segments.push((place.offset, size, place.size()));
-            size += place.size();
-            out_fields.push(Field {
-                name: name.to_string(),
-                dtype: place.dtype,
-                shape: place.shape,
-            });
-        }
+        let (segments, out_fields, size) = packed_fields(&self.meta.dtype, fields)?;
         let sel = ArrayAccess::resolve(self, selection)?;
         let mut bytes: Vec<u8> = crate::element::zeroed_vec(buffer_len(sel.num_elements(), size)?)?;
         let view = ElementView {
@@ -176,6 +185,59 @@ impl Array {
             shape: sel.shape(),
             bytes,
         })
+    }
+
+    /// Writes several fields, untyped: `bytes` holds, for every element of the selection (C order),
+    /// the named fields packed in the order given, in the stored byte order (what
+    /// [`read_fields`](Self::read_fields) returns); the other fields of every record keep their
+    /// values (each touched chunk is read, modified and written back once).
+    ///
+    /// ```
+    /// use tessera_array::{ArrayBuilder, DataType};
+    /// use tessera_store::MemoryStore;
+    /// # use std::sync::Arc;
+    ///
+    /// let dtype = DataType::from_json(&serde_json::json!([["id", "<u2"], ["mass", "<f4"]]))?;
+    /// let a = ArrayBuilder::new(vec![3], vec![2], dtype).create(Arc::new(MemoryStore::new()), "p")?;
+    /// let masses: Vec<u8> = [1.5f32, 2.5].iter().flat_map(|m| m.to_le_bytes()).collect();
+    /// a.write_fields(&["mass"], "1:", &masses)?;
+    /// assert_eq!(a.read_field::<f32>("mass", ())?.into_raw_vec_and_offset().0, [0.0, 1.5, 2.5]);
+    /// assert_eq!(a.read_field::<u16>("id", ())?.into_raw_vec_and_offset().0, [0, 0, 0]);
+    /// # Ok::<(), tessera_array::ArrayError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`read_fields`](Self::read_fields), and [`ArrayError::ShapeMismatch`] when `bytes` is not
+    /// the selection's elements times the packed fields' size.
+    pub fn write_fields(
+        &self,
+        fields: &[&str],
+        selection: impl IntoSelection,
+        bytes: &[u8],
+    ) -> ArrayResult<()> {
+        let (segments, _, size) = packed_fields(&self.meta.dtype, fields)?;
+        let sel = ArrayAccess::resolve(self, selection)?;
+        if bytes.len() != buffer_len(sel.num_elements(), size)? {
+            return Err(ArrayError::ShapeMismatch {
+                expected: sel.shape(),
+                found: vec![(bytes.len() / size.max(1)) as u64],
+            });
+        }
+        let view = ElementView {
+            src_elem: size,
+            dst_elem: self.meta.dtype.itemsize(),
+            segments: segments
+                .into_iter()
+                .map(|(record, packed, len)| (packed, record, len))
+                .collect(),
+        };
+        self.write_fancy_view(
+            &sel,
+            &positions_of(&sel),
+            Source::Bytes(bytes),
+            false,
+            &view,
+        )
     }
 
     /// Writes one field of a structured array over a selection (`data` has the selection's shape,
