@@ -227,6 +227,30 @@ impl PyArrayCore {
         ))
     }
 
+    /// Writes structured `fields` of a selection from `data`: a flat, C-contiguous `uint8` view of
+    /// the selection's elements (C order), each the named fields packed in the order given, in the
+    /// stored byte order. Every other byte of each record is kept; chunks are read, modified and
+    /// written back in parallel without the GIL.
+    fn write_fields(
+        &self,
+        py: Python<'_>,
+        axes: &Bound<'_, PyAny>,
+        fields: Vec<String>,
+        data: PyReadonlyArray1<'_, u8>,
+    ) -> PyResult<()> {
+        let array = self.current();
+        let sel = selection(axes)?;
+        let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let bytes = data.as_slice().map_err(|e| {
+            raise(
+                "InvalidArgumentError",
+                format!("the data buffer must be C-contiguous: {e}"),
+            )
+        })?;
+        py.detach(|| array.write_fields(&names, sel, bytes))
+            .map_err(creating)
+    }
+
     /// Reads a selection of an object (`|O`) array: a flat numpy object array of the selection's
     /// values in C order (see `objects` for the Python types). Chunks are decoded in parallel without
     /// the GIL; the Python objects are made afterwards.

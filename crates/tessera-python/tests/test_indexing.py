@@ -239,5 +239,35 @@ def test_structured_fields(tmp_path):
         a.get_coordinate_selection(([0, 9], [3, 1]), fields="id"), data[[0, 9], [3, 1]]["id"]
     )
     assert a["id"].dtype == np.dtype(">i4")
-    with pytest.raises(tessera.UnsupportedError, match="field"):
-        a["mass"] = 1.0
+
+
+def test_structured_field_writes(tmp_path):
+    # Field writes keep every other field of each record, over every kind of selection, as numpy.
+    dt = np.dtype([("mass", "<f8"), ("id", ">i4"), ("pos", "<f4", (2,)), ("tag", "S3")])
+    data = np.zeros((9, 5), dtype=dt)
+    data["mass"] = np.arange(45).reshape(9, 5) * 0.5
+    data["id"] = np.arange(45).reshape(9, 5)
+    data["pos"] = np.arange(90).reshape(9, 5, 2)
+    data["tag"] = b"ab"
+    a = tessera.create(tmp_path / "w.zarr", shape=data.shape, chunks=(2, 3), dtype=dt)
+    a[...] = data
+    model = data.copy()
+
+    a["mass"] = 1.0
+    model["mass"] = 1.0
+    a[2:7, "id"] = np.arange(25).reshape(5, 5)
+    model["id"][2:7] = np.arange(25).reshape(5, 5)
+    a[[8, 0], ::-2, "pos"] = [9.5, -9.5]  # broadcast over the sub-array too
+    model["pos"][np.ix_([8, 0], [4, 2, 0])] = [9.5, -9.5]
+    a.set_coordinate_selection(([1, 4], [3, 0]), b"zz", fields="tag")
+    model["tag"][[1, 4], [3, 0]] = b"zz"
+    a.set_orthogonal_selection(([3], [1, 2]), 7, fields="id")
+    model["id"][np.ix_([3], [1, 2])] = 7
+    # Two fields at once take a structured value with those fields, matched by position.
+    two = np.array([(5, 2.25)], dtype=[("id", "<i4"), ("mass", "<f8")])
+    a[6, 1:3, ["id", "mass"]] = two
+    model[6, 1:3][["id", "mass"]] = two
+    np.testing.assert_array_equal(a[...], model)
+    with pytest.raises(IndexError, match="no field 'charge'"):
+        a["charge"] = 1.0
+    np.testing.assert_array_equal(a[...], model)

@@ -7,13 +7,16 @@ import numpy as np
 
 from . import _dtype, _indexing
 from ._attrs import Attributes
-from .errors import NotPicklableError, ReadOnlyError, UnsupportedError
+from .errors import NotPicklableError, ReadOnlyError
 
-FIELD_WRITE = (
-    "writing a structured field selection is not supported yet by the Python package (tessera-array "
-    "writes one field only through its typed Rust API). Read the records, set the field with numpy, "
-    "write the records back"
-)
+def _field_dtype(dtype, path):
+    """The dtype of field ``path`` (dotted for nested fields) of a structured ``dtype``."""
+    for part in path.split("."):
+        if dtype.names is None or part not in dtype.names:
+            known = ", ".join(dtype.names or ())
+            raise IndexError(f"no field {path!r} (fields: {known})")
+        dtype = dtype.fields[part][0]
+    return dtype
 
 
 def _flat_bytes(buffer):
@@ -354,10 +357,10 @@ class Array:
 
     def _write(self, sel, value):
         self._check_writable()
-        if sel.fields is not None:
-            raise UnsupportedError(FIELD_WRITE)
         shape = tuple(self._core.selection_shape(sel.axes))
         final = sel.final_shape(shape)
+        if sel.fields is not None:
+            return self._write_fields(sel, shape, final, value)
         if self._object is not None:
             value = _object_values(value, final)
         else:
@@ -370,6 +373,21 @@ class Array:
             self._core.write_objects(sel.axes, self._stored_objects(data.reshape(-1)))
         else:
             self._core.write_from(sel.axes, _flat_bytes(data))
+
+    def _write_fields(self, sel, shape, final, value):
+        # numpy assigns the value into records of just those fields (broadcast, converted to the
+        # stored byte order); tessera-array writes their bytes into each record, keeping the rest.
+        if self._object is not None or self._stored.names is None:
+            raise IndexError("only a structured array has fields")
+        names = list(dict.fromkeys(sel.fields))
+        packed = np.dtype([(name, _field_dtype(self._stored, name)) for name in names])
+        records = np.empty(final, dtype=packed)
+        if len(sel.fields) == 1:
+            records[names[0]] = value
+        else:
+            records[...] = value
+        data = np.ascontiguousarray(sel.unfinish(records, shape))
+        self._core.write_fields(sel.axes, names, _flat_bytes(data))
 
     def _stored_objects(self, flat):
         if self._row_dtype is None:
