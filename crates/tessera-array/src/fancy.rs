@@ -361,24 +361,59 @@ impl<'a> FancyPlan<'a> {
             ),
             Fancy::Points(coords) => {
                 let n = coords.first().map_or(0, Vec::len);
+                // Each point's chunk as one number, computed once per point: its C-order index in
+                // the grid of chunks the points span (which fits in a u128 unless the points span
+                // an astronomically large grid; then the chunk coordinates are compared instead).
                 let chunk_of = |i: usize| {
                     coords
                         .iter()
                         .zip(chunk_shape)
                         .map(move |(c, &len)| c[i] / len)
                 };
-                let mut order: Vec<usize> = (0..n).collect();
-                // Stable: within a chunk, points keep their order (a repeated point written twice
-                // keeps the later value, as in numpy).
-                order.sort_by(|&a, &b| chunk_of(a).cmp(chunk_of(b)));
+                let spans: Vec<u128> = coords
+                    .iter()
+                    .zip(chunk_shape)
+                    .map(|(c, &len)| c.iter().max().map_or(1, |&m| u128::from(m / len) + 1))
+                    .collect();
+                let linear = spans
+                    .iter()
+                    .try_fold(1u128, |n, &s| n.checked_mul(s))
+                    .is_some();
+                let mut keyed: Vec<(u128, usize)> = (0..n)
+                    .map(|i| {
+                        let key = if linear {
+                            chunk_of(i)
+                                .zip(&spans)
+                                .fold(0u128, |k, (c, &s)| k * s + u128::from(c))
+                        } else {
+                            0
+                        };
+                        (key, i)
+                    })
+                    .collect();
+                // By chunk, then by position in the selection: within a chunk points keep their
+                // order (a repeated point written twice keeps the later value, as in numpy).
+                if linear {
+                    keyed.sort_unstable();
+                } else {
+                    keyed.sort_by(|&(_, a), &(_, b)| chunk_of(a).cmp(chunk_of(b)).then(a.cmp(&b)));
+                }
+                let same = |a: usize, b: usize| {
+                    if linear {
+                        keyed[a].0 == keyed[b].0
+                    } else {
+                        chunk_of(keyed[a].1).eq(chunk_of(keyed[b].1))
+                    }
+                };
                 let mut bounds = Vec::new();
                 let mut begin = 0;
                 for k in 1..=n {
-                    if k == n || chunk_of(order[k]).ne(chunk_of(order[begin])) {
+                    if k == n || !same(k, begin) {
                         bounds.push((begin, k));
                         begin = k;
                     }
                 }
+                let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
                 PlanKind::Points {
                     coords,
                     order,
@@ -654,6 +689,57 @@ mod tests {
             FancyPlan::new(r.fancy_positions().unwrap(), &[1, 1]).len(),
             0
         );
+    }
+
+    #[test]
+    fn points_group_by_chunk_in_selection_order() {
+        // Points spanning a grid of 2^150 chunks (too many for one number per chunk) and a small
+        // one: the same grouping, chunks in C order, points in selection order within a chunk.
+        for (shape, chunks, far) in [
+            ([1u64 << 50; 3], [1u64; 3], (1i64 << 49) + 3),
+            ([64, 64, 64], [4, 4, 4], 50),
+        ] {
+            let sel = crate::Selection::points(vec![
+                vec![0, far, 0, 1],
+                vec![0, 1, 0, 2],
+                vec![3, 1, 3, 3],
+            ])
+            .resolve(&shape)
+            .unwrap();
+            let plan = FancyPlan::new(sel.fancy_positions().unwrap(), &chunks);
+            let groups: Vec<(Vec<u64>, Vec<usize>)> = (0..plan.len())
+                .map(|i| {
+                    let c = plan.chunk(i);
+                    let ChunkRuns::Points(p) = c.runs else {
+                        unreachable!()
+                    };
+                    (c.chunk.clone(), p.to_vec())
+                })
+                .collect();
+            let c = |x: i64, y: i64, z: i64| {
+                vec![
+                    x as u64 / chunks[0],
+                    y as u64 / chunks[1],
+                    z as u64 / chunks[2],
+                ]
+            };
+            if chunks[0] == 1 {
+                assert_eq!(
+                    groups,
+                    vec![
+                        (c(0, 0, 3), vec![0, 2]),
+                        (c(1, 2, 3), vec![3]),
+                        (c(far, 1, 1), vec![1])
+                    ]
+                );
+            } else {
+                // Chunks of 4: (0,0,3), (0,0,3) and (1,2,3) share chunk (0,0,0).
+                assert_eq!(
+                    groups,
+                    vec![(c(0, 0, 3), vec![0, 2, 3]), (c(far, 1, 1), vec![1])]
+                );
+            }
+        }
     }
 
     #[test]
