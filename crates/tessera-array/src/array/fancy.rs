@@ -1,5 +1,6 @@
 //! Reads and writes of fancy selections (lists, masks, negative steps, points): each touched chunk is
-//! handled once, in parallel. A read fetches the box of the chunk the selection touches through the
+//! handled once, in parallel. A read of compressed chunks decodes each touched chunk once and copies its
+//! runs straight out; otherwise it fetches the box of the chunk the selection touches through the
 //! ordinary read path (so byte ranges of uncompressed chunks and single inner chunks of shards still
 //! apply), then scatters its runs into the result; a write reads, modifies and writes back each touched
 //! chunk once through the store's update.
@@ -7,7 +8,7 @@
 use rayon::prelude::*;
 
 use super::Array;
-use super::read::SharedOut;
+use super::read::{SharedOut, with_scratch};
 use super::write::Source;
 use crate::access::buffer_len;
 use crate::error::ArrayResult;
@@ -130,6 +131,9 @@ impl Array {
         let plan = FancyPlan::new(fancy, unit);
         let out_strides = plan.out_strides(sel);
         let target = SharedOut::new(out);
+        if self.shard.is_none() && !self.codecs.is_identity() {
+            return self.read_fancy_decoded(&plan, &out_strides, target, view);
+        }
         (0..plan.len()).into_par_iter().try_for_each(|i| {
             let chunk = plan.chunk(i);
             let bounds = chunk.bounding_selection(unit, &self.meta.shape)?;
@@ -159,6 +163,61 @@ impl Array {
                 },
             );
             Ok(())
+        })
+    }
+
+    /// The fancy read of compressed, unsharded chunks: each touched chunk is decoded once into a scratch
+    /// buffer and its runs are copied straight out of it (the box path would copy the box first; a
+    /// compressed chunk is decoded whole either way). A missing chunk scatters the fill value.
+    fn read_fancy_decoded(
+        &self,
+        plan: &FancyPlan<'_>,
+        out_strides: &[usize],
+        target: SharedOut,
+        view: &ElementView,
+    ) -> ArrayResult<()> {
+        let chunk_strides = strides_by_axes(&self.meta.chunks, 1, &self.meta.chunk_axis_order());
+        let origin = vec![0; self.meta.rank()];
+        let fill = self.meta.fill_value.bytes();
+        let chunk_bytes = self.meta.chunk_bytes();
+        (0..plan.len()).into_par_iter().try_for_each(|i| {
+            let chunk = plan.chunk(i);
+            let key = self.chunk_key(&chunk.chunk)?;
+            let scatter = |src: &[u8], from_fill: bool| {
+                chunk.for_each_run(
+                    plan,
+                    out_strides,
+                    &chunk_strides,
+                    &origin,
+                    |o, l, len, os, ls| {
+                        let out = target;
+                        let (l, ls) = if from_fill { (0, 0) } else { (l, ls) };
+                        // SAFETY: every result element belongs to exactly one chunk of the plan,
+                        // so the chunks' runs are disjoint; `copy_run` checks the bounds.
+                        unsafe {
+                            copy_run(
+                                src,
+                                (l, ls),
+                                (out.ptr, out.len),
+                                (o as isize, os as isize),
+                                len,
+                                view,
+                            )
+                        };
+                    },
+                )
+            };
+            match self.store.get(&key)? {
+                None => {
+                    scatter(fill, true);
+                    Ok(())
+                }
+                Some(encoded) => with_scratch(chunk_bytes, |scratch| {
+                    self.decode_chunk(&key, &encoded, scratch)?;
+                    scatter(scratch, false);
+                    Ok(())
+                }),
+            }
         })
     }
 
