@@ -57,14 +57,9 @@ for target in $targets; do
   dirs=("corpus/$target")
   [ -d "$SEEDS/$target" ] && dirs+=("$SEEDS/$target")
   echo "-- $target: ${SECONDS_PER_TARGET}s"
-  extra=()
-  # pco 0.4.9 callocs a lookback-delta window the stream sizes (up to 2^33 numbers) before decoding
-  # a chunk: lazily zeroed memory it barely touches (the RSS limit above still holds), but one
-  # allocation beyond libFuzzer's default 2 GiB malloc limit. A known bug, open: fuzz/README.md.
-  if [ "$target" = codec_pcodec ]; then extra=(-malloc_limit_mb=70000); fi
   if ! cargo fuzz run "$target" "${dirs[@]}" -- \
       -max_total_time="$SECONDS_PER_TARGET" -seed=1 -rss_limit_mb=2048 -timeout=20 \
-      "${extra[@]}" -print_final_stats=1 2>"$SEEDS/$target.log"; then
+      -print_final_stats=1 2>"$SEEDS/$target.log"; then
     failed+=("$target")
     tail -n 40 "$SEEDS/$target.log"
   else

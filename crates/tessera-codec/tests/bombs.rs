@@ -135,6 +135,19 @@ fn zstd_stream_bomb() -> Vec<u8> {
     enc.finish().unwrap()
 }
 
+/// The fuzz finding's pco stream (standalone version 2, u64 chunks) whose lookback window claims
+/// 2^28 numbers.
+fn pco_window_bomb() -> Vec<u8> {
+    let hex = "70636f210249fa0304e803003100000000000000205b4000200000000080004000000000\
+               0a0000000000000000001616161616161616161616161616161616161616161616161616\
+               161616161616161616161616161616161616161616161616161616161616161616161616\
+               16161616161616161616161616161616161616161616160000";
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
 /// Decodes `blob` into `expected` bytes, expecting `TooLarge` and at most `limit` bytes of Rust
 /// heap allocated meanwhile. (The C libraries allocate with malloc, which this allocator does
 /// not see; their state is bounded by the format: zlib's 32 KiB window, zstd's one-shot decode
@@ -152,7 +165,7 @@ fn check(name: &str, compressor: Value, blob: &[u8], expected: usize, limit: usi
         "{name}: decoding a bomb allocated {extra} bytes"
     );
     println!(
-        "{name:>12}: {} byte blob refused, {extra} bytes allocated while decoding",
+        "{name:>12}: {} byte blob refused, {extra} bytes allocated while decoding: {err}",
         blob.len()
     );
 }
@@ -189,6 +202,15 @@ fn bombs_are_refused_within_bounded_memory() {
         serde_json::json!({"id": "lzma"}),
         &xz_bomb(),
         expected,
+        small,
+    );
+    // A pco chunk of 1001 numbers that claims a lookback window of 2^28: pco would allocate twice
+    // the window (4 GiB of u64, lazily zeroed) before decoding a number. A fuzz finding.
+    check(
+        "pco-window",
+        serde_json::json!({"id": "pcodec"}),
+        &pco_window_bomb(),
+        8008,
         small,
     );
     check(

@@ -30,7 +30,9 @@
 use half::f16;
 use pco::data_types::{Number, NumberType};
 use pco::errors::{ErrorKind as PcoErrorKind, PcoError};
-use pco::standalone::{FileDecompressor, MaybeChunkDecompressor, NumberTypeOrTermination};
+use pco::metadata::DeltaEncoding;
+use pco::standalone::{FileDecompressor, NumberTypeOrTermination};
+use pco::wrapped::FileDecompressor as WrappedDecompressor;
 use pco::{ChunkConfig, DeltaSpec, ModeSpec, PagingSpec};
 use serde_json::Value;
 
@@ -40,6 +42,9 @@ use crate::error::{CodecError, CodecErrorKind, CodecResult};
 
 /// The numcodecs id.
 pub const ID: &str = "pcodec";
+
+/// The byte in place of a chunk's number type that ends a standalone pco stream.
+const STANDALONE_TERMINATION: u8 = 0;
 
 /// The config fields besides `"id"`, as numcodecs' `get_config` writes them; others are refused.
 /// `int_mult_spec`, `float_mult_spec` and `max_page_n` are what numcodecs 0.12 and 0.13 wrote
@@ -193,10 +198,28 @@ fn pco_error(e: PcoError, expected: usize) -> CodecError {
     CodecError::new(kind, ID, format!("pco: {}{context}", e.message)).with_source(e)
 }
 
-/// Decodes every pco chunk of the stream `src` into `out` as little-endian `T`s, refusing a
-/// stream whose chunks hold more or fewer numbers than `out` before decompressing them.
+/// The largest lookback window accepted for a chunk of `n` numbers, as a power of two.
+///
+/// pco's own compressor picks the smallest power of two that covers the chunk (at least 2^4, at
+/// most its maximum of 2^15 or so): a window beyond the chunk can never be looked back into. pco's
+/// decoder allocates twice the window up front, so a stream that claims 2^32 would make it ask for
+/// 64 GiB before a single number is decoded. The bound leaves a wide margin above any real writer.
+fn max_window_log(n: usize) -> u32 {
+    let covering = usize::BITS - n.saturating_sub(1).leading_zeros();
+    covering.max(16) + 1
+}
+
+/// Decodes every pco chunk of the standalone stream `input` into `out` as little-endian `T`s.
+///
+/// pco's standalone API builds a chunk's page decompressor (and its lookback buffer) as soon as it
+/// reads the chunk's header, before the caller can see the header. So the standalone framing is
+/// read here: pco parses the file header, and each chunk is its number-type byte, its count of
+/// numbers less one in 24 little-endian bits, then a wrapped-format chunk. That lets the count be
+/// checked against `out` and the chunk's delta encoding against [`max_window_log`] before pco
+/// allocates anything sized by the stream.
 fn decompress<T: Number>(
     file: &FileDecompressor,
+    input: &[u8],
     mut src: &[u8],
     out: &mut [u8],
     to_le: fn(T, &mut [u8]),
@@ -212,18 +235,45 @@ fn decompress<T: Number>(
             ),
         ));
     }
+    // The wrapped format's header is the last one or two bytes of the file header: its format
+    // version, with a minor version byte from major 4 on.
+    let version = file.format_version();
+    let wrapped_len = if version.major >= 4 { 2 } else { 1 };
+    let header_len = input.len() - src.len();
+    let wrapped_header = &input[header_len.saturating_sub(wrapped_len)..header_len];
+    let (wrapped, _) =
+        WrappedDecompressor::new(wrapped_header).map_err(|e| pco_error(e, out.len()))?;
+
     let expected = out.len() / width;
     let mut done = 0usize;
     let mut nums: Vec<T> = Vec::new();
     loop {
-        let chunk = file
-            .chunk_decompressor::<T, &[u8]>(src)
-            .map_err(|e| pco_error(e, out.len()))?;
-        let mut chunk = match chunk {
-            MaybeChunkDecompressor::Some(c) => c,
-            MaybeChunkDecompressor::EndOfData(_) => break,
+        let Some((&kind, rest)) = src.split_first() else {
+            return Err(CodecError::corrupt(
+                ID,
+                "the pco stream ends without its footer",
+            ));
         };
-        let n = chunk.n();
+        if kind == STANDALONE_TERMINATION {
+            break;
+        }
+        if kind != T::NUMBER_TYPE_BYTE {
+            return Err(CodecError::corrupt(
+                ID,
+                format!(
+                    "a pco chunk of number type {kind} in a stream of type {}",
+                    T::NUMBER_TYPE_BYTE
+                ),
+            ));
+        }
+        let Some((count, rest)) = rest.split_first_chunk::<3>() else {
+            return Err(CodecError::corrupt(
+                ID,
+                "the pco stream ends inside a chunk header",
+            ));
+        };
+        let n =
+            1 + (usize::from(count[0]) | usize::from(count[1]) << 8 | usize::from(count[2]) << 16);
         if done.saturating_add(n) > expected {
             // The header's count of all numbers (a hint pco writes) tells a bomb from a
             // near miss better than the chunks read so far.
@@ -234,9 +284,29 @@ fn decompress<T: Number>(
                 (claimed as u64).saturating_mul(width as u64),
             ));
         }
+        let (chunk, rest) = wrapped
+            .chunk_decompressor::<T, &[u8]>(rest)
+            .map_err(|e| pco_error(e, out.len()))?;
+        if let DeltaEncoding::Lookback(lookback) = chunk.meta().delta_encoding {
+            let limit = max_window_log(n);
+            if lookback.window_n_log > limit {
+                return Err(CodecError::new(
+                    CodecErrorKind::TooLarge,
+                    ID,
+                    format!(
+                        "a pco chunk of {n} numbers claims a lookback window of 2^{} numbers, \
+                         far beyond the chunk (at most 2^{limit} accepted)",
+                        lookback.window_n_log
+                    ),
+                ));
+            }
+        }
+        let mut page = chunk
+            .page_decompressor(rest, n)
+            .map_err(|e| pco_error(e, out.len()))?;
         nums.clear();
         nums.resize(n, T::default());
-        let progress = chunk
+        let progress = page
             .decompress(&mut nums)
             .map_err(|e| pco_error(e, out.len()))?;
         if progress.n_processed != n || !progress.finished {
@@ -246,7 +316,7 @@ fn decompress<T: Number>(
             to_le(*v, dst);
         }
         done += n;
-        src = chunk.into_src();
+        src = page.into_src();
     }
     if done != expected {
         return Err(CodecError::size(ID, out.len(), (done * width) as u64));
@@ -330,15 +400,15 @@ impl Codec for Pcodec {
         // pco's arithmetic can overflow on a hostile stream, which panics where overflow checks are
         // on (debug builds, fuzzing): a panic inside the decoder is a corrupt chunk, not a crash.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match number_type {
-            NumberType::U16 => decompress(&file, src, out, le_codec!(u16).1),
-            NumberType::U32 => decompress(&file, src, out, le_codec!(u32).1),
-            NumberType::U64 => decompress(&file, src, out, le_codec!(u64).1),
-            NumberType::I16 => decompress(&file, src, out, le_codec!(i16).1),
-            NumberType::I32 => decompress(&file, src, out, le_codec!(i32).1),
-            NumberType::I64 => decompress(&file, src, out, le_codec!(i64).1),
-            NumberType::F16 => decompress(&file, src, out, le_codec!(f16).1),
-            NumberType::F32 => decompress(&file, src, out, le_codec!(f32).1),
-            NumberType::F64 => decompress(&file, src, out, le_codec!(f64).1),
+            NumberType::U16 => decompress(&file, input, src, out, le_codec!(u16).1),
+            NumberType::U32 => decompress(&file, input, src, out, le_codec!(u32).1),
+            NumberType::U64 => decompress(&file, input, src, out, le_codec!(u64).1),
+            NumberType::I16 => decompress(&file, input, src, out, le_codec!(i16).1),
+            NumberType::I32 => decompress(&file, input, src, out, le_codec!(i32).1),
+            NumberType::I64 => decompress(&file, input, src, out, le_codec!(i64).1),
+            NumberType::F16 => decompress(&file, input, src, out, le_codec!(f16).1),
+            NumberType::F32 => decompress(&file, input, src, out, le_codec!(f32).1),
+            NumberType::F64 => decompress(&file, input, src, out, le_codec!(f64).1),
             other => Err(CodecError::unsupported(
                 ID,
                 format!("pco number type {other:?}"),
