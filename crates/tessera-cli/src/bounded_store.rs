@@ -4,8 +4,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use tessera_store::{
-    ByteRange, Bytes, ListableStore, RangeRequest, ReadableStore, Store, StoreKey, StorePrefix,
-    StoreResult, Update, WritableStore,
+    ByteRange, Bytes, DependentParts, ListableStore, RangeRequest, ReadableStore, Store, StoreKey,
+    StorePrefix, StoreResult, Update, WritableStore,
 };
 
 /// Delegates to another store, but hands `get_many` at most `max_in_flight` keys at a time: a remote
@@ -67,6 +67,22 @@ impl ReadableStore for BoundedStore {
             let base = batch * self.max_in_flight;
             self.inner
                 .get_many(part, &|i, result| on_result(base + i, result));
+        }
+    }
+
+    fn get_many_dependent_ranges(
+        &self,
+        requests: &[(StoreKey, ByteRange)],
+        then: &(dyn Fn(usize, &Bytes) -> Vec<Range<u64>> + Sync),
+        on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
+    ) {
+        for (batch, part) in requests.chunks(self.max_in_flight).enumerate() {
+            let base = batch * self.max_in_flight;
+            self.inner.get_many_dependent_ranges(
+                part,
+                &|i, bytes| then(base + i, bytes),
+                &|i, result| on_result(base + i, result),
+            );
         }
     }
 

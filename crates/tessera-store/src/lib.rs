@@ -62,5 +62,6 @@ pub use object::{
 pub use open::{create_store, open_store};
 pub use range::ByteRange;
 pub use traits::{
-    ListableStore, RangeRequest, ReadableStore, ReadableStoreExt, Store, Update, WritableStore,
+    DependentParts, ListableStore, RangeRequest, ReadableStore, ReadableStoreExt, Store, Update,
+    WritableStore,
 };

@@ -5,11 +5,14 @@ use std::ops::Bound;
 use std::sync::{Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
+use rayon::prelude::*;
 
 use crate::error::StoreResult;
 use crate::key::{StoreKey, StorePrefix};
 use crate::range::ByteRange;
-use crate::traits::{ListableStore, ReadableStore, Update, WritableStore};
+use crate::traits::{
+    DependentParts, ListableStore, ReadableStore, Update, WritableStore, slice_dependent,
+};
 
 /// A store that keeps its values in memory, sorted by key; for tests and scratch arrays.
 ///
@@ -119,6 +122,29 @@ impl ReadableStore for MemoryStore {
 
     fn size(&self, key: &StoreKey) -> StoreResult<Option<u64>> {
         Ok(self.read().get(key).map(|v| v.len() as u64))
+    }
+
+    fn get_many_dependent_ranges(
+        &self,
+        requests: &[(StoreKey, ByteRange)],
+        then: &(dyn Fn(usize, &Bytes) -> Vec<std::ops::Range<u64>> + Sync),
+        on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
+    ) {
+        // One snapshot of each value (a reference-counted handle, no copy) serves both reads.
+        requests
+            .par_iter()
+            .enumerate()
+            .for_each(|(index, (key, first))| {
+                let read = || -> StoreResult<Option<DependentParts>> {
+                    let Some(value) = self.get(key)? else {
+                        return Ok(None);
+                    };
+                    slice_dependent(&value, *first, &|head| then(index, head))
+                        .map_err(|e| e.with_key(key.as_str()))
+                        .map(Some)
+                };
+                on_result(index, read());
+            });
     }
 }
 

@@ -15,6 +15,32 @@ use crate::range::{ByteRange, check_ranges};
 /// its value.
 pub type RangeRequest = (StoreKey, Vec<Range<u64>>);
 
+/// What [`ReadableStore::get_many_dependent_ranges`] returns for one value: the first range's
+/// bytes and the parts it named, in the order named.
+pub type DependentParts = (Bytes, Vec<Bytes>);
+
+/// How often [`ReadableStore::get_many_dependent_ranges`]' shared implementation reads again a
+/// value that changed between its reads.
+const DEPENDENT_READ_ATTEMPTS: u32 = 8;
+
+/// The first range of `value` and the parts `then` names from it, sliced out of the whole value.
+pub(crate) fn slice_dependent(
+    value: &Bytes,
+    first: ByteRange,
+    then: &dyn Fn(&Bytes) -> Vec<Range<u64>>,
+) -> StoreResult<DependentParts> {
+    let len = value.len() as u64;
+    let r = first.resolve(len)?;
+    let head = value.slice(r.start as usize..r.end as usize);
+    let ranges = then(&head);
+    check_ranges(&ranges, len)?;
+    let parts = ranges
+        .iter()
+        .map(|r| value.slice(r.start as usize..r.end as usize))
+        .collect();
+    Ok((head, parts))
+}
+
 /// Reading values by key.
 ///
 /// A backend must implement [`get`](Self::get); the other methods have shared implementations
@@ -130,6 +156,77 @@ pub trait ReadableStore: Send + Sync + fmt::Debug {
             .enumerate()
             .with_min_len(min_len)
             .for_each(|(index, (key, range))| on_result(index, self.get_range(key, *range)));
+    }
+
+    /// Reads one range of each value and then, from the same version of that value, the ranges
+    /// the first one names: how a shard's index and then the inner chunks it locates are read,
+    /// so that a shard replaced between the two reads is never decoded with the other version's
+    /// index.
+    ///
+    /// For `requests[i] = (key, first)`: reads `first`, calls `then(i, &first_bytes)` for the
+    /// absolute ranges to read next (none is fine), reads them, and calls
+    /// `on_result(i, Ok(Some((first_bytes, parts))))`, `Ok(None)` when there is no value. When
+    /// the value is replaced between the reads, both are repeated (so `then` may run more than
+    /// once for one request; `on_result` runs once). Same contract as [`get_many`](Self::get_many)
+    /// otherwise: parallel callbacks, bounded reads in flight.
+    ///
+    /// The shared implementation reads the first range, the ranges it names, then the first range
+    /// again, and repeats when that changed: a check by content, for wrappers and backends
+    /// without versions (it misses a value replaced and changed back in between). Memory slices
+    /// one snapshot of the value; the filesystem reads both through one open file (a replaced
+    /// file keeps its old contents for readers that have it open); object stores compare the
+    /// ETags of the two reads and repeat on a mismatch.
+    ///
+    /// # Errors (through `on_result`)
+    /// [`InvalidRange`](crate::StoreErrorKind::InvalidRange) when a range does not lie within the
+    /// value; [`Precondition`](crate::StoreErrorKind::Precondition) when the value kept changing
+    /// between the reads; otherwise as [`get`](Self::get).
+    fn get_many_dependent_ranges(
+        &self,
+        requests: &[(StoreKey, ByteRange)],
+        then: &(dyn Fn(usize, &Bytes) -> Vec<Range<u64>> + Sync),
+        on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
+    ) {
+        let min_len = requests.len().div_ceil(self.concurrency().max(1)).max(1);
+        requests
+            .par_iter()
+            .enumerate()
+            .with_min_len(min_len)
+            .for_each(|(index, (key, first))| {
+                let read = || -> StoreResult<Option<DependentParts>> {
+                    for _ in 0..DEPENDENT_READ_ATTEMPTS {
+                        let Some(head) = self.get_range(key, *first)? else {
+                            return Ok(None);
+                        };
+                        let ranges = then(index, &head);
+                        let parts = match self.get_ranges(key, &ranges) {
+                            Ok(Some(parts)) => parts,
+                            // Removed, or shrunk under ranges the old version held: look again.
+                            Ok(None) => continue,
+                            Err(e) if e.kind() == StoreErrorKind::InvalidRange => {
+                                if self.get_range(key, *first)?.as_ref() == Some(&head) {
+                                    return Err(e);
+                                }
+                                continue;
+                            }
+                            Err(e) => return Err(e),
+                        };
+                        if ranges.is_empty() || self.get_range(key, *first)?.as_ref() == Some(&head)
+                        {
+                            return Ok(Some((head, parts)));
+                        }
+                    }
+                    Err(StoreError::new(
+                        StoreErrorKind::Precondition,
+                        format!(
+                            "the value changed between reading a range of it and the ranges that \
+                             range names, {DEPENDENT_READ_ATTEMPTS} times in a row"
+                        ),
+                    )
+                    .with_key(key.as_str()))
+                };
+                on_result(index, read());
+            });
     }
 
     /// How many reads [`get_many`](Self::get_many) keeps in flight at most.

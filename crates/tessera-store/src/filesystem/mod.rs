@@ -19,7 +19,7 @@ use bytes::Bytes;
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::key::{StoreKey, StorePrefix};
 use crate::range::{ByteRange, check_ranges};
-use crate::traits::{ReadableStore, Update, WritableStore};
+use crate::traits::{DependentParts, ReadableStore, Update, WritableStore};
 
 use self::lock::lock_key;
 use self::special::{TEMP_MARK, check_not_internal, check_regular, open_nonblocking};
@@ -564,6 +564,33 @@ impl ReadableStore for FilesystemStore {
                 };
                 check_ranges(ranges, len).map_err(|e| e.with_key(key.as_str()))?;
                 read_ranges(&file, ranges, key).map(Some)
+            },
+            on_result,
+        );
+    }
+
+    fn get_many_dependent_ranges(
+        &self,
+        requests: &[(StoreKey, ByteRange)],
+        then: &(dyn Fn(usize, &Bytes) -> Vec<Range<u64>> + Sync),
+        on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
+    ) {
+        // Both reads go through one open file: a writer replaces the file by a rename, which
+        // leaves this one's contents as they were.
+        self.read_batch(
+            requests.len(),
+            |i| &requests[i].0,
+            |_| None,
+            |i, opened| {
+                let (key, first) = &requests[i];
+                let Some((file, len)) = opened? else {
+                    return Ok(None);
+                };
+                let r = first.resolve(len).map_err(|e| e.with_key(key.as_str()))?;
+                let head = read_ranges(&file, &[r], key)?.pop().unwrap_or_default();
+                let ranges = then(i, &head);
+                check_ranges(&ranges, len).map_err(|e| e.with_key(key.as_str()))?;
+                Ok(Some((head, read_ranges(&file, &ranges, key)?)))
             },
             on_result,
         );

@@ -1,9 +1,11 @@
 //! The batch read pipeline: up to `concurrency` GETs in flight on the I/O runtime, each result
 //! handed to rayon's pool as it arrives, so decoding overlaps fetching.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::ops::Range;
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,10 +15,15 @@ use object_store::path::Path;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::ObjectStoreBackend;
-use super::fetch::{fetch, fetch_range, fetch_ranges, remote_error};
+use super::fetch::{
+    PINNED_READ_ATTEMPTS, Piece, fetch, fetch_range, fetch_ranges, fetch_tagged_range,
+    fetch_tagged_ranges, remote_error,
+};
 use super::runtime::runtime;
+use super::update::jittered;
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::key::StoreKey;
+use crate::traits::DependentParts;
 
 /// Cancels the request task when `get_many` returns or unwinds early.
 struct AbortOnDrop(tokio::task::AbortHandle);
@@ -118,6 +125,154 @@ pub(super) fn get_many_byte_ranges(
         |store, (path, range, key)| async move { fetch_range(store, path, range, key).await },
         on_result,
     );
+}
+
+/// [`ReadableStore::get_many_dependent_ranges`](crate::ReadableStore::get_many_dependent_ranges):
+/// every first range in one batch, then every dependent read in another, each compared by ETag with
+/// its first read. Values replaced in between (different ETags, gone, or ranges that no longer
+/// fit) go round again, up to [`PINNED_READ_ATTEMPTS`] times. Servers that send no ETag cannot be
+/// checked; their reads are taken as they come.
+pub(super) fn get_many_dependent_ranges(
+    backend: &ObjectStoreBackend,
+    requests: &[(StoreKey, crate::ByteRange)],
+    then: &(dyn Fn(usize, &Bytes) -> Vec<Range<u64>> + Sync),
+    on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
+) {
+    let mut pending: Vec<usize> = (0..requests.len()).collect();
+    // Requests whose ranges fell outside the value in the last round, with the ETag of the first
+    // read they came from.
+    let mut suspects: HashMap<usize, String> = HashMap::new();
+    for attempt in 0..PINNED_READ_ATTEMPTS {
+        if pending.is_empty() {
+            return;
+        }
+        if attempt > 0 {
+            // Give the writer time to finish: 2, 4, ... 256 ms (about half a second in all).
+            std::thread::sleep(jittered(Duration::from_millis(1 << attempt)));
+        }
+        // The first ranges; each request with its ranges goes on, the others are answered.
+        let firsts: Vec<Mutex<Option<FirstRead>>> =
+            pending.iter().map(|_| Mutex::new(None)).collect();
+        let keys: Vec<StoreKey> = pending.iter().map(|&i| requests[i].0.clone()).collect();
+        let items = pending
+            .iter()
+            .map(|&i| {
+                let (key, range) = &requests[i];
+                (
+                    backend.path_of(key.as_str()),
+                    *range,
+                    key.as_str().to_owned(),
+                )
+            })
+            .collect();
+        run(
+            backend,
+            &keys,
+            items,
+            |store, (path, range, key)| async move { fetch_tagged_range(store, path, range, key).await },
+            &|j, result: StoreResult<Option<Piece>>| {
+                let i = pending[j];
+                match result {
+                    Ok(Some(piece)) => {
+                        let ranges = then(i, &piece.bytes);
+                        if ranges.is_empty() {
+                            on_result(i, Ok(Some((piece.bytes, Vec::new()))));
+                        } else {
+                            *lock(&firsts[j]) = Some((piece, ranges));
+                        }
+                    }
+                    Ok(None) => on_result(i, Ok(None)),
+                    Err(e) => on_result(i, Err(e)),
+                }
+            },
+        );
+        let firsts: Vec<(usize, Piece, Vec<Range<u64>>)> = firsts
+            .into_iter()
+            .zip(&pending)
+            .filter_map(|(slot, &i)| {
+                let (piece, ranges) = slot.into_inner().unwrap_or_else(|p| p.into_inner())?;
+                Some((i, piece, ranges))
+            })
+            .collect();
+        // The dependent reads, each checked against its first read's version.
+        let again = Mutex::new(Vec::new());
+        let keys: Vec<StoreKey> = firsts
+            .iter()
+            .map(|(i, ..)| requests[*i].0.clone())
+            .collect();
+        let items = firsts
+            .iter()
+            .map(|(i, _, ranges)| {
+                let key = &requests[*i].0;
+                (
+                    backend.path_of(key.as_str()),
+                    ranges.clone(),
+                    key.as_str().to_owned(),
+                )
+            })
+            .collect();
+        run(
+            backend,
+            &keys,
+            items,
+            |store, (path, ranges, key)| async move {
+                fetch_tagged_ranges(store, path, ranges, key).await
+            },
+            &|j, result| {
+                let (i, first, _) = &firsts[j];
+                let same = |tag: &Option<String>| {
+                    first.e_tag.is_none() || tag.is_none() || *tag == first.e_tag
+                };
+                match result {
+                    Ok(Some((parts, tag))) if same(&tag) => {
+                        on_result(*i, Ok(Some((first.bytes.clone(), parts))));
+                    }
+                    // Replaced, removed, or shrunk under ranges its old version held.
+                    Ok(_) => lock(&again).push((*i, None)),
+                    // Out of range twice in a row from the same version: the ranges are wrong,
+                    // not stale (once could be a writer that replaced it and put it back).
+                    Err(e) if e.kind() == StoreErrorKind::InvalidRange => match &first.e_tag {
+                        Some(tag) if suspects.get(i) != Some(tag) => {
+                            lock(&again).push((*i, Some(tag.clone())));
+                        }
+                        _ => on_result(*i, Err(e)),
+                    },
+                    Err(e) => on_result(*i, Err(e)),
+                }
+            },
+        );
+        let again = again.into_inner().unwrap_or_else(|p| p.into_inner());
+        suspects = HashMap::new();
+        pending = Vec::with_capacity(again.len());
+        for (i, suspect) in again {
+            pending.push(i);
+            if let Some(suspect) = suspect {
+                suspects.insert(i, suspect);
+            }
+        }
+        pending.sort_unstable();
+    }
+    for i in pending {
+        on_result(
+            i,
+            Err(StoreError::new(
+                StoreErrorKind::Precondition,
+                format!(
+                    "the value was replaced between reading a range of it and the ranges that \
+                     range names, {PINNED_READ_ATTEMPTS} times in a row; no mixture of versions \
+                     was returned"
+                ),
+            )
+            .with_key(requests[i].0.as_str())),
+        );
+    }
+}
+
+/// A first read and the ranges it named.
+type FirstRead = (Piece, Vec<Range<u64>>);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The pipeline: `fetch(store, items[i])` for every item, up to the backend's concurrency in flight, each

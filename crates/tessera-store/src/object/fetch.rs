@@ -58,9 +58,9 @@ pub(super) async fn fetch_range(
 }
 
 /// Bytes of a value and the ETag of the version they came from (when the server names one).
-struct Piece {
-    bytes: Bytes,
-    e_tag: Option<String>,
+pub(super) struct Piece {
+    pub(super) bytes: Bytes,
+    pub(super) e_tag: Option<String>,
 }
 
 async fn read_piece(result: object_store::GetResult, key: &str) -> StoreResult<Piece> {
@@ -72,7 +72,7 @@ async fn read_piece(result: object_store::GetResult, key: &str) -> StoreResult<P
     Ok(Piece { bytes, e_tag })
 }
 
-async fn fetch_tagged_range(
+pub(super) async fn fetch_tagged_range(
     store: Arc<dyn ObjectStore>,
     path: Path,
     range: ByteRange,
@@ -177,6 +177,18 @@ pub(super) async fn fetch_ranges(
     ranges: Vec<Range<u64>>,
     key: String,
 ) -> StoreResult<Option<Vec<Bytes>>> {
+    Ok(fetch_tagged_ranges(store, path, ranges, key)
+        .await?
+        .map(|(parts, _)| parts))
+}
+
+/// [`fetch_ranges`], with the ETag of the version the parts came from (when the server names one).
+pub(super) async fn fetch_tagged_ranges(
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    ranges: Vec<Range<u64>>,
+    key: String,
+) -> StoreResult<Option<(Vec<Bytes>, Option<String>)>> {
     if let Some(r) = ranges.iter().find(|r| r.start > r.end) {
         return Err(StoreError::new(
             StoreErrorKind::InvalidRange,
@@ -203,34 +215,33 @@ pub(super) async fn fetch_ranges(
         return match store.head(&path).await {
             Ok(meta) => {
                 check_ranges(&ranges, meta.size).map_err(|e| e.with_key(key.as_str()))?;
-                Ok(Some(vec![Bytes::new(); ranges.len()]))
+                Ok(Some((vec![Bytes::new(); ranges.len()], meta.e_tag)))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(remote_error(e, &key, "reading byte ranges")),
         };
     }
-    let Some(pieces) = fetch_one_version(&store, &path, &merged, &key).await? else {
+    let Some((pieces, e_tag)) = fetch_one_version(&store, &path, &merged, &key).await? else {
         return Ok(None);
     };
-    Ok(Some(
-        ranges
-            .iter()
-            .map(|r| {
-                if r.start >= r.end {
-                    return Bytes::new();
-                }
-                // The merged range holding `r`: the last one starting at or before it.
-                let m = merged.partition_point(|m| m.start <= r.start) - 1;
-                let base = merged[m].start;
-                pieces[m].slice((r.start - base) as usize..(r.end - base) as usize)
-            })
-            .collect(),
-    ))
+    let parts = ranges
+        .iter()
+        .map(|r| {
+            if r.start >= r.end {
+                return Bytes::new();
+            }
+            // The merged range holding `r`: the last one starting at or before it.
+            let m = merged.partition_point(|m| m.start <= r.start) - 1;
+            let base = merged[m].start;
+            pieces[m].slice((r.start - base) as usize..(r.end - base) as usize)
+        })
+        .collect();
+    Ok(Some((parts, e_tag)))
 }
 
 /// How many times a read of several ranges of one value is repeated when the value changed between
 /// its requests, before it fails with [`StoreErrorKind::Precondition`].
-const PINNED_READ_ATTEMPTS: u32 = 8;
+pub(super) const PINNED_READ_ATTEMPTS: u32 = 8;
 
 /// Fetches `merged` ranges of one value, concurrently, all from one version of it: when the
 /// responses' ETags differ (the value was replaced between the requests), or the value vanished
@@ -241,7 +252,7 @@ async fn fetch_one_version(
     path: &Path,
     merged: &[Range<u64>],
     key: &str,
-) -> StoreResult<Option<Vec<Bytes>>> {
+) -> StoreResult<Option<(Vec<Bytes>, Option<String>)>> {
     for _ in 0..PINNED_READ_ATTEMPTS {
         let fetched = futures::future::join_all(merged.iter().map(|m| {
             fetch_tagged_range(
@@ -262,9 +273,9 @@ async fn fetch_one_version(
         let Some(pieces) = pieces.into_iter().collect::<Option<Vec<Piece>>>() else {
             continue; // Removed while being read.
         };
-        let first = &pieces[0].e_tag;
-        if first.is_none() || pieces.iter().all(|p| &p.e_tag == first) {
-            return Ok(Some(pieces.into_iter().map(|p| p.bytes).collect()));
+        let first = pieces[0].e_tag.clone();
+        if first.is_none() || pieces.iter().all(|p| p.e_tag == first) {
+            return Ok(Some((pieces.into_iter().map(|p| p.bytes).collect(), first)));
         }
     }
     Err(StoreError::new(

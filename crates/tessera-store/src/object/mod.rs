@@ -213,6 +213,15 @@ impl ReadableStore for ObjectStoreBackend {
         batch::get_many_byte_ranges(self, requests, on_result);
     }
 
+    fn get_many_dependent_ranges(
+        &self,
+        requests: &[(StoreKey, ByteRange)],
+        then: &(dyn Fn(usize, &Bytes) -> Vec<Range<u64>> + Sync),
+        on_result: &(dyn Fn(usize, StoreResult<Option<crate::DependentParts>>) + Sync),
+    ) {
+        batch::get_many_dependent_ranges(self, requests, then, on_result);
+    }
+
     fn concurrency(&self) -> usize {
         self.concurrency
     }

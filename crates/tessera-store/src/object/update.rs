@@ -42,7 +42,7 @@ async fn read_versioned(
 }
 
 /// `pause` scaled by a random factor in `[0.5, 1)`, so writers that collided do not collide again.
-fn jittered(pause: Duration) -> Duration {
+pub(super) fn jittered(pause: Duration) -> Duration {
     let random = RandomState::new().hash_one(std::thread::current().id());
     pause.mul_f64(0.5 + (random % 1000) as f64 / 2000.0)
 }

@@ -23,6 +23,55 @@ fn memory_store_passes_the_shared_suite() {
     assert!(store.is_empty());
 }
 
+/// A store that implements only what a backend must (`get`, writes, listing): every other read
+/// is the shared implementation, checked by the same suite.
+#[derive(Debug, Default)]
+struct Minimal(MemoryStore);
+
+impl ReadableStore for Minimal {
+    fn get(&self, key: &StoreKey) -> tessera_store::StoreResult<Option<Bytes>> {
+        self.0.get(key)
+    }
+}
+
+impl WritableStore for Minimal {
+    fn set(&self, key: &StoreKey, value: Bytes) -> tessera_store::StoreResult<()> {
+        self.0.set(key, value)
+    }
+    fn erase(&self, key: &StoreKey) -> tessera_store::StoreResult<()> {
+        self.0.erase(key)
+    }
+    fn erase_prefix(&self, prefix: &StorePrefix) -> tessera_store::StoreResult<()> {
+        self.0.erase_prefix(prefix)
+    }
+    fn update(
+        &self,
+        key: &StoreKey,
+        modify: &mut dyn FnMut(Option<Bytes>) -> Update,
+    ) -> tessera_store::StoreResult<()> {
+        self.0.update(key, modify)
+    }
+}
+
+impl ListableStore for Minimal {
+    fn list_prefix(&self, prefix: &StorePrefix) -> tessera_store::StoreResult<Vec<StoreKey>> {
+        self.0.list_prefix(prefix)
+    }
+    fn list_prefix_sizes(
+        &self,
+        prefix: &StorePrefix,
+    ) -> tessera_store::StoreResult<Vec<(StoreKey, u64)>> {
+        self.0.list_prefix_sizes(prefix)
+    }
+}
+
+#[test]
+fn shared_read_implementations_pass_the_shared_suite() {
+    let store = Minimal::default();
+    suite::check_store(&store, &StorePrefix::new("run/").unwrap());
+    assert!(store.0.is_empty());
+}
+
 #[test]
 fn filesystem_store_passes_the_shared_suite() {
     let dir = tempfile::tempdir().unwrap();

@@ -393,6 +393,7 @@ pub fn check_store(store: &dyn Store, prefix: &StorePrefix) {
     check_reads(store, prefix);
     check_listing(store, prefix);
     check_overwrite(store, prefix);
+    check_dependent_ranges(store, prefix);
     check_unusual_characters(store, prefix);
     check_erase(store, prefix);
     check_keys_are_checked();
@@ -581,6 +582,103 @@ fn check_overwrite(store: &dyn Store, prefix: &StorePrefix) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// A value laid out like a shard: `offset` filler bytes, a payload of `version` bytes (its length
+/// depends on the version), then a 24-byte index: the payload's offset, length and version.
+fn indexed_value(version: u8, offset: usize) -> Bytes {
+    let len = 100 + 37 * version as usize;
+    let mut v = vec![0xEE; offset];
+    v.extend(std::iter::repeat_n(version, len));
+    for n in [offset as u64, len as u64, u64::from(version)] {
+        v.extend_from_slice(&n.to_le_bytes());
+    }
+    Bytes::from(v)
+}
+
+/// The payload range an index names.
+fn payload_range(index: &[u8]) -> Vec<std::ops::Range<u64>> {
+    let n = |i: usize| u64::from_le_bytes(index[i * 8..i * 8 + 8].try_into().unwrap());
+    vec![n(0)..n(0) + n(1)]
+}
+
+/// The payload is the version the index names, whole.
+fn assert_one_version(head: &[u8], parts: &[Bytes], what: &str) {
+    let version = head[16];
+    assert_eq!(parts.len(), 1, "{what}");
+    assert_eq!(parts[0].len(), 100 + 37 * version as usize, "{what}");
+    assert!(
+        parts[0].iter().all(|&b| b == version),
+        "{what}: the index of version {version} with another version's bytes"
+    );
+}
+
+/// `get_many_dependent_ranges` (a shard's index, then the chunks it locates) reads both from one
+/// version of a value: also when the value is replaced right between the two reads, and while a
+/// writer keeps replacing it.
+pub fn check_dependent_ranges(store: &dyn Store, prefix: &StorePrefix) {
+    let k = key(prefix, "dependent/c/0");
+    let gone = key(prefix, "dependent/c/9");
+    store.set(&k, indexed_value(1, 10)).unwrap();
+    let index = ByteRange::Suffix(24);
+    let read = |requests: &[(StoreKey, ByteRange)],
+                then: &(dyn Fn(usize, &Bytes) -> Vec<std::ops::Range<u64>> + Sync)| {
+        let results = Mutex::new(vec![None; requests.len()]);
+        store.get_many_dependent_ranges(requests, then, &|i, r| {
+            results.lock().unwrap()[i] = Some(r);
+        });
+        results
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.expect("every request answered"))
+            .collect::<Vec<_>>()
+    };
+
+    // Plain reads, a missing value, a first range and a named range outside the value.
+    let got = read(
+        &[(k.clone(), index), (gone.clone(), index)],
+        &|_, head| payload_range(head),
+    );
+    let (head, parts) = got[0].as_ref().unwrap().as_ref().unwrap();
+    assert_one_version(head, parts, "plain");
+    assert_eq!(head[16], 1);
+    assert!(matches!(got[1], Ok(None)));
+    let got = read(&[(k.clone(), ByteRange::Suffix(1 << 20))], &|_, _| Vec::new());
+    assert_eq!(got[0].as_ref().unwrap_err().kind(), StoreErrorKind::InvalidRange);
+    let got = read(&[(k.clone(), index)], &|_, _| vec![0..1 << 20]);
+    assert_eq!(got[0].as_ref().unwrap_err().kind(), StoreErrorKind::InvalidRange);
+
+    // Replaced between the index and the payload: the payload comes from the index's version,
+    // whichever version that is, and never from the other.
+    for (offset, next) in [(10, 2u8), (3000, 3), (0, 4)] {
+        let calls = AtomicUsize::new(0);
+        let got = read(&[(k.clone(), index)], &|_, head| {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                store.set(&k, indexed_value(next, offset)).unwrap();
+            }
+            payload_range(head)
+        });
+        let (head, parts) = got[0].as_ref().unwrap().as_ref().unwrap();
+        assert_one_version(head, parts, &format!("replaced by version {next}"));
+    }
+
+    // A writer replacing the value while readers read it.
+    let rounds = 40;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..rounds {
+                let version = (i % 5) as u8;
+                store.set(&k, indexed_value(version, 977 * version as usize)).unwrap();
+            }
+        });
+        for round in 0..rounds {
+            let got = read(&[(k.clone(), index)], &|_, head| payload_range(head));
+            let (head, parts) = got[0].as_ref().unwrap().as_ref().unwrap();
+            assert_one_version(head, parts, &format!("racing a writer, round {round}"));
+        }
+    });
+    store.erase(&k).unwrap();
 }
 
 /// Keys keep their characters: what one tool writes under `a~b` another finds under `a~b`.
