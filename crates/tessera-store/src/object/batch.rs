@@ -16,14 +16,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::ObjectStoreBackend;
 use super::fetch::{
-    PINNED_READ_ATTEMPTS, Piece, fetch, fetch_range, fetch_ranges, fetch_tagged_range,
-    fetch_tagged_ranges, remote_error,
+    Piece, fetch, fetch_range, fetch_ranges, fetch_tagged_range, fetch_tagged_ranges, remote_error,
 };
 use super::runtime::runtime;
 use super::update::jittered;
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::key::StoreKey;
-use crate::traits::DependentParts;
+use crate::traits::{DependentParts, slice_dependent};
 
 /// Cancels the request task when `get_many` returns or unwinds early.
 struct AbortOnDrop(tokio::task::AbortHandle);
@@ -130,8 +129,8 @@ pub(super) fn get_many_byte_ranges(
 /// [`ReadableStore::get_many_dependent_ranges`](crate::ReadableStore::get_many_dependent_ranges):
 /// every first range in one batch, then every dependent read in another, each compared by ETag with
 /// its first read. Values replaced in between (different ETags, gone, or ranges that no longer
-/// fit) go round again, up to [`PINNED_READ_ATTEMPTS`] times. Servers that send no ETag cannot be
-/// checked; their reads are taken as they come.
+/// fit) go round again, up to [`DEPENDENT_ATTEMPTS`] times, and are then read whole (one GET, one
+/// version). Servers that send no ETag cannot be checked; their reads are taken as they come.
 pub(super) fn get_many_dependent_ranges(
     backend: &ObjectStoreBackend,
     requests: &[(StoreKey, crate::ByteRange)],
@@ -142,12 +141,12 @@ pub(super) fn get_many_dependent_ranges(
     // Requests whose ranges fell outside the value in the last round, with the ETag of the first
     // read they came from.
     let mut suspects: HashMap<usize, String> = HashMap::new();
-    for attempt in 0..PINNED_READ_ATTEMPTS {
+    for attempt in 0..DEPENDENT_ATTEMPTS {
         if pending.is_empty() {
             return;
         }
         if attempt > 0 {
-            // Give the writer time to finish: 2, 4, ... 256 ms (about half a second in all).
+            // Give the writer a moment: 2, then 4 ms.
             std::thread::sleep(jittered(Duration::from_millis(1 << attempt)));
         }
         // The first ranges; each request with its ranges goes on, the others are answered.
@@ -252,21 +251,47 @@ pub(super) fn get_many_dependent_ranges(
         }
         pending.sort_unstable();
     }
-    for i in pending {
-        on_result(
-            i,
-            Err(StoreError::new(
-                StoreErrorKind::Precondition,
-                format!(
-                    "the value was replaced between reading a range of it and the ranges that \
-                     range names, {PINNED_READ_ATTEMPTS} times in a row; no mixture of versions \
-                     was returned"
-                ),
-            )
-            .with_key(requests[i].0.as_str())),
-        );
+    if pending.is_empty() {
+        return;
     }
+    // A value rewritten faster than two requests apart: one GET of the whole value is one version
+    // by construction, and the ranges are sliced out of it.
+    let keys: Vec<StoreKey> = pending.iter().map(|&i| requests[i].0.clone()).collect();
+    let items = pending
+        .iter()
+        .map(|&i| {
+            let key = &requests[i].0;
+            (backend.path_of(key.as_str()), key.as_str().to_owned())
+        })
+        .collect();
+    run(
+        backend,
+        &keys,
+        items,
+        |store, (path, key)| async move {
+            fetch(&*store, &path)
+                .await
+                .map_err(|e| remote_error(e, &key, "reading the value"))
+        },
+        &|j, result| {
+            let i = pending[j];
+            let (key, first) = &requests[i];
+            let sliced = result.and_then(|value| {
+                value
+                    .map(|value| {
+                        slice_dependent(&value, *first, &|head| then(i, head))
+                            .map_err(|e| e.with_key(key.as_str()))
+                    })
+                    .transpose()
+            });
+            on_result(i, sliced);
+        },
+    );
 }
+
+/// Rounds of two reads compared by ETag before [`get_many_dependent_ranges`] reads the values it
+/// still lacks whole.
+const DEPENDENT_ATTEMPTS: u32 = 3;
 
 /// A first read and the ranges it named.
 type FirstRead = (Piece, Vec<Range<u64>>);

@@ -241,7 +241,7 @@ pub(super) async fn fetch_tagged_ranges(
 
 /// How many times a read of several ranges of one value is repeated when the value changed between
 /// its requests, before it fails with [`StoreErrorKind::Precondition`].
-pub(super) const PINNED_READ_ATTEMPTS: u32 = 8;
+const PINNED_READ_ATTEMPTS: u32 = 8;
 
 /// Fetches `merged` ranges of one value, concurrently, all from one version of it: when the
 /// responses' ETags differ (the value was replaced between the requests), or the value vanished

@@ -636,18 +636,25 @@ pub fn check_dependent_ranges(store: &dyn Store, prefix: &StorePrefix) {
     };
 
     // Plain reads, a missing value, a first range and a named range outside the value.
-    let got = read(
-        &[(k.clone(), index), (gone.clone(), index)],
-        &|_, head| payload_range(head),
-    );
+    let got = read(&[(k.clone(), index), (gone.clone(), index)], &|_, head| {
+        payload_range(head)
+    });
     let (head, parts) = got[0].as_ref().unwrap().as_ref().unwrap();
     assert_one_version(head, parts, "plain");
     assert_eq!(head[16], 1);
     assert!(matches!(got[1], Ok(None)));
-    let got = read(&[(k.clone(), ByteRange::Suffix(1 << 20))], &|_, _| Vec::new());
-    assert_eq!(got[0].as_ref().unwrap_err().kind(), StoreErrorKind::InvalidRange);
+    let got = read(&[(k.clone(), ByteRange::Suffix(1 << 20))], &|_, _| {
+        Vec::new()
+    });
+    assert_eq!(
+        got[0].as_ref().unwrap_err().kind(),
+        StoreErrorKind::InvalidRange
+    );
     let got = read(&[(k.clone(), index)], &|_, _| vec![0..1 << 20]);
-    assert_eq!(got[0].as_ref().unwrap_err().kind(), StoreErrorKind::InvalidRange);
+    assert_eq!(
+        got[0].as_ref().unwrap_err().kind(),
+        StoreErrorKind::InvalidRange
+    );
 
     // Replaced between the index and the payload: the payload comes from the index's version,
     // whichever version that is, and never from the other.
@@ -669,7 +676,9 @@ pub fn check_dependent_ranges(store: &dyn Store, prefix: &StorePrefix) {
         scope.spawn(|| {
             for i in 0..rounds {
                 let version = (i % 5) as u8;
-                store.set(&k, indexed_value(version, 977 * version as usize)).unwrap();
+                store
+                    .set(&k, indexed_value(version, 977 * version as usize))
+                    .unwrap();
             }
         });
         for round in 0..rounds {
