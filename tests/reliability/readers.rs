@@ -256,3 +256,133 @@ fn partial_reads_of_an_uncompressed_chunk_on_s3_never_mix_versions() {
     println!("{reads} partial reads while {writes} writes replaced the chunk: none mixed");
     assert!(reads > 1 && writes > 1);
 }
+
+/// Rows and columns of the sharded array the shard-rewrite test uses: 2×2 shards of 8×32, each
+/// holding 2×4 inner chunks of 4×8.
+const SHARDED: [u64; 2] = [16, 64];
+
+/// Whether inner chunk `inner` (row-major in its shard) of generation `generation` holds only the
+/// fill value: every generation leaves out a different third of the inner chunks, so each rewrite
+/// moves the others within the shard and changes its index.
+fn left_out(generation: u64, inner: u64) -> bool {
+    (inner + generation).is_multiple_of(3)
+}
+
+/// The whole array at `generation`: element `(i, j)` is `generation << 32 | i * 64 + j`, or 0 in
+/// the inner chunks the generation leaves out.
+fn sharded_generation(generation: u64) -> ndarray::Array2<u64> {
+    ndarray::Array2::from_shape_fn((16, 64), |(i, j)| {
+        let (i, j) = (i as u64, j as u64);
+        let inner = (i % 8 / 4) * 4 + (j % 32 / 8);
+        if left_out(generation, inner) {
+            0
+        } else {
+            (generation << 32) | (i * SHARDED[1] + j)
+        }
+    })
+}
+
+/// Checks a whole read: each shard is one generation throughout, with exactly that generation's
+/// inner chunks left out. Returns the generations seen.
+fn check_sharded_read(got: &ndarray::ArrayD<u64>) -> Result<Vec<u64>, String> {
+    let mut seen = Vec::new();
+    for (si, sj) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        let shard = got.slice(ndarray::s![si * 8..si * 8 + 8, sj * 32..sj * 32 + 32]);
+        let generation = shard.iter().map(|v| v >> 32).max().unwrap_or(0);
+        for ((i, j), &v) in shard
+            .indexed_iter()
+            .map(|((i, j), v)| ((i as u64, j as u64), v))
+        {
+            let inner = (i / 4) * 4 + j / 8;
+            let (row, col) = (si as u64 * 8 + i, sj as u64 * 32 + j);
+            let want = if left_out(generation, inner) {
+                0
+            } else {
+                (generation << 32) | (row * SHARDED[1] + col)
+            };
+            if v != want {
+                return Err(format!(
+                    "shard ({si}, {sj}) of generation {generation}: element ({row}, {col}) is \
+                     {v:#x}, want {want:#x}"
+                ));
+            }
+        }
+        seen.push(generation);
+    }
+    Ok(seen)
+}
+
+/// Sharded arrays: a reader fetches a shard's index, then the inner chunks it locates. While a
+/// writer keeps rewriting whole shards (each generation moves the inner chunks and changes the
+/// index), every read succeeds and sees each shard as one whole generation, never one version's
+/// index applied to another's bytes. Memory, the filesystem and S3.
+#[test]
+fn sharded_reads_never_mix_an_index_with_another_version() {
+    if is_child() {
+        return;
+    }
+    use tessera_array::{ArrayBuilder, DataType};
+    let dir = tempfile::tempdir().unwrap();
+    let server = S3Server::start();
+    let stores: Vec<(&str, Arc<dyn Store>)> = vec![
+        ("memory", Arc::new(MemoryStore::new())),
+        (
+            "filesystem",
+            Arc::new(FilesystemStore::open(dir.path()).unwrap()),
+        ),
+        (
+            "s3",
+            Arc::new(ObjectStoreBackend::new(
+                server.client(),
+                ObjectPath::from("sharded"),
+            )),
+        ),
+    ];
+    for (what, store) in stores {
+        let arr = ArrayBuilder::new(
+            SHARDED.to_vec(),
+            vec![4, 8],
+            DataType::parse_typestr("<u8").unwrap(),
+        )
+        .zarr_format(3)
+        .shards(vec![8, 32])
+        .fill_value(serde_json::json!(0))
+        .create(store, "a")
+        .unwrap();
+        arr.write((), &sharded_generation(1)).unwrap();
+        let stop = AtomicBool::new(false);
+        let (writes, reads) = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                let mut generation = 1;
+                while !stop.load(Ordering::Relaxed) && generation < 400 {
+                    generation += 1;
+                    arr.write((), &sharded_generation(generation)).unwrap();
+                }
+                generation - 1
+            });
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let started = Instant::now();
+                        let mut reads = 0;
+                        let mut generations = std::collections::BTreeSet::new();
+                        while started.elapsed() < Duration::from_millis(600) {
+                            let got = arr.read::<u64>(()).map_err(|e| e.to_string())?;
+                            generations.extend(check_sharded_read(&got)?);
+                            reads += 1;
+                        }
+                        Ok::<_, String>((reads, generations.len()))
+                    })
+                })
+                .collect();
+            let reads: Vec<_> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+            stop.store(true, Ordering::Relaxed);
+            (writer.join().unwrap(), reads)
+        });
+        for r in &reads {
+            let (n, gens) = r.as_ref().unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(*gens >= 2, "{what}: a reader saw no rewrite ({n} reads)");
+        }
+        println!("{what}: {writes} shard rewrites; readers (reads, generations) {reads:?}");
+    }
+}

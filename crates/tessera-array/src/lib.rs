@@ -35,6 +35,7 @@
 
 pub mod access;
 pub mod array;
+mod cache;
 mod consolidated;
 pub mod copy;
 pub mod dtype;
@@ -54,6 +55,7 @@ pub mod v3;
 
 pub use access::{ArrayAccess, RawArray};
 pub use array::{Array, ArrayBuilder, default_compressor};
+pub use cache::ChunkCacheStats;
 pub use dtype::{ByteOrder, DataType, Field, TimeUnit};
 pub use element::{DateTime64, Element, TimeDelta64};
 pub use error::{ArrayError, ArrayResult};

@@ -11,8 +11,8 @@ use tessera_array::{
     Array, ArrayBuilder, ArrayError, DataType, Group, NodeKind, Order, Selection, ZarrFormat,
 };
 use tessera_store::{
-    ByteRange, Bytes, ListableStore, MemoryStore, ReadableStore, Store, StoreKey, StorePrefix,
-    StoreResult, WritableStore,
+    ByteRange, Bytes, DependentParts, ListableStore, MemoryStore, ReadableStore, Store, StoreKey,
+    StorePrefix, StoreResult, WritableStore,
 };
 
 fn dt(s: &str) -> DataType {
@@ -75,6 +75,28 @@ impl ReadableStore for CountingStore {
         let v = self.inner.get_ranges(key, ranges)?;
         self.count(v.iter().flatten().map(Bytes::len).sum());
         Ok(v)
+    }
+
+    // The memory store's own (one snapshot), counted as the two reads a remote store makes.
+    fn get_many_dependent_ranges(
+        &self,
+        requests: &[(StoreKey, ByteRange)],
+        then: &(dyn Fn(usize, &Bytes) -> Vec<std::ops::Range<u64>> + Sync),
+        on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
+    ) {
+        self.inner
+            .get_many_dependent_ranges(requests, then, &|i, result| {
+                match &result {
+                    Ok(Some((head, parts))) => {
+                        self.count(head.len());
+                        if !parts.is_empty() {
+                            self.count(parts.iter().map(Bytes::len).sum());
+                        }
+                    }
+                    _ => self.count(0),
+                }
+                on_result(i, result);
+            });
     }
 }
 

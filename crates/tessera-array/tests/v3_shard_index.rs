@@ -1,5 +1,6 @@
-//! A read of a sharded array fetches the indexes of every shard it touches in one batch
-//! (`get_many_byte_ranges`, suffix ranges for indexes at the end), never one request at a time.
+//! A read of a sharded array fetches the indexes of every shard it touches, and then the inner
+//! chunks they locate, in one batch (`get_many_dependent_ranges`, suffix ranges for indexes at the
+//! end), never one request at a time.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ndarray::Array2;
 use tessera_array::{ArrayBuilder, DataType};
 use tessera_store::{
-    ByteRange, Bytes, ListableStore, MemoryStore, ReadableStore, StoreKey, StorePrefix,
-    StoreResult, Update, WritableStore,
+    ByteRange, Bytes, DependentParts, ListableStore, MemoryStore, ReadableStore, StoreKey,
+    StorePrefix, StoreResult, Update, WritableStore,
 };
 
 /// A memory store counting single ranged reads and batches of them.
@@ -32,16 +33,16 @@ impl ReadableStore for Counting {
     fn get_ranges(&self, key: &StoreKey, ranges: &[Range<u64>]) -> StoreResult<Option<Vec<Bytes>>> {
         self.inner.get_ranges(key, ranges)
     }
-    fn get_many_byte_ranges(
+    fn get_many_dependent_ranges(
         &self,
         requests: &[(StoreKey, ByteRange)],
-        on_result: &(dyn Fn(usize, StoreResult<Option<Bytes>>) + Sync),
+        then: &(dyn Fn(usize, &Bytes) -> Vec<Range<u64>> + Sync),
+        on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
     ) {
         self.batches.fetch_add(1, Ordering::SeqCst);
         self.batched.fetch_add(requests.len(), Ordering::SeqCst);
-        for (i, (key, range)) in requests.iter().enumerate() {
-            on_result(i, self.inner.get_range(key, *range));
-        }
+        self.inner
+            .get_many_dependent_ranges(requests, then, on_result);
     }
 }
 impl WritableStore for Counting {
@@ -72,7 +73,7 @@ impl ListableStore for Counting {
 }
 
 #[test]
-fn shard_indexes_at_the_end_are_fetched_in_one_batch() {
+fn shard_indexes_and_inner_chunks_are_fetched_in_one_batch() {
     let store = Arc::new(Counting::default());
     let arr = ArrayBuilder::new(
         vec![8, 8],

@@ -5,6 +5,8 @@
 //! apply), then scatters its runs into the result; a write reads, modifies and writes back each touched
 //! chunk once through the store's update.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use super::Array;
@@ -207,9 +209,27 @@ impl Array {
                     },
                 )
             };
+            let generation = match self.cache.as_deref() {
+                Some(cache) => match cache.get(&key, 0) {
+                    Some(decoded) => {
+                        scatter(&decoded, false);
+                        return Ok(());
+                    }
+                    None => Some((cache, cache.generation())),
+                },
+                None => None,
+            };
             match self.store.get(&key)? {
                 None => {
                     scatter(fill, true);
+                    Ok(())
+                }
+                Some(encoded) if generation.is_some() => {
+                    let decoded = self.decode_owned(&key, &encoded, 1)?;
+                    scatter(&decoded, false);
+                    if let Some((cache, generation)) = generation {
+                        cache.insert(&key, 0, Arc::new(decoded), generation);
+                    }
                     Ok(())
                 }
                 Some(encoded) => with_scratch(chunk_bytes, |scratch| {

@@ -3,12 +3,15 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
 
 use tessera_store::{Bytes, RangeRequest, StoreKey};
 
 use super::Array;
 use crate::access::buffer_len;
+use crate::cache::{ChunkCache, Decoded};
 use crate::copy::{self, Dim};
 use crate::error::{ArrayError, ArrayResult};
 use crate::metadata::Order;
@@ -129,15 +132,34 @@ impl Array {
         let failed = || error.lock().unwrap_or_else(|p| p.into_inner()).is_some();
 
         // Uncompressed chunks the selection needs only a small part of are read in part (a slab across
-        // large chunks needs kilobytes of each, not the whole file); the others are read whole.
+        // large chunks needs kilobytes of each, not the whole file); the others are read whole. With
+        // a cache, chunks it holds are copied from it and the others are read whole, to be kept.
         let mut whole: Vec<usize> = Vec::with_capacity(keys.len());
         let mut partial: Vec<(usize, RangeRequest)> = Vec::new();
+        let mut hits: Vec<(usize, Decoded)> = Vec::new();
+        let cache = self.cache.as_deref();
+        let generation = cache.map_or(0, ChunkCache::generation);
         for (i, key) in keys.iter().enumerate() {
+            if let Some(cache) = cache {
+                match cache.get(key, 0) {
+                    Some(decoded) => hits.push((i, decoded)),
+                    None => whole.push(i),
+                }
+                continue;
+            }
             match self.partial_ranges(&plan.region(i), &chunk_strides, &out_strides) {
                 Some(ranges) => partial.push((i, (key.clone(), ranges))),
                 None => whole.push(i),
             }
         }
+        hits.par_iter().for_each(|(i, decoded)| {
+            let out = target;
+            let (src_off, dst_off, dims) = plan.region(*i).geometry(&chunk_strides, &out_strides);
+            // SAFETY: the region belongs to this chunk alone and lies inside `out` (checked inside).
+            unsafe {
+                copy::copy_region_raw(decoded, src_off, out.ptr, out.len, dst_off, &dims, itemsize)
+            };
+        });
 
         if !whole.is_empty() {
             // Fewer chunks than cores: each decode may use the spare ones (blosc's blocks).
@@ -154,6 +176,20 @@ impl Array {
                 }
                 let i = whole[j];
                 record(result.map_err(ArrayError::from).and_then(|chunk| {
+                    if let (Some(cache), Some(encoded)) = (cache, chunk.as_deref()) {
+                        let decoded = self.decode_owned(&keys[i], encoded, threads)?;
+                        let (src_off, dst_off, dims) =
+                            plan.region(i).geometry(&chunk_strides, &out_strides);
+                        let out = target;
+                        // SAFETY: the region belongs to this chunk alone and lies inside `out`.
+                        unsafe {
+                            copy::copy_region_raw(
+                                &decoded, src_off, out.ptr, out.len, dst_off, &dims, itemsize,
+                            )
+                        };
+                        cache.insert(&keys[i], 0, Arc::new(decoded), generation);
+                        return Ok(());
+                    }
                     self.place_chunk(
                         &keys[i],
                         chunk.as_deref(),
@@ -368,6 +404,18 @@ impl Array {
             });
         }
         Ok(())
+    }
+
+    /// Decodes a stored chunk into a buffer of its own (for the cache), with up to `threads` threads.
+    pub(super) fn decode_owned(
+        &self,
+        key: &StoreKey,
+        encoded: &[u8],
+        threads: usize,
+    ) -> ArrayResult<Vec<u8>> {
+        let mut decoded = vec![0u8; self.meta.chunk_bytes()];
+        self.decode_chunk_threaded(key, encoded, &mut decoded, threads)?;
+        Ok(decoded)
     }
 
     /// Decodes a stored chunk into `out` (exactly one chunk's bytes).

@@ -76,6 +76,11 @@ impl Array {
         };
         let mut fresh = Array::from_metadata(self.store.clone(), self.path.clone(), meta)?;
         fresh.write_empty_chunks = self.write_empty_chunks;
+        // The same cache, emptied: the shape (or the data beyond it) may have changed.
+        fresh.cache = self.cache.clone();
+        if let Some(cache) = &fresh.cache {
+            cache.clear();
+        }
         Ok(fresh)
     }
 

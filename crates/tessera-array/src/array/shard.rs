@@ -9,13 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use tessera_store::{ByteRange, RangeRequest, StoreKey};
+use tessera_store::{ByteRange, Bytes, DependentParts, StoreKey, StoreResult};
 
 use super::Array;
 use super::read::{SharedOut, with_scratch};
+use crate::cache::{ChunkCache, Decoded};
 use crate::copy::{self, Dim};
 use crate::error::{ArrayError, ArrayResult};
 use crate::fill_value::FillValue;
@@ -383,6 +384,14 @@ struct ShardRead {
     regions: Vec<usize>,
 }
 
+/// What one shard's index asks to read: its needed inner chunks as coalesced ranges, and the
+/// regions whose inner chunk is missing (the fill value).
+struct ShardPlan {
+    missing: Vec<usize>,
+    ranges: Vec<Range<u64>>,
+    pieces: Vec<Piece>,
+}
+
 /// Where one needed inner chunk lies in the ranges read from its shard.
 struct Piece {
     region: usize,
@@ -454,7 +463,7 @@ impl Array {
                 .collect();
             by_shard.entry(coords).or_default().push(i);
         }
-        let shards: Vec<ShardRead> = by_shard
+        let mut shards: Vec<ShardRead> = by_shard
             .into_iter()
             .map(|(coords, regions)| {
                 Ok(ShardRead {
@@ -467,6 +476,47 @@ impl Array {
         let inner_strides = shard.inner_strides(itemsize);
         let inner_bytes = num_elements(&shard.chunk_shape) * itemsize;
         let target = SharedOut::new(out);
+        // The inner chunk's index in its shard.
+        let local_index = |i: usize| {
+            let local: Vec<u64> = regions[i]
+                .chunk
+                .iter()
+                .zip(&shard.chunks_per_shard)
+                .map(|(c, n)| c % n)
+                .collect();
+            ravel(&local, &shard.chunks_per_shard)
+        };
+
+        // Inner chunks the cache holds are copied from it; only the others are fetched.
+        let cache = self.cache.as_deref();
+        let generation = cache.map_or(0, ChunkCache::generation);
+        if let Some(cache) = cache {
+            let mut hits: Vec<(usize, Decoded)> = Vec::new();
+            for s in &mut shards {
+                s.regions
+                    .retain(|&i| match cache.get(&s.key, local_index(i)) {
+                        Some(decoded) => {
+                            hits.push((i, decoded));
+                            false
+                        }
+                        None => true,
+                    });
+            }
+            shards.retain(|s| !s.regions.is_empty());
+            hits.par_iter().for_each(|(i, decoded)| {
+                let out = target;
+                let (src_off, dst_off, dims) = regions[*i].geometry(&inner_strides, &out_strides);
+                // SAFETY: this inner chunk's region of `out` is disjoint from every other's.
+                unsafe {
+                    copy::copy_region_raw(
+                        decoded, src_off, out.ptr, out.len, dst_off, &dims, itemsize,
+                    )
+                };
+            });
+            if shards.is_empty() {
+                return Ok(());
+            }
+        }
         let fill_region = |i: usize| {
             // Use the whole `SharedOut` (which is `Sync`), not its raw-pointer field alone.
             let out = target;
@@ -483,7 +533,9 @@ impl Array {
             };
         };
 
-        // One ranged read of each touched shard's index.
+        // Each touched shard's index (a suffix read when it is at the end), then the inner chunks it
+        // locates, both from one version of the shard: a shard replaced in between is read again,
+        // never decoded with the other version's index.
         let index_range = if shard.index_at_end {
             ByteRange::Suffix(shard.index_len)
         } else {
@@ -492,56 +544,21 @@ impl Array {
                 length: Some(shard.index_len),
             }
         };
-        // One batch for every touched shard's index (suffix reads when it is at the end).
-        let index_requests: Vec<(StoreKey, ByteRange)> = shards
+        let requests: Vec<(StoreKey, ByteRange)> = shards
             .iter()
             .map(|s| (s.key.clone(), index_range))
             .collect();
-        let fetched: Vec<Mutex<Option<ArrayResult<Option<ShardIndex>>>>> =
+        // What the last index read of each shard asks for (overwritten when a shard is read again).
+        let plans: Vec<Mutex<Option<ArrayResult<ShardPlan>>>> =
             shards.iter().map(|_| Mutex::new(None)).collect();
-        self.store
-            .get_many_byte_ranges(&index_requests, &|i, result| {
-                let key = &shards[i].key;
-                let decoded = match result {
-                    Ok(None) => Ok(None),
-                    Ok(Some(bytes)) => shard.decode_index(key, &bytes).map(Some),
-                    Err(e) if e.kind() == tessera_store::StoreErrorKind::InvalidRange => {
-                        Err(index_error(
-                            key,
-                            format!("shard too short for its {}-byte index", shard.index_len),
-                        ))
-                    }
-                    Err(e) => Err(e.into()),
-                };
-                *fetched[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(decoded);
-            });
-        let indices: Vec<Option<ShardIndex>> = fetched
-            .into_iter()
-            .zip(&shards)
-            .map(|(slot, s)| {
-                slot.into_inner()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .unwrap_or_else(|| Err(index_error(&s.key, "the store returned no index")))
-            })
-            .collect::<ArrayResult<_>>()?;
-
-        let mut requests: Vec<RangeRequest> = Vec::new();
-        let mut request_pieces: Vec<Vec<Piece>> = Vec::new();
-        for (s, index) in shards.iter().zip(indices) {
-            let Some(index) = index else {
-                s.regions.iter().for_each(|&i| fill_region(i));
-                continue;
-            };
+        let plan_shard = |j: usize, index_bytes: &[u8]| -> ArrayResult<ShardPlan> {
+            let s = &shards[j];
+            let index = shard.decode_index(&s.key, index_bytes)?;
+            let mut missing = Vec::new();
             let mut wanted = Vec::with_capacity(s.regions.len());
             for &i in &s.regions {
-                let local: Vec<u64> = regions[i]
-                    .chunk
-                    .iter()
-                    .zip(&shard.chunks_per_shard)
-                    .map(|(c, n)| c % n)
-                    .collect();
-                match index[ravel(&local, &shard.chunks_per_shard) as usize] {
-                    None => fill_region(i),
+                match index[local_index(i) as usize] {
+                    None => missing.push(i),
                     Some((offset, nbytes)) => {
                         if !shard.index_at_end && offset < shard.index_len {
                             return Err(index_error(
@@ -559,44 +576,56 @@ impl Array {
                     }
                 }
             }
-            if !wanted.is_empty() {
-                let (ranges, pieces) = coalesce(wanted);
-                requests.push((s.key.clone(), ranges));
-                request_pieces.push(pieces);
-            }
-        }
-        if requests.is_empty() {
-            return Ok(());
-        }
+            let (ranges, pieces) = coalesce(wanted);
+            Ok(ShardPlan {
+                missing,
+                ranges,
+                pieces,
+            })
+        };
+        let then = |j: usize, index_bytes: &Bytes| {
+            let planned = plan_shard(j, index_bytes);
+            let ranges = planned
+                .as_ref()
+                .map_or_else(|_| Vec::new(), |p| p.ranges.clone());
+            *plans[j].lock().unwrap_or_else(|p| p.into_inner()) = Some(planned);
+            ranges
+        };
         let error = Mutex::new(None);
-        self.store.get_many_ranges(&requests, &|j, result| {
-            let key = &requests[j].0;
+        let on_shard = |j: usize, result: StoreResult<Option<DependentParts>>| -> ArrayResult<()> {
+            let key = &shards[j].key;
             let parts = match result {
-                Ok(Some(parts)) if parts.len() == requests[j].1.len() => parts,
-                Ok(Some(_)) => {
-                    return first_error(
-                        &error,
-                        index_error(key, "the store returned the wrong ranges"),
-                    );
-                }
-                // The shard went away between reading its index and its chunks.
+                Ok(Some((_, parts))) => parts,
                 Ok(None) => {
-                    return first_error(&error, index_error(key, "shard removed while being read"));
+                    shards[j].regions.iter().for_each(|&i| fill_region(i));
+                    return Ok(());
                 }
                 Err(e) if e.kind() == tessera_store::StoreErrorKind::InvalidRange => {
-                    return first_error(
-                        &error,
-                        index_error(key, "an inner chunk lies past the end of the shard"),
-                    );
+                    let placed = plans[j].lock().unwrap_or_else(|p| p.into_inner()).is_some();
+                    let message = if placed {
+                        "an inner chunk lies past the end of the shard".to_string()
+                    } else {
+                        format!("shard too short for its {}-byte index", shard.index_len)
+                    };
+                    return Err(index_error(key, message));
                 }
-                Err(e) => return first_error(&error, e.into()),
+                Err(e) => return Err(e.into()),
             };
-            let placed = request_pieces[j].par_iter().try_for_each(|p| {
+            let plan = plans[j]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_else(|| Err(index_error(key, "the store returned no index")))?;
+            if parts.len() != plan.ranges.len() {
+                return Err(index_error(key, "the store returned the wrong ranges"));
+            }
+            plan.missing.iter().for_each(|&i| fill_region(i));
+            plan.pieces.par_iter().try_for_each(|p| {
                 let out = target;
                 let encoded = &parts[p.range][p.start..p.start + p.len];
                 let (src_off, dst_off, dims) =
                     regions[p.region].geometry(&inner_strides, &out_strides);
-                with_scratch(inner_bytes, |scratch| {
+                let decode_and_place = |scratch: &mut [u8]| {
                     decode_inner(&shard.inner, self.shard_context(), key, encoded, scratch)?;
                     // SAFETY: this inner chunk's region of `out` is disjoint from every other's.
                     unsafe {
@@ -605,12 +634,24 @@ impl Array {
                         )
                     };
                     Ok(())
-                })
+                };
+                match cache {
+                    Some(cache) => {
+                        let mut decoded = vec![0u8; inner_bytes];
+                        decode_and_place(&mut decoded)?;
+                        cache.insert(key, local_index(p.region), Arc::new(decoded), generation);
+                        Ok(())
+                    }
+                    None => with_scratch(inner_bytes, decode_and_place),
+                }
+            })
+        };
+        self.store
+            .get_many_dependent_ranges(&requests, &then, &|j, result| {
+                if let Err(e) = on_shard(j, result) {
+                    first_error(&error, e);
+                }
             });
-            if let Err(e) = placed {
-                first_error(&error, e);
-            }
-        });
         match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             Some(e) => Err(e),
             None => Ok(()),

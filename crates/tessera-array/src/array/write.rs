@@ -161,8 +161,11 @@ impl Array {
         // The process-wide lock first lets threads of one process queue instead of colliding (on
         // object stores a collision costs a retry).
         let _guard = chunk_lock(key);
+        // Forgotten before (so no reader keeps the old chunk) and after (a reader that fetched it
+        // meanwhile is refused by the cache's generation).
+        self.forget_chunk(key);
         let mut failure = None;
-        self.store.update(key, &mut |current| {
+        let result = self.store.update(key, &mut |current| {
             let mut buf = vec![0u8; chunk_bytes];
             let modified = (|| {
                 match current {
@@ -187,7 +190,9 @@ impl Array {
                 failure = Some(e);
                 Update::Keep
             })
-        })?;
+        });
+        self.forget_chunk(key);
+        result?;
         failure.map_or(Ok(()), Err)
     }
 
@@ -237,6 +242,13 @@ impl Array {
 
     /// Encodes and stores one chunk, or removes it when it holds only the fill value.
     pub(super) fn store_chunk(&self, key: &StoreKey, decoded: &[u8]) -> ArrayResult<()> {
+        self.forget_chunk(key);
+        let stored = self.store_chunk_uncached(key, decoded);
+        self.forget_chunk(key);
+        stored
+    }
+
+    fn store_chunk_uncached(&self, key: &StoreKey, decoded: &[u8]) -> ArrayResult<()> {
         if self.drops_chunk(decoded) {
             self.store.erase(key)?;
             return Ok(());
