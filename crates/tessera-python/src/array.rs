@@ -335,14 +335,27 @@ impl PyArrayCore {
         Ok(())
     }
 
-    /// Re-reads `.zarray` from the store (after another handle resized the array).
+    /// Re-reads `.zarray` from the store (after another handle resized the array); the decoded-chunk
+    /// cache stays on, emptied.
     fn reload(&self, py: Python<'_>) -> PyResult<()> {
-        let current = self.current();
-        let array = py
-            .detach(|| Array::open(current.store().clone(), current.path().as_str()))
-            .map_err(reading)?;
+        let mut array = (*self.current()).clone();
+        py.detach(|| array.reload()).map_err(reading)?;
         self.replace(array);
         Ok(())
+    }
+
+    /// Gives the handle a decoded-chunk cache of `budget` bytes (0: none).
+    fn set_chunk_cache(&self, budget: usize) {
+        let mut array = (*self.current()).clone();
+        array.set_chunk_cache(budget);
+        self.replace(array);
+    }
+
+    /// The cache's `(budget, bytes, chunks, hits, misses)`, `None` without one.
+    fn chunk_cache_stats(&self) -> Option<(usize, usize, usize, u64, u64)> {
+        self.current()
+            .chunk_cache_stats()
+            .map(|s| (s.budget, s.bytes, s.chunks, s.hits, s.misses))
     }
 
     /// The attributes (`.zattrs`) as JSON text.

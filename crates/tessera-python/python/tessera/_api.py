@@ -119,10 +119,14 @@ def _create_group(st, url, path, mode, zarr_format=2):
     return Group(core, st, url, "r+" if mode in ("w", "w-") else mode)
 
 
-def reopen(url, path, mode, kind):
-    """Reopens a pickled array or group in the receiving process."""
+def reopen(url, path, mode, kind, chunk_cache=0):
+    """Reopens a pickled array or group in the receiving process (an array with a decoded-chunk
+    cache of ``chunk_cache`` bytes, when it had one)."""
     if kind == "array":
-        return open_array(url, path, mode=mode)
+        array = open_array(url, path, mode=mode)
+        if chunk_cache:
+            array.set_chunk_cache(chunk_cache)
+        return array
     return open_group(url, path, mode=mode)
 
 

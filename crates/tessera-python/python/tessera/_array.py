@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _dtype, _indexing
 from ._attrs import Attributes
-from .errors import NotPicklableError, ReadOnlyError
+from .errors import InvalidArgumentError, NotPicklableError, ReadOnlyError
 
 def _field_dtype(dtype, path):
     """The dtype of field ``path`` (dotted for nested fields) of a structured ``dtype``."""
@@ -474,9 +474,34 @@ class Array:
         return self.shape
 
     def reload(self):
-        """Re-reads the metadata (after another handle resized the array)."""
+        """Re-reads the metadata (after another handle resized the array); empties the chunk cache."""
         self._core.reload()
         self._load_metadata()
+
+    # ---- decoded-chunk cache --------------------------------------------------------------------
+    def set_chunk_cache(self, nbytes):
+        """Keeps up to ``nbytes`` of decoded chunks in memory (least recently used out first), so
+        that reads which come back to the same chunks (random crops, training epochs) skip the fetch
+        and the decode; ``0`` turns it off. Off by default.
+
+        Writes through this handle forget the chunks they touch, and ``resize``, ``append`` and
+        ``reload`` empty the cache; writes by other handles or processes are not seen while a chunk
+        stays cached. A pickled handle (a Dask task's) reopens with a cache of the same size, its
+        own."""
+        nbytes = int(nbytes)
+        if nbytes < 0:
+            raise InvalidArgumentError(f"a cache of {nbytes} bytes")
+        self._core.set_chunk_cache(nbytes)
+        return self
+
+    @property
+    def chunk_cache_info(self):
+        """The cache's ``budget``, ``bytes`` and ``chunks`` held, ``hits`` and ``misses`` as a dict;
+        ``None`` without a cache."""
+        stats = self._core.chunk_cache_stats()
+        if stats is None:
+            return None
+        return dict(zip(("budget", "bytes", "chunks", "hits", "misses"), stats))
 
     # ---- pickling -------------------------------------------------------------------------------
     def __dask_tokenize__(self):
@@ -491,7 +516,9 @@ class Array:
                 f"an array in {self._url} cannot be pickled: memory stores live in one process. "
                 "Use a directory or an object store URL to share arrays with other processes"
             )
-        return (reopen, (self._portable_url, self.path, _reopen_mode(self._mode), "array"))
+        info = self.chunk_cache_info
+        cache = 0 if info is None else info["budget"]
+        return (reopen, (self._portable_url, self.path, _reopen_mode(self._mode), "array", cache))
 
 
 def _object_values(value, shape):
