@@ -367,7 +367,7 @@ def run_once(spec):
         lib.read_into(a, reused)
         timed = time.perf_counter() - t0
         crc.add(reused)
-    elif workload in ("crops", "chunks"):
+    elif workload in ("crops", "chunks", "epochs"):
         a = lib.open(spec["source"])
         timed = time.perf_counter() - t0
         for region in spec["regions"]:

@@ -35,7 +35,8 @@ pub struct BenchArgs {
 
     /// Backends to run, comma-separated: tessera, mmap, zarrs, tensorstore, zarr-python, tessera-python
     /// (the Python package, when the peers' Python can import it), h5py (not by default: it writes ten
-    /// HDF5 copies of the field first).
+    /// HDF5 copies of the field first), tessera-cache (not by default: tessera with a decoded-chunk
+    /// cache, reads only).
     #[arg(
         long,
         value_name = "LIST",
@@ -46,7 +47,8 @@ pub struct BenchArgs {
 
     /// Workloads to run, comma-separated: whole, whole-reused, slabs, crops, chunks, write, copy,
     /// points (opt-in: 100,000 random elements in one coordinate selection; every backend but zarrs and h5py),
-    /// rows (opt-in: 1% of the rows, random, as one integer list).
+    /// rows (opt-in: 1% of the rows, random, as one integer list), epochs (opt-in: the crops read
+    /// three times over; with the tessera-cache backend, tessera with a decoded-chunk cache).
     #[arg(
         long,
         value_name = "LIST",

@@ -10,9 +10,10 @@ use crate::error::{BenchError, BenchResult};
 use crate::report::{Record, mmap_peer};
 use crate::workload::{Cache, Workload};
 
-const BACKENDS: [Backend; 7] = [
+const BACKENDS: [Backend; 8] = [
     Backend::Mmap,
     Backend::Tessera,
+    Backend::TesseraCache,
     Backend::Zarrs,
     Backend::Tensorstore,
     Backend::ZarrPython,
@@ -24,6 +25,7 @@ fn color(b: Backend) -> RGBColor {
     match b {
         Backend::Mmap => RGBColor(150, 150, 150),
         Backend::Tessera => RGBColor(214, 39, 40),
+        Backend::TesseraCache => RGBColor(255, 152, 150),
         Backend::Zarrs => RGBColor(31, 119, 180),
         Backend::Tensorstore => RGBColor(44, 160, 44),
         Backend::ZarrPython => RGBColor(255, 127, 14),

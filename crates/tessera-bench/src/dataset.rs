@@ -156,7 +156,7 @@ impl StoreConfig {
         self.zarr_format == 2
             || matches!(
                 workload,
-                Workload::Whole | Workload::Slab(_) | Workload::Crops
+                Workload::Whole | Workload::Slab(_) | Workload::Crops | Workload::Epochs
             )
     }
 

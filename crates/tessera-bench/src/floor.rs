@@ -213,7 +213,8 @@ impl ChunkCosts {
 
     /// The decode floor of `workload` reading `pieces`: one after another, per piece the decode time of
     /// its chunks over the cores, at least its slowest chunk; for a [one-batch](Workload::is_one_batch)
-    /// workload, every distinct touched chunk once, all over the cores together. `None` for
+    /// workload, every distinct touched chunk once, all over the cores together; for `epochs`, each
+    /// chunk only the first time a piece touches it. `None` for
     /// uncompressed chunks, which need no decoding (the memcpy floor covers moving their bytes).
     pub fn decode_floor(&self, pieces: &[Region], workload: Workload) -> Option<f64> {
         if self.identity {
@@ -229,6 +230,19 @@ impl ChunkCosts {
             let all: std::collections::BTreeSet<usize> =
                 pieces.iter().flat_map(|p| self.touched(p)).collect();
             return Some(floor(&mut all.into_iter()));
+        }
+        if workload == Workload::Epochs {
+            // Repeated crops at their limit: a chunk is decoded the first time a crop needs it,
+            // never again (what a cache of decoded chunks reaches).
+            let mut seen = std::collections::HashSet::new();
+            return Some(
+                pieces
+                    .iter()
+                    .map(|piece| {
+                        floor(&mut self.touched(piece).into_iter().filter(|&i| seen.insert(i)))
+                    })
+                    .sum(),
+            );
         }
         Some(
             pieces
@@ -442,7 +456,7 @@ pub fn pieces(
         shape: shape.to_vec(),
     };
     match workload {
-        Workload::Slab(_) | Workload::Crops => regions.to_vec(),
+        Workload::Slab(_) | Workload::Crops | Workload::Epochs => regions.to_vec(),
         Workload::Rows => {
             let c = chunks.first().copied().unwrap_or(1).max(1);
             let blocks: std::collections::BTreeSet<u64> =
@@ -606,6 +620,10 @@ mod tests {
         ];
         assert_eq!(costs.decode_floor(&spread, Workload::Points), Some(4.0));
         assert_eq!(costs.decode_floor(&spread, Workload::Crops), Some(7.0));
+        // Epochs: the spread crops three times over decode each chunk the first time only.
+        let epochs: Vec<Region> = (0..3).flat_map(|_| spread.iter().cloned()).collect();
+        assert_eq!(costs.decode_floor(&epochs, Workload::Epochs), Some(7.0));
+        assert_eq!(costs.decode_floor(&epochs, Workload::Crops), Some(21.0));
         assert_eq!(costs.stored_bytes_touched(&crops), 10);
         assert_eq!(touched_chunk_fraction(&[4, 4], &[2, 2], &crops), 0.25);
         assert_eq!(

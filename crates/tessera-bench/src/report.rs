@@ -157,10 +157,11 @@ pub fn table(records: &[Record]) -> String {
         Backend::ZarrPython,
         Backend::H5py,
         Backend::TesseraPython,
+        Backend::TesseraCache,
     ];
     let _ = writeln!(
         out,
-        "{:<22} {:<12} {:<5} {:>9} {:>7} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  note",
+        "{:<22} {:<12} {:<5} {:>9} {:>7} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  note",
         "array",
         "workload",
         "cache",
@@ -174,12 +175,14 @@ pub fn table(records: &[Record]) -> String {
         "/zpy",
         "/h5",
         "/tpy",
+        "/tc",
         "mmap s",
         "zarrs s",
         "ts s",
         "zpy s",
         "h5 s",
-        "tpy s"
+        "tpy s",
+        "tc s"
     );
     for r in records.iter().filter(|r| r.backend == Backend::Tessera) {
         let m = mmap_peer(records, r);
@@ -189,7 +192,7 @@ pub fn table(records: &[Record]) -> String {
         notes.extend(m.and_then(cache_note).map(|n| format!("mmap: {n}")));
         let _ = writeln!(
             out,
-            "{:<22} {:<12} {:<5} {:>9.4} {:>7.2} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
+            "{:<22} {:<12} {:<5} {:>9.4} {:>7.2} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
             r.array,
             r.workload.name(),
             r.cache.name(),
@@ -203,12 +206,14 @@ pub fn table(records: &[Record]) -> String {
             fmt_ratio(ratio(r, p[2])),
             fmt_ratio(ratio(r, p[3])),
             fmt_ratio(ratio(r, p[4])),
+            fmt_ratio(ratio(r, p[5])),
             fmt_secs(m),
             fmt_secs(p[0]),
             fmt_secs(p[1]),
             fmt_secs(p[2]),
             fmt_secs(p[3]),
             fmt_secs(p[4]),
+            fmt_secs(p[5]),
             notes.join("; ")
         );
     }

@@ -30,6 +30,9 @@ pub enum WorkloadKind {
     Points,
     /// 1% of the rows (axis 0), random and sorted, in one integer-list selection (zarr's `oindex`).
     Rows,
+    /// The crops read [`EPOCHS`] times over, as training epochs do: what a decoded-chunk cache
+    /// (the `tessera-cache` backend) is for.
+    Epochs,
 }
 
 /// One concrete workload; its [`name`](Workload::name) is what the JSON's `workload` field holds.
@@ -53,6 +56,8 @@ pub enum Workload {
     Points,
     /// `rows`.
     Rows,
+    /// `epochs`.
+    Epochs,
 }
 
 impl Workload {
@@ -70,6 +75,7 @@ impl Workload {
                 WorkloadKind::Copy => out.push(Workload::Copy),
                 WorkloadKind::Points => out.push(Workload::Points),
                 WorkloadKind::Rows => out.push(Workload::Rows),
+                WorkloadKind::Epochs => out.push(Workload::Epochs),
             }
         }
         out.sort();
@@ -89,6 +95,7 @@ impl Workload {
             Workload::Copy => "copy".into(),
             Workload::Points => "points".into(),
             Workload::Rows => "rows".into(),
+            Workload::Epochs => "epochs".into(),
         }
     }
 
@@ -103,6 +110,7 @@ impl Workload {
             "copy" => Some(Workload::Copy),
             "points" => Some(Workload::Points),
             "rows" => Some(Workload::Rows),
+            "epochs" => Some(Workload::Epochs),
             _ => name
                 .strip_prefix("slab-axis")
                 .and_then(|a| a.parse().ok())
@@ -114,6 +122,11 @@ impl Workload {
     /// in one parallel batch (`points`, `rows`): their floors count each touched chunk once, together.
     pub fn is_one_batch(self) -> bool {
         matches!(self, Workload::Points | Workload::Rows)
+    }
+
+    /// True for workloads that read many small regions one after another (`crops`, `epochs`).
+    pub fn is_crops(self) -> bool {
+        matches!(self, Workload::Crops | Workload::Epochs)
     }
 
     /// True for workloads that write a destination (whose checksum is taken by reading it back).
@@ -231,6 +244,9 @@ impl Rng {
         self.next_u64() % n
     }
 }
+
+/// How many times `epochs` reads the crops.
+pub const EPOCHS: usize = 3;
 
 /// `count` crops of edge 32 (or an eighth of the smallest axis for small arrays) at random positions.
 pub fn crops(shape: &[u64], count: usize, seed: u64) -> Vec<Region> {
@@ -380,6 +396,9 @@ mod tests {
                 WorkloadKind::Chunks,
                 WorkloadKind::Write,
                 WorkloadKind::Copy,
+                WorkloadKind::Points,
+                WorkloadKind::Rows,
+                WorkloadKind::Epochs,
             ],
             3,
         ) {

@@ -71,7 +71,11 @@ pub fn run<T: Sample>(
             watch.stop();
             bytes = absorb(&mut sum, slice_of(&data));
         }
-        Workload::Crops | Workload::Chunks | Workload::Points | Workload::Rows => {
+        Workload::Crops
+        | Workload::Epochs
+        | Workload::Chunks
+        | Workload::Points
+        | Workload::Rows => {
             let a = open(&spec.source)?;
             for region in &spec.regions {
                 watch.start();

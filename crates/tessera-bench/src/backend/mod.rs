@@ -55,6 +55,11 @@ pub enum Backend {
     #[serde(rename = "h5py")]
     #[value(name = "h5py")]
     H5py,
+    /// tessera's Zarr arrays with a decoded-chunk cache (`Array::set_chunk_cache`, 4 GiB): reads
+    /// only, for repeated reads of the same chunks (`epochs`).
+    #[serde(rename = "tessera-cache")]
+    #[value(name = "tessera-cache")]
+    TesseraCache,
     /// tessera's own Python package (`crates/tessera-python`), through `benches/peers.py`.
     #[serde(rename = "tessera-python")]
     #[value(name = "tessera-python")]
@@ -66,6 +71,7 @@ impl Backend {
     pub fn name(self) -> &'static str {
         match self {
             Backend::Tessera => "tessera",
+            Backend::TesseraCache => "tessera-cache",
             Backend::Mmap => "mmap",
             Backend::Zarrs => "zarrs",
             Backend::Tensorstore => "tensorstore",
@@ -88,6 +94,7 @@ impl Backend {
                 matches!(self, Backend::Tessera | Backend::Mmap | Backend::H5py)
             }
             Workload::Points => !matches!(self, Backend::Zarrs | Backend::H5py),
+            Workload::Write | Workload::Copy => self != Backend::TesseraCache,
             _ => true,
         }
     }
@@ -217,7 +224,9 @@ fn run_typed<T: Sample>(spec: &RunSpec) -> BenchResult<Outcome> {
     let mut outcomes = Vec::new();
     for _ in 0..spec.repeat.max(1) {
         outcomes.push(match spec.backend {
-            Backend::Tessera => tessera::run::<T>(spec, input.as_deref(), &mut output)?,
+            Backend::Tessera | Backend::TesseraCache => {
+                tessera::run::<T>(spec, input.as_deref(), &mut output)?
+            }
             Backend::Mmap => mmap::run::<T>(spec, input.as_deref(), &mut output)?,
             Backend::Zarrs => zarrs::run::<T>(spec, input.as_deref())?,
             other => {

@@ -85,7 +85,7 @@ fn run_s3<T: Sample>(spec: &RunSpec, endpoint: &str) -> BenchResult<Outcome> {
                 watch.stop();
                 bytes = absorb(&mut sum, &data);
             }
-            Workload::Slab(_) | Workload::Crops => {
+            Workload::Slab(_) | Workload::Crops | Workload::Epochs => {
                 watch.stop();
                 for region in &spec.regions {
                     watch.start();
@@ -150,7 +150,7 @@ pub fn run<T: Sample>(spec: &RunSpec, input: Option<&[T]>) -> BenchResult<Outcom
         }
         // zarrs has no list or coordinate selections: rows are read one by one; points are not asked
         // by the runner (see `Backend::supports`), and would be read one by one too.
-        Workload::Crops | Workload::Points | Workload::Rows => {
+        Workload::Crops | Workload::Epochs | Workload::Points | Workload::Rows => {
             let a = open(&spec.source)?;
             for region in &spec.regions {
                 watch.start();

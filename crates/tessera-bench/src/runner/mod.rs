@@ -106,6 +106,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
         .unwrap_or_default();
     let backends: Vec<Backend> = [
         Backend::Tessera,
+        Backend::TesseraCache,
         Backend::Zarrs,
         Backend::Tensorstore,
         Backend::ZarrPython,
@@ -230,13 +231,16 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
                                 | Workload::WholeReused
                                 | Workload::Slab(_)
                                 | Workload::Crops
+                                | Workload::Epochs
                         )
                     })
                     .collect();
                 let s3_backends: Vec<Backend> = backends
                     .iter()
                     .copied()
-                    .filter(|b| matches!(b, Backend::Tessera | Backend::Zarrs))
+                    .filter(|b| {
+                        matches!(b, Backend::Tessera | Backend::TesseraCache | Backend::Zarrs)
+                    })
                     .collect();
                 let plan = run.plan(&s3_backends, &s3_workloads, &[Cache::Warm], false);
                 run.run_plan(plan);
@@ -253,7 +257,7 @@ pub(crate) fn bench(args: &BenchArgs) -> BenchResult<()> {
     println!(
         "\n{} runs in {:.0} s. Times in seconds; eff: the binding floor's time ÷ the run's (1 at the limit), \
          with the floor: mem(cpy), dec(ode), dev(ice). /mmap, /zarrs, /ts (tensorstore), /zpy \
-         (zarr-python), /h5 (h5py), /tpy (tessera-python) are tessera's time divided by theirs (below 1: tessera is faster). GB/s: decoded \
+         (zarr-python), /h5 (h5py), /tpy (tessera-python), /tc (tessera with its decoded-chunk cache) are tessera's time divided by theirs (below 1: tessera is faster). GB/s: decoded \
          bytes.",
         run.records.len(),
         bench_started.elapsed().as_secs_f64()
@@ -491,6 +495,9 @@ impl<'a> Run<'a> {
             Workload::Whole | Workload::WholeReused | Workload::Write => Vec::new(),
             Workload::Slab(axis) => vec![workload::slab(shape, axis)],
             Workload::Crops => self.crops.clone(),
+            Workload::Epochs => (0..workload::EPOCHS)
+                .flat_map(|_| self.crops.iter().cloned())
+                .collect(),
             Workload::Chunks => workload::blocks(shape, chunks),
             Workload::Copy => workload::copy_blocks(shape, chunks),
             Workload::Points => workload::points(shape, workload::POINTS, self.args.seed),
