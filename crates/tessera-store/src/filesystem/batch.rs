@@ -47,7 +47,7 @@ fn advise_will_need(file: &File, len: u64, ranges: Option<&[Range<u64>]>) {
 
 impl FilesystemStore {
     /// Reads `n` values in parallel: `key(i)` names the i-th, `ranges(i)` the parts of it that will be
-    /// read (for the read-ahead hint; `None` for all of it), and `read(i, opened)` reads it from the
+    /// read (for the read-ahead hint; `None` for all of it, empty for no hint), and `read(i, opened)` reads it from the
     /// file opened ahead. Calls `on_result(i, ...)` from the reading thread.
     pub(super) fn read_batch<'k, T>(
         &self,

@@ -576,11 +576,12 @@ impl ReadableStore for FilesystemStore {
         on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
     ) {
         // Both reads go through one open file: a writer replaces the file by a rename, which
-        // leaves this one's contents as they were.
+        // leaves this one's contents as they were. No read-ahead hint: the ranges are not known
+        // before the first read, and the whole file (a shard) may be far more than they need.
         self.read_batch(
             requests.len(),
             |i| &requests[i].0,
-            |_| None,
+            |_| Some(&[]),
             |i, opened| {
                 let (key, first) = &requests[i];
                 let Some((file, len)) = opened? else {
