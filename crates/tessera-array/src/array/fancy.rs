@@ -209,7 +209,7 @@ impl Array {
                     },
                 )
             };
-            let generation = match self.cache.as_deref() {
+            let generation = match self.read_cache() {
                 Some(cache) => match cache.get(&key, 0) {
                     Some(decoded) => {
                         scatter(&decoded, false);

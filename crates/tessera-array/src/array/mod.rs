@@ -261,9 +261,10 @@ impl Array {
     /// they touch, and a resize, an append or a reload empties it. Writes made by other handles,
     /// processes or machines are not seen: use it on data that does not change while it is read.
     ///
-    /// With the cache on, every touched chunk is fetched whole (no byte ranges of uncompressed
-    /// chunks) and decoded into a buffer of its own before it is copied out: a first read costs a
-    /// little more than without it.
+    /// With the cache on, every touched chunk is decoded into a buffer of its own before it is
+    /// copied out: a first read costs a little more than without it. Uncompressed chunks are not
+    /// cached: copying them out of the cache costs what reading them does (on disk, from the page
+    /// cache), and a cache would turn reads of a part of them into reads of all of them.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -289,6 +290,20 @@ impl Array {
     /// (see [`set_chunk_cache`](Self::set_chunk_cache)).
     pub fn chunk_cache_stats(&self) -> Option<ChunkCacheStats> {
         self.cache.as_deref().map(ChunkCache::stats)
+    }
+
+    /// The cache reads use: none when the chunks need no decoding (uncompressed), whose bytes cost
+    /// as much to copy out of the cache as out of the store's (the page cache, on disk), and whose
+    /// reads in part (byte ranges) the cache would turn into whole reads.
+    pub(super) fn read_cache(&self) -> Option<&ChunkCache> {
+        let plain = match self.shard.as_deref() {
+            None => self.codecs.is_identity(),
+            Some(shard) => matches!(
+                &shard.inner,
+                ChunkEncoding::Plain { codecs, .. } if codecs.is_identity()
+            ),
+        };
+        if plain { None } else { self.cache.as_deref() }
     }
 
     /// Removes the chunk (or shard) at `key` from the cache, after a write to it.

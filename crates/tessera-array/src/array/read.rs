@@ -137,7 +137,7 @@ impl Array {
         let mut whole: Vec<usize> = Vec::with_capacity(keys.len());
         let mut partial: Vec<(usize, RangeRequest)> = Vec::new();
         let mut hits: Vec<(usize, Decoded)> = Vec::new();
-        let cache = self.cache.as_deref();
+        let cache = self.read_cache();
         let generation = cache.map_or(0, ChunkCache::generation);
         for (i, key) in keys.iter().enumerate() {
             if let Some(cache) = cache {

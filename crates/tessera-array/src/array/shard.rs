@@ -488,7 +488,7 @@ impl Array {
         };
 
         // Inner chunks the cache holds are copied from it; only the others are fetched.
-        let cache = self.cache.as_deref();
+        let cache = self.read_cache();
         let generation = cache.map_or(0, ChunkCache::generation);
         if let Some(cache) = cache {
             let mut hits: Vec<(usize, Decoded)> = Vec::new();
