@@ -467,6 +467,22 @@ impl<'a> Run<'a> {
                 // One selection: its requests are in flight together.
                 return stored_touched as f64 / link.bytes_per_second + link.latency.as_secs_f64();
             }
+            if w == Workload::Epochs {
+                // At the limit a chunk crosses the link the first time a crop needs it only.
+                let mut before = 0;
+                return (1..=pieces.len())
+                    .map(|n| {
+                        let upto = stored(&pieces[..n]);
+                        let new = upto - before;
+                        before = upto;
+                        if new == 0 {
+                            0.0
+                        } else {
+                            new as f64 / link.bytes_per_second + link.latency.as_secs_f64()
+                        }
+                    })
+                    .sum();
+            }
             pieces
                 .iter()
                 .map(|p| {
