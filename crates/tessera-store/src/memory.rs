@@ -11,7 +11,7 @@ use crate::error::StoreResult;
 use crate::key::{StoreKey, StorePrefix};
 use crate::range::ByteRange;
 use crate::traits::{
-    DependentParts, ListableStore, ReadableStore, Update, WritableStore, slice_dependent,
+    DependentParts, ListableStore, ReadableStore, Update, WritableStore, dependent_from_whole,
 };
 
 /// A store that keeps its values in memory, sorted by key; for tests and scratch arrays.
@@ -135,15 +135,10 @@ impl ReadableStore for MemoryStore {
             .par_iter()
             .enumerate()
             .for_each(|(index, (key, first))| {
-                let read = || -> StoreResult<Option<DependentParts>> {
-                    let Some(value) = self.get(key)? else {
-                        return Ok(None);
-                    };
-                    slice_dependent(&value, *first, &|head| then(index, head))
-                        .map_err(|e| e.with_key(key.as_str()))
-                        .map(Some)
-                };
-                on_result(index, read());
+                let read = self.get(key).and_then(|value| {
+                    dependent_from_whole(value, key, *first, &|head| then(index, head))
+                });
+                on_result(index, read);
             });
     }
 }

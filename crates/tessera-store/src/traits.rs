@@ -23,8 +23,20 @@ pub type DependentParts = (Bytes, Vec<Bytes>);
 /// value that changed between its reads, before it reads the value whole.
 const DEPENDENT_READ_ATTEMPTS: u32 = 3;
 
-/// The first range of `value` and the parts `then` names from it, sliced out of the whole value.
-pub(crate) fn slice_dependent(
+/// The first range of `value` (the whole value under `key`, if any) and the parts `then` names
+/// from it, sliced out of it: one version by construction.
+pub(crate) fn dependent_from_whole(
+    value: Option<Bytes>,
+    key: &StoreKey,
+    first: ByteRange,
+    then: &dyn Fn(&Bytes) -> Vec<Range<u64>>,
+) -> StoreResult<Option<DependentParts>> {
+    value
+        .map(|value| slice_dependent(&value, first, then).map_err(|e| e.with_key(key.as_str())))
+        .transpose()
+}
+
+fn slice_dependent(
     value: &Bytes,
     first: ByteRange,
     then: &dyn Fn(&Bytes) -> Vec<Range<u64>>,
@@ -218,12 +230,7 @@ pub trait ReadableStore: Send + Sync + fmt::Debug {
                         }
                     }
                     // Changing faster than the reads: the whole value is one version.
-                    let Some(value) = self.get(key)? else {
-                        return Ok(None);
-                    };
-                    slice_dependent(&value, *first, &|head| then(index, head))
-                        .map_err(|e| e.with_key(key.as_str()))
-                        .map(Some)
+                    dependent_from_whole(self.get(key)?, key, *first, &|head| then(index, head))
                 };
                 on_result(index, read());
             });

@@ -22,7 +22,7 @@ use super::runtime::runtime;
 use super::update::jittered;
 use crate::error::{StoreError, StoreErrorKind, StoreResult};
 use crate::key::StoreKey;
-use crate::traits::{DependentParts, slice_dependent};
+use crate::traits::{DependentParts, dependent_from_whole};
 
 /// Cancels the request task when `get_many` returns or unwinds early.
 struct AbortOnDrop(tokio::task::AbortHandle);
@@ -276,14 +276,8 @@ pub(super) fn get_many_dependent_ranges(
         &|j, result| {
             let i = pending[j];
             let (key, first) = &requests[i];
-            let sliced = result.and_then(|value| {
-                value
-                    .map(|value| {
-                        slice_dependent(&value, *first, &|head| then(i, head))
-                            .map_err(|e| e.with_key(key.as_str()))
-                    })
-                    .transpose()
-            });
+            let sliced = result
+                .and_then(|value| dependent_from_whole(value, key, *first, &|head| then(i, head)));
             on_result(i, sliced);
         },
     );

@@ -599,7 +599,8 @@ fn indexed_value(version: u8, offset: usize) -> Bytes {
 /// The payload range an index names.
 fn payload_range(index: &[u8]) -> Vec<std::ops::Range<u64>> {
     let n = |i: usize| u64::from_le_bytes(index[i * 8..i * 8 + 8].try_into().unwrap());
-    vec![n(0)..n(0) + n(1)]
+    let payload = n(0)..n(0) + n(1);
+    vec![payload]
 }
 
 /// The payload is the version the index names, whole.
@@ -650,7 +651,8 @@ pub fn check_dependent_ranges(store: &dyn Store, prefix: &StorePrefix) {
         got[0].as_ref().unwrap_err().kind(),
         StoreErrorKind::InvalidRange
     );
-    let got = read(&[(k.clone(), index)], &|_, _| vec![0..1 << 20]);
+    let past_end = 0..1 << 20;
+    let got = read(&[(k.clone(), index)], &|_, _| vec![past_end.clone()]);
     assert_eq!(
         got[0].as_ref().unwrap_err().kind(),
         StoreErrorKind::InvalidRange
