@@ -214,14 +214,10 @@ pub trait ReadableStore: Send + Sync + fmt::Debug {
                         let ranges = then(index, &head);
                         let parts = match self.get_ranges(key, &ranges) {
                             Ok(Some(parts)) => parts,
-                            // Removed, or shrunk under ranges the old version held: look again.
+                            // Removed, or shrunk under ranges the old version held (or the ranges
+                            // are wrong, which the final whole read tells): look again.
                             Ok(None) => continue,
-                            Err(e) if e.kind() == StoreErrorKind::InvalidRange => {
-                                if self.get_range(key, *first)?.as_ref() == Some(&head) {
-                                    return Err(e);
-                                }
-                                continue;
-                            }
+                            Err(e) if e.kind() == StoreErrorKind::InvalidRange => continue,
                             Err(e) => return Err(e),
                         };
                         if ranges.is_empty() || self.get_range(key, *first)?.as_ref() == Some(&head)

@@ -1,7 +1,6 @@
 //! The batch read pipeline: up to `concurrency` GETs in flight on the I/O runtime, each result
 //! handed to rayon's pool as it arrives, so decoding overlaps fetching.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Range;
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
@@ -138,9 +137,6 @@ pub(super) fn get_many_dependent_ranges(
     on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
 ) {
     let mut pending: Vec<usize> = (0..requests.len()).collect();
-    // Requests whose ranges fell outside the value in the last round, with the ETag of the first
-    // read they came from.
-    let mut suspects: HashMap<usize, String> = HashMap::new();
     for attempt in 0..DEPENDENT_ATTEMPTS {
         if pending.is_empty() {
             return;
@@ -226,29 +222,16 @@ pub(super) fn get_many_dependent_ranges(
                     Ok(Some((parts, tag))) if same(&tag) => {
                         on_result(*i, Ok(Some((first.bytes.clone(), parts))));
                     }
-                    // Replaced, removed, or shrunk under ranges its old version held.
-                    Ok(_) => lock(&again).push((*i, None)),
-                    // Out of range twice in a row from the same version: the ranges are wrong,
-                    // not stale (once could be a writer that replaced it and put it back).
-                    Err(e) if e.kind() == StoreErrorKind::InvalidRange => match &first.e_tag {
-                        Some(tag) if suspects.get(i) != Some(tag) => {
-                            lock(&again).push((*i, Some(tag.clone())));
-                        }
-                        _ => on_result(*i, Err(e)),
-                    },
+                    // Replaced, removed, or shrunk under ranges its old version held. Out of
+                    // range may also mean wrong ranges: the ETags cannot tell (a writer may put
+                    // back an equal value, with an equal ETag), the final whole read does.
+                    Ok(_) => lock(&again).push(*i),
+                    Err(e) if e.kind() == StoreErrorKind::InvalidRange => lock(&again).push(*i),
                     Err(e) => on_result(*i, Err(e)),
                 }
             },
         );
-        let again = again.into_inner().unwrap_or_else(|p| p.into_inner());
-        suspects = HashMap::new();
-        pending = Vec::with_capacity(again.len());
-        for (i, suspect) in again {
-            pending.push(i);
-            if let Some(suspect) = suspect {
-                suspects.insert(i, suspect);
-            }
-        }
+        pending = again.into_inner().unwrap_or_else(|p| p.into_inner());
         pending.sort_unstable();
     }
     if pending.is_empty() {
