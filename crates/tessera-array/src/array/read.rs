@@ -153,12 +153,13 @@ impl Array {
             }
         }
         hits.par_iter().for_each(|(i, decoded)| {
-            let out = target;
-            let (src_off, dst_off, dims) = plan.region(*i).geometry(&chunk_strides, &out_strides);
-            // SAFETY: the region belongs to this chunk alone and lies inside `out` (checked inside).
-            unsafe {
-                copy::copy_region_raw(decoded, src_off, out.ptr, out.len, dst_off, &dims, itemsize)
-            };
+            self.place_decoded(
+                decoded,
+                &plan.region(*i),
+                &chunk_strides,
+                &out_strides,
+                target,
+            );
         });
 
         if !whole.is_empty() {
@@ -178,15 +179,8 @@ impl Array {
                 record(result.map_err(ArrayError::from).and_then(|chunk| {
                     if let (Some(cache), Some(encoded)) = (cache, chunk.as_deref()) {
                         let decoded = self.decode_owned(&keys[i], encoded, threads)?;
-                        let (src_off, dst_off, dims) =
-                            plan.region(i).geometry(&chunk_strides, &out_strides);
-                        let out = target;
-                        // SAFETY: the region belongs to this chunk alone and lies inside `out`.
-                        unsafe {
-                            copy::copy_region_raw(
-                                &decoded, src_off, out.ptr, out.len, dst_off, &dims, itemsize,
-                            )
-                        };
+                        let region = plan.region(i);
+                        self.place_decoded(&decoded, &region, &chunk_strides, &out_strides, target);
                         cache.insert(&keys[i], 0, Arc::new(decoded), generation);
                         return Ok(());
                     }
@@ -337,7 +331,7 @@ impl Array {
         threads: usize,
     ) -> ArrayResult<()> {
         let itemsize = self.meta.dtype.itemsize();
-        let (src_off, dst_off, dims) = region.geometry(chunk_strides, out_strides);
+        let (_, dst_off, dims) = region.geometry(chunk_strides, out_strides);
         let Some(encoded) = chunk else {
             // SAFETY: regions of different chunks are disjoint and lie within `out` (checked inside).
             unsafe {
@@ -363,12 +357,8 @@ impl Array {
                 unsafe { std::slice::from_raw_parts_mut(out.ptr.add(dst_off), chunk_bytes) };
             return self.decode_chunk_threaded(key, encoded, target, threads);
         }
-        let place = |decoded: &[u8]| {
-            // SAFETY: as above, the region belongs to this chunk alone.
-            unsafe {
-                copy::copy_region_raw(decoded, src_off, out.ptr, out.len, dst_off, &dims, itemsize)
-            }
-        };
+        let place =
+            |decoded: &[u8]| self.place_decoded(decoded, region, chunk_strides, out_strides, out);
         if self.codecs.is_identity() {
             self.check_raw_size(key, encoded)?;
             place(encoded);
@@ -379,6 +369,24 @@ impl Array {
             place(scratch);
             Ok(())
         })
+    }
+
+    /// Copies a decoded chunk (or an uncompressed one as stored) into its region of the result.
+    fn place_decoded(
+        &self,
+        decoded: &[u8],
+        region: &ChunkRegion,
+        chunk_strides: &[usize],
+        out_strides: &[usize],
+        out: SharedOut,
+    ) {
+        let (src_off, dst_off, dims) = region.geometry(chunk_strides, out_strides);
+        let itemsize = self.meta.dtype.itemsize();
+        // SAFETY: regions of different chunks are disjoint, so this chunk's belongs to it alone;
+        // `copy_region_raw` checks that it lies inside `out`.
+        unsafe {
+            copy::copy_region_raw(decoded, src_off, out.ptr, out.len, dst_off, &dims, itemsize)
+        };
     }
 
     /// Object arrays have no fixed-size bytes to read or write: their values go through

@@ -384,11 +384,11 @@ struct ShardRead {
     regions: Vec<usize>,
 }
 
-/// What one shard's index asks to read: its needed inner chunks as coalesced ranges, and the
-/// regions whose inner chunk is missing (the fill value).
+/// What one shard's index asks to read: how many coalesced ranges hold its needed inner chunks,
+/// where each lies in them, and the regions whose inner chunk is missing (the fill value).
 struct ShardPlan {
     missing: Vec<usize>,
-    ranges: Vec<Range<u64>>,
+    ranges: usize,
     pieces: Vec<Piece>,
 }
 
@@ -551,43 +551,46 @@ impl Array {
         // What the last index read of each shard asks for (overwritten when a shard is read again).
         let plans: Vec<Mutex<Option<ArrayResult<ShardPlan>>>> =
             shards.iter().map(|_| Mutex::new(None)).collect();
-        let plan_shard = |j: usize, index_bytes: &[u8]| -> ArrayResult<ShardPlan> {
-            let s = &shards[j];
-            let index = shard.decode_index(&s.key, index_bytes)?;
-            let mut missing = Vec::new();
-            let mut wanted = Vec::with_capacity(s.regions.len());
-            for &i in &s.regions {
-                match index[local_index(i) as usize] {
-                    None => missing.push(i),
-                    Some((offset, nbytes)) => {
-                        if !shard.index_at_end && offset < shard.index_len {
-                            return Err(index_error(
-                                &s.key,
-                                format!("inner chunk at offset {offset} overlaps the index"),
-                            ));
+        // The shard's plan and the ranges to read.
+        let plan_shard =
+            |j: usize, index_bytes: &[u8]| -> ArrayResult<(ShardPlan, Vec<Range<u64>>)> {
+                let s = &shards[j];
+                let index = shard.decode_index(&s.key, index_bytes)?;
+                let mut missing = Vec::new();
+                let mut wanted = Vec::with_capacity(s.regions.len());
+                for &i in &s.regions {
+                    match index[local_index(i) as usize] {
+                        None => missing.push(i),
+                        Some((offset, nbytes)) => {
+                            if !shard.index_at_end && offset < shard.index_len {
+                                return Err(index_error(
+                                    &s.key,
+                                    format!("inner chunk at offset {offset} overlaps the index"),
+                                ));
+                            }
+                            if nbytes > crate::metadata::MAX_CHUNK_BYTES {
+                                return Err(index_error(
+                                    &s.key,
+                                    format!("inner chunk of {nbytes} bytes"),
+                                ));
+                            }
+                            wanted.push((i, offset, nbytes));
                         }
-                        if nbytes > crate::metadata::MAX_CHUNK_BYTES {
-                            return Err(index_error(
-                                &s.key,
-                                format!("inner chunk of {nbytes} bytes"),
-                            ));
-                        }
-                        wanted.push((i, offset, nbytes));
                     }
                 }
-            }
-            let (ranges, pieces) = coalesce(wanted);
-            Ok(ShardPlan {
-                missing,
-                ranges,
-                pieces,
-            })
-        };
+                let (ranges, pieces) = coalesce(wanted);
+                let plan = ShardPlan {
+                    missing,
+                    ranges: ranges.len(),
+                    pieces,
+                };
+                Ok((plan, ranges))
+            };
         let then = |j: usize, index_bytes: &Bytes| {
-            let planned = plan_shard(j, index_bytes);
-            let ranges = planned
-                .as_ref()
-                .map_or_else(|_| Vec::new(), |p| p.ranges.clone());
+            let (planned, ranges) = match plan_shard(j, index_bytes) {
+                Ok((plan, ranges)) => (Ok(plan), ranges),
+                Err(e) => (Err(e), Vec::new()),
+            };
             *plans[j].lock().unwrap_or_else(|p| p.into_inner()) = Some(planned);
             ranges
         };
@@ -616,7 +619,7 @@ impl Array {
                 .unwrap_or_else(|p| p.into_inner())
                 .take()
                 .unwrap_or_else(|| Err(index_error(key, "the store returned no index")))?;
-            if parts.len() != plan.ranges.len() {
+            if parts.len() != plan.ranges {
                 return Err(index_error(key, "the store returned the wrong ranges"));
             }
             plan.missing.iter().for_each(|&i| fill_region(i));

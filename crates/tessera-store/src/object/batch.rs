@@ -152,12 +152,8 @@ pub(super) fn get_many_dependent_ranges(
         let items = pending
             .iter()
             .map(|&i| {
-                let (key, range) = &requests[i];
-                (
-                    backend.path_of(key.as_str()),
-                    *range,
-                    key.as_str().to_owned(),
-                )
+                let (path, name) = located(backend, &requests[i].0);
+                (path, requests[i].1, name)
             })
             .collect();
         run(
@@ -181,31 +177,20 @@ pub(super) fn get_many_dependent_ranges(
                 }
             },
         );
-        let firsts: Vec<(usize, Piece, Vec<Range<u64>>)> = firsts
+        // The dependent reads, each checked against its first read's version.
+        let mut items = Vec::new();
+        let firsts: Vec<(usize, Piece)> = firsts
             .into_iter()
             .zip(&pending)
             .filter_map(|(slot, &i)| {
                 let (piece, ranges) = slot.into_inner().unwrap_or_else(|p| p.into_inner())?;
-                Some((i, piece, ranges))
+                let (path, name) = located(backend, &requests[i].0);
+                items.push((path, ranges, name));
+                Some((i, piece))
             })
             .collect();
-        // The dependent reads, each checked against its first read's version.
         let again = Mutex::new(Vec::new());
-        let keys: Vec<StoreKey> = firsts
-            .iter()
-            .map(|(i, ..)| requests[*i].0.clone())
-            .collect();
-        let items = firsts
-            .iter()
-            .map(|(i, _, ranges)| {
-                let key = &requests[*i].0;
-                (
-                    backend.path_of(key.as_str()),
-                    ranges.clone(),
-                    key.as_str().to_owned(),
-                )
-            })
-            .collect();
+        let keys: Vec<StoreKey> = firsts.iter().map(|(i, _)| requests[*i].0.clone()).collect();
         run(
             backend,
             &keys,
@@ -214,7 +199,7 @@ pub(super) fn get_many_dependent_ranges(
                 fetch_tagged_ranges(store, path, ranges, key).await
             },
             &|j, result| {
-                let (i, first, _) = &firsts[j];
+                let (i, first) = &firsts[j];
                 let same = |tag: &Option<String>| {
                     first.e_tag.is_none() || tag.is_none() || *tag == first.e_tag
                 };
@@ -242,10 +227,7 @@ pub(super) fn get_many_dependent_ranges(
     let keys: Vec<StoreKey> = pending.iter().map(|&i| requests[i].0.clone()).collect();
     let items = pending
         .iter()
-        .map(|&i| {
-            let key = &requests[i].0;
-            (backend.path_of(key.as_str()), key.as_str().to_owned())
-        })
+        .map(|&i| located(backend, &requests[i].0))
         .collect();
     run(
         backend,
@@ -269,6 +251,11 @@ pub(super) fn get_many_dependent_ranges(
 /// Rounds of two reads compared by ETag before [`get_many_dependent_ranges`] reads the values it
 /// still lacks whole.
 const DEPENDENT_ATTEMPTS: u32 = 3;
+
+/// Where `key` lies in the backend's store, and its name for errors.
+fn located(backend: &ObjectStoreBackend, key: &StoreKey) -> (Path, String) {
+    (backend.path_of(key.as_str()), key.as_str().to_owned())
+}
 
 /// A first read and the ranges it named.
 type FirstRead = (Piece, Vec<Range<u64>>);
