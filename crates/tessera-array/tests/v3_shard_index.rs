@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::Array2;
-use tessera_array::{ArrayBuilder, DataType};
+use tessera_array::{ArrayBuilder, DataType, Selection};
 use tessera_store::{
     ByteRange, Bytes, DependentParts, ListableStore, MemoryStore, ReadableStore, StoreKey,
     StorePrefix, StoreResult, Update, WritableStore,
@@ -106,5 +106,53 @@ fn shard_indexes_and_inner_chunks_are_fetched_in_one_batch() {
         store.batched.load(Ordering::SeqCst),
         4,
         "the four shards' indexes"
+    );
+}
+
+#[test]
+fn a_point_read_fetches_each_touched_shard_once() {
+    let store = Arc::new(Counting::default());
+    let arr = ArrayBuilder::new(
+        vec![8, 8],
+        vec![2, 2],
+        DataType::parse_typestr("<i4").unwrap(),
+    )
+    .zarr_format(3)
+    .shards(vec![4, 4])
+    .create(store.clone(), "a")
+    .unwrap();
+    let data = Array2::from_shape_fn((8, 8), |(i, j)| (i * 8 + j) as i32);
+    arr.write((), &data).unwrap();
+    let (single, batches, batched) = (
+        store.single.load(Ordering::SeqCst),
+        store.batches.load(Ordering::SeqCst),
+        store.batched.load(Ordering::SeqCst),
+    );
+    // Seven points in six inner chunks of three shards (top left, bottom right, bottom left).
+    let rows = vec![0, 1, 3, 5, 7, 6, 4];
+    let cols = vec![0, 3, 1, 6, 7, 2, 0];
+    let got = arr
+        .read::<i32>(Selection::points(vec![rows.clone(), cols.clone()]))
+        .unwrap();
+    let want: Vec<i32> = rows
+        .iter()
+        .zip(&cols)
+        .map(|(r, c)| (r * 8 + c) as i32)
+        .collect();
+    assert_eq!(got.into_raw_vec_and_offset().0, want);
+    assert_eq!(
+        store.single.load(Ordering::SeqCst),
+        single,
+        "no one-by-one reads"
+    );
+    assert_eq!(
+        store.batches.load(Ordering::SeqCst),
+        batches + 1,
+        "one batch"
+    );
+    assert_eq!(
+        store.batched.load(Ordering::SeqCst),
+        batched + 3,
+        "each touched shard's index once"
     );
 }

@@ -1,20 +1,18 @@
 //! Reads and writes of fancy selections (lists, masks, negative steps, points): each touched chunk is
-//! handled once, in parallel. A read of compressed chunks decodes each touched chunk once and copies its
-//! runs straight out; otherwise it fetches the box of the chunk the selection touches through the
-//! ordinary read path (so byte ranges of uncompressed chunks and single inner chunks of shards still
-//! apply), then scatters its runs into the result; a write reads, modifies and writes back each touched
-//! chunk once through the store's update.
-
-use std::sync::Arc;
+//! handled once, in parallel. A read fetches the touched chunks (inner chunks of shards, each shard's
+//! index once) in one batch, decodes each once and copies its runs straight out; only an uncompressed
+//! chunk the selection needs a small box of goes through the ordinary read path instead, to read that
+//! box's byte ranges. A write reads, modifies and writes back each touched chunk once through the
+//! store's update.
 
 use rayon::prelude::*;
 
 use super::Array;
-use super::read::{SharedOut, with_scratch};
+use super::read::{SharedOut, Unit};
 use super::write::Source;
 use crate::access::buffer_len;
 use crate::error::ArrayResult;
-use crate::fancy::FancyPlan;
+use crate::fancy::{FancyChunk, FancyPlan};
 use crate::metadata::Order;
 use crate::plan::{strides, strides_by_axes};
 use crate::selection::{Fancy, ResolvedSelection};
@@ -133,28 +131,34 @@ impl Array {
         let plan = FancyPlan::new(fancy, unit);
         let out_strides = plan.out_strides(sel);
         let target = SharedOut::new(out);
-        if self.shard.is_none() && !self.codecs.is_identity() {
-            return self.read_fancy_decoded(&plan, &out_strides, target, view);
-        }
-        (0..plan.len()).into_par_iter().try_for_each(|i| {
-            let chunk = plan.chunk(i);
-            let bounds = chunk.bounding_selection(unit, &self.meta.shape)?;
-            let mut buf = vec![0u8; buffer_len(bounds.num_elements(), itemsize)?];
-            self.read_selection(&bounds, &mut buf)?;
-            let box_shape: Vec<u64> = chunk.hi.iter().zip(&chunk.lo).map(|(h, l)| h - l).collect();
-            let box_strides = strides(&box_shape, 1, Order::C);
+        let chunks: Vec<FancyChunk<'_>> = (0..plan.len()).map(|i| plan.chunk(i)).collect();
+        // Uncompressed chunks the selection needs only a small box of are read in part, through the
+        // ordinary read path (byte ranges); every other chunk is fetched whole in one batch.
+        let (boxed, whole): (Vec<usize>, Vec<usize>) = (0..chunks.len()).partition(|&i| {
+            let chunk = &chunks[i];
+            let box_len: u64 = chunk.hi.iter().zip(&chunk.lo).map(|(h, l)| h - l).product();
+            self.shard.is_none()
+                && self.codecs.is_identity()
+                && box_len.saturating_mul(2) < unit.iter().product::<u64>()
+        });
+        let scatter = |chunk: &FancyChunk<'_>,
+                       src: &[u8],
+                       local_strides: &[usize],
+                       origin: &[u64],
+                       from_fill: bool| {
             chunk.for_each_run(
                 &plan,
                 &out_strides,
-                &box_strides,
-                &chunk.lo,
+                local_strides,
+                origin,
                 |o, l, len, os, ls| {
                     let out = target;
-                    // SAFETY: every result element belongs to exactly one chunk of the plan, so the
-                    // chunks' runs are disjoint; `copy_run` checks the bounds.
+                    let (l, ls) = if from_fill { (0, 0) } else { (l, ls) };
+                    // SAFETY: every result element belongs to exactly one chunk of the plan, so
+                    // the chunks' runs are disjoint; `copy_run` checks the bounds.
                     unsafe {
                         copy_run(
-                            &buf,
+                            src,
                             (l, ls),
                             (out.ptr, out.len),
                             (o as isize, os as isize),
@@ -163,81 +167,45 @@ impl Array {
                         )
                     };
                 },
+            )
+        };
+
+        if !whole.is_empty() {
+            let unit_strides = match self.shard.as_deref() {
+                Some(shard) => shard.inner_strides(1),
+                None => strides_by_axes(&self.meta.chunks, 1, &self.meta.chunk_axis_order()),
+            };
+            let origin = vec![0; self.meta.rank()];
+            let fill = self.meta.fill_value.bytes();
+            let coords: Vec<Vec<u64>> = whole.iter().map(|&i| chunks[i].chunk.clone()).collect();
+            let on_chunk = |j: usize, unit: Unit<'_>| {
+                let chunk = &chunks[whole[j]];
+                match unit {
+                    Unit::Decoded(decoded) => {
+                        scatter(chunk, decoded, &unit_strides, &origin, false)
+                    }
+                    Unit::Missing => scatter(chunk, fill, &unit_strides, &origin, true),
+                }
+            };
+            match self.shard.as_deref() {
+                Some(shard) => self.fetch_inner_chunks(shard, &coords, &on_chunk)?,
+                None => self.fetch_chunks(&coords, &on_chunk)?,
+            }
+        }
+        boxed.into_par_iter().try_for_each(|i| {
+            let chunk = &chunks[i];
+            let bounds = chunk.bounding_selection(unit, &self.meta.shape)?;
+            let mut buf = vec![0u8; buffer_len(bounds.num_elements(), itemsize)?];
+            self.read_selection(&bounds, &mut buf)?;
+            let box_shape: Vec<u64> = chunk.hi.iter().zip(&chunk.lo).map(|(h, l)| h - l).collect();
+            scatter(
+                chunk,
+                &buf,
+                &strides(&box_shape, 1, Order::C),
+                &chunk.lo,
+                false,
             );
             Ok(())
-        })
-    }
-
-    /// The fancy read of compressed, unsharded chunks: each touched chunk is decoded once into a scratch
-    /// buffer and its runs are copied straight out of it (the box path would copy the box first; a
-    /// compressed chunk is decoded whole either way). A missing chunk scatters the fill value.
-    fn read_fancy_decoded(
-        &self,
-        plan: &FancyPlan<'_>,
-        out_strides: &[usize],
-        target: SharedOut,
-        view: &ElementView,
-    ) -> ArrayResult<()> {
-        let chunk_strides = strides_by_axes(&self.meta.chunks, 1, &self.meta.chunk_axis_order());
-        let origin = vec![0; self.meta.rank()];
-        let fill = self.meta.fill_value.bytes();
-        let chunk_bytes = self.meta.chunk_bytes();
-        (0..plan.len()).into_par_iter().try_for_each(|i| {
-            let chunk = plan.chunk(i);
-            let key = self.chunk_key(&chunk.chunk)?;
-            let scatter = |src: &[u8], from_fill: bool| {
-                chunk.for_each_run(
-                    plan,
-                    out_strides,
-                    &chunk_strides,
-                    &origin,
-                    |o, l, len, os, ls| {
-                        let out = target;
-                        let (l, ls) = if from_fill { (0, 0) } else { (l, ls) };
-                        // SAFETY: every result element belongs to exactly one chunk of the plan,
-                        // so the chunks' runs are disjoint; `copy_run` checks the bounds.
-                        unsafe {
-                            copy_run(
-                                src,
-                                (l, ls),
-                                (out.ptr, out.len),
-                                (o as isize, os as isize),
-                                len,
-                                view,
-                            )
-                        };
-                    },
-                )
-            };
-            let generation = match self.read_cache() {
-                Some(cache) => match cache.get(&key, 0) {
-                    Some(decoded) => {
-                        scatter(&decoded, false);
-                        return Ok(());
-                    }
-                    None => Some((cache, cache.generation())),
-                },
-                None => None,
-            };
-            match self.store.get(&key)? {
-                None => {
-                    scatter(fill, true);
-                    Ok(())
-                }
-                Some(encoded) if generation.is_some() => {
-                    let decoded = self.decode_owned(&key, &encoded, 1)?;
-                    scatter(&decoded, false);
-                    if let Some((cache, generation)) = generation {
-                        cache.insert(&key, 0, Arc::new(decoded), generation);
-                    }
-                    Ok(())
-                }
-                Some(encoded) => with_scratch(chunk_bytes, |scratch| {
-                    self.decode_chunk(&key, &encoded, scratch)?;
-                    scatter(scratch, false);
-                    Ok(())
-                }),
-            }
         })
     }
 

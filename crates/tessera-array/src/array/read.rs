@@ -37,6 +37,14 @@ impl SharedOut {
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
+/// One fetched chunk (or inner chunk of a shard), as [`Array::fetch_chunks`] hands it over.
+pub(super) enum Unit<'b> {
+    /// Its decoded elements, in the chunk's own layout.
+    Decoded(&'b [u8]),
+    /// It is not stored: every element is the fill value.
+    Missing,
+}
+
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
@@ -215,6 +223,87 @@ impl Array {
                 }));
             });
         }
+        match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Fetches the chunks at grid coordinates `chunks` in one batch (the store reads ahead and overlaps
+    /// fetching with decoding), decodes each once and hands it to `on_chunk(i, ..)` on the thread that
+    /// decoded it, in no particular order. Chunks the cache holds come from it; the others are kept
+    /// in it. Stops at the first error, which it returns.
+    pub(super) fn fetch_chunks(
+        &self,
+        chunks: &[Vec<u64>],
+        on_chunk: &(dyn Fn(usize, Unit<'_>) + Sync),
+    ) -> ArrayResult<()> {
+        let keys = chunks
+            .iter()
+            .map(|c| self.chunk_key(c))
+            .collect::<ArrayResult<Vec<_>>>()?;
+        let cache = self.read_cache();
+        let generation = cache.map_or(0, ChunkCache::generation);
+        let misses: Vec<usize> = match cache {
+            Some(cache) => {
+                let mut hits = Vec::new();
+                let mut misses = Vec::new();
+                for (i, key) in keys.iter().enumerate() {
+                    match cache.get(key, 0) {
+                        Some(decoded) => hits.push((i, decoded)),
+                        None => misses.push(i),
+                    }
+                }
+                hits.par_iter()
+                    .for_each(|(i, decoded)| on_chunk(*i, Unit::Decoded(decoded)));
+                misses
+            }
+            None => (0..keys.len()).collect(),
+        };
+        if misses.is_empty() {
+            return Ok(());
+        }
+        let threads = (rayon::current_num_threads() / misses.len()).max(1);
+        let miss_keys: Cow<'_, [StoreKey]> = if misses.len() == keys.len() {
+            Cow::Borrowed(&keys)
+        } else {
+            Cow::Owned(misses.iter().map(|&i| keys[i].clone()).collect())
+        };
+        let chunk_bytes = self.meta.chunk_bytes();
+        let error = Mutex::new(None);
+        let failed = || error.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        self.store.get_many(&miss_keys, &|j, result| {
+            if failed() {
+                return;
+            }
+            let (i, key) = (misses[j], &miss_keys[j]);
+            let handled = result.map_err(ArrayError::from).and_then(|chunk| {
+                let Some(encoded) = chunk else {
+                    on_chunk(i, Unit::Missing);
+                    return Ok(());
+                };
+                if let Some(cache) = cache {
+                    let decoded = self.decode_owned(key, &encoded, threads)?;
+                    on_chunk(i, Unit::Decoded(&decoded));
+                    cache.insert(key, 0, Arc::new(decoded), generation);
+                    return Ok(());
+                }
+                if self.shard.is_none() && self.codecs.is_identity() {
+                    // Stored as decoded: no copy.
+                    self.check_raw_size(key, &encoded)?;
+                    on_chunk(i, Unit::Decoded(&encoded));
+                    return Ok(());
+                }
+                with_scratch(chunk_bytes, |scratch| {
+                    self.decode_chunk_threaded(key, &encoded, scratch, threads)?;
+                    on_chunk(i, Unit::Decoded(scratch));
+                    Ok(())
+                })
+            });
+            if let Err(e) = handled {
+                first_error(&error, e);
+            }
+        });
         match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             Some(e) => Err(e),
             None => Ok(()),

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use tessera_store::{ByteRange, Bytes, DependentParts, StoreKey, StoreResult};
 
 use super::Array;
-use super::read::{SharedOut, with_scratch};
+use super::read::{SharedOut, Unit, with_scratch};
 use crate::cache::{ChunkCache, Decoded};
 use crate::copy::{self, Dim};
 use crate::error::{ArrayError, ArrayResult};
@@ -130,7 +130,7 @@ impl ShardCodec {
     }
 
     /// Byte strides of a decoded inner chunk.
-    fn inner_strides(&self, itemsize: usize) -> Vec<usize> {
+    pub(super) fn inner_strides(&self, itemsize: usize) -> Vec<usize> {
         match &self.inner {
             ChunkEncoding::Plain { order, .. } => {
                 strides_by_axes(&self.chunk_shape, itemsize, order)
@@ -380,12 +380,12 @@ pub(super) type ShardIndex = Vec<Option<(u64, u64)>>;
 /// The inner chunks one shard contributes to a read.
 struct ShardRead {
     key: StoreKey,
-    /// Indices into the read plan's regions.
-    regions: Vec<usize>,
+    /// Indices of its inner chunks in the list being fetched.
+    chunks: Vec<usize>,
 }
 
 /// What one shard's index asks to read: how many coalesced ranges hold its needed inner chunks,
-/// where each lies in them, and the regions whose inner chunk is missing (the fill value).
+/// where each lies in them, and the needed inner chunks that are missing (the fill value).
 struct ShardPlan {
     missing: Vec<usize>,
     ranges: usize,
@@ -394,7 +394,8 @@ struct ShardPlan {
 
 /// Where one needed inner chunk lies in the ranges read from its shard.
 struct Piece {
-    region: usize,
+    /// Its index in the list being fetched.
+    chunk: usize,
     range: usize,
     start: usize,
     len: usize,
@@ -406,7 +407,7 @@ fn coalesce(mut wanted: Vec<(usize, u64, u64)>) -> (Vec<Range<u64>>, Vec<Piece>)
     wanted.sort_by_key(|w| w.1);
     let mut ranges: Vec<Range<u64>> = Vec::new();
     let mut pieces = Vec::with_capacity(wanted.len());
-    for (region, offset, nbytes) in wanted {
+    for (chunk, offset, nbytes) in wanted {
         let end = offset + nbytes;
         match ranges.last_mut() {
             Some(last) if offset <= last.end.saturating_add(GAP) && offset >= last.start => {
@@ -416,7 +417,7 @@ fn coalesce(mut wanted: Vec<(usize, u64, u64)>) -> (Vec<Range<u64>>, Vec<Piece>)
         }
         let range = ranges.len() - 1;
         pieces.push(Piece {
-            region,
+            chunk,
             range,
             start: (offset - ranges[range].start) as usize,
             len: nbytes as usize,
@@ -453,33 +454,72 @@ impl Array {
             return Ok(());
         }
         let regions: Vec<_> = plan.regions().collect();
+        let inner: Vec<Vec<u64>> = regions.iter().map(|r| r.chunk.clone()).collect();
+        let out_strides = strides(&sel.full_shape(), itemsize, Order::C);
+        let inner_strides = shard.inner_strides(itemsize);
+        let target = SharedOut::new(out);
+        self.fetch_inner_chunks(shard, &inner, &|i, unit| {
+            // Use the whole `SharedOut` (which is `Sync`), not its raw-pointer field alone.
+            let out = target;
+            let (src_off, dst_off, dims) = regions[i].geometry(&inner_strides, &out_strides);
+            // SAFETY: regions of different inner chunks are disjoint; both copies check that the
+            // region lies within `out`.
+            unsafe {
+                match unit {
+                    Unit::Decoded(decoded) => copy::copy_region_raw(
+                        decoded, src_off, out.ptr, out.len, dst_off, &dims, itemsize,
+                    ),
+                    Unit::Missing => copy::fill_region_raw(
+                        self.meta.fill_value.bytes(),
+                        out.ptr,
+                        out.len,
+                        dst_off,
+                        &dims,
+                    ),
+                }
+            }
+        })
+    }
+
+    /// Fetches the inner chunks at (array-wide) inner-grid coordinates `inner`, each once, and hands
+    /// each to `on_chunk(i, ..)` decoded (in the inner chunk's own layout,
+    /// [`ShardCodec::inner_strides`]) or as missing, on the thread that decoded it, in no particular
+    /// order. Chunks the cache holds come from it; the others are kept in it. Stops at the first
+    /// error, which it returns.
+    ///
+    /// Each touched shard's index is read once (a suffix read when it is at the end), then the inner
+    /// chunks it locates, as few coalesced ranges, both from one version of the shard: a shard
+    /// replaced in between is read again, never decoded with the other version's index. All shards
+    /// go in one batch.
+    pub(super) fn fetch_inner_chunks(
+        &self,
+        shard: &ShardCodec,
+        inner: &[Vec<u64>],
+        on_chunk: &(dyn Fn(usize, Unit<'_>) + Sync),
+    ) -> ArrayResult<()> {
+        let itemsize = self.meta.dtype.itemsize();
         let mut by_shard: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
-        for (i, r) in regions.iter().enumerate() {
-            let coords: Vec<u64> = r
-                .chunk
+        for (i, coords) in inner.iter().enumerate() {
+            let outer: Vec<u64> = coords
                 .iter()
                 .zip(&shard.chunks_per_shard)
                 .map(|(c, n)| c / n)
                 .collect();
-            by_shard.entry(coords).or_default().push(i);
+            by_shard.entry(outer).or_default().push(i);
         }
         let mut shards: Vec<ShardRead> = by_shard
             .into_iter()
-            .map(|(coords, regions)| {
+            .map(|(coords, chunks)| {
                 Ok(ShardRead {
                     key: self.chunk_key(&coords)?,
-                    regions,
+                    chunks,
                 })
             })
             .collect::<ArrayResult<_>>()?;
-        let out_strides = strides(&sel.full_shape(), itemsize, Order::C);
-        let inner_strides = shard.inner_strides(itemsize);
         let inner_bytes = num_elements(&shard.chunk_shape) * itemsize;
-        let target = SharedOut::new(out);
         // The inner chunk's index in its shard.
         let local_index = |i: usize| {
-            let local: Vec<u64> = regions[i]
-                .chunk
+            let local: Vec<u64> = inner[i]
                 .iter()
                 .zip(&shard.chunks_per_shard)
                 .map(|(c, n)| c % n)
@@ -487,13 +527,13 @@ impl Array {
             ravel(&local, &shard.chunks_per_shard)
         };
 
-        // Inner chunks the cache holds are copied from it; only the others are fetched.
+        // Inner chunks the cache holds are handed over from it; only the others are fetched.
         let cache = self.read_cache();
         let generation = cache.map_or(0, ChunkCache::generation);
         if let Some(cache) = cache {
             let mut hits: Vec<(usize, Decoded)> = Vec::new();
             for s in &mut shards {
-                s.regions
+                s.chunks
                     .retain(|&i| match cache.get(&s.key, local_index(i)) {
                         Some(decoded) => {
                             hits.push((i, decoded));
@@ -502,40 +542,14 @@ impl Array {
                         None => true,
                     });
             }
-            shards.retain(|s| !s.regions.is_empty());
-            hits.par_iter().for_each(|(i, decoded)| {
-                let out = target;
-                let (src_off, dst_off, dims) = regions[*i].geometry(&inner_strides, &out_strides);
-                // SAFETY: this inner chunk's region of `out` is disjoint from every other's.
-                unsafe {
-                    copy::copy_region_raw(
-                        decoded, src_off, out.ptr, out.len, dst_off, &dims, itemsize,
-                    )
-                };
-            });
+            shards.retain(|s| !s.chunks.is_empty());
+            hits.par_iter()
+                .for_each(|(i, decoded)| on_chunk(*i, Unit::Decoded(decoded)));
             if shards.is_empty() {
                 return Ok(());
             }
         }
-        let fill_region = |i: usize| {
-            // Use the whole `SharedOut` (which is `Sync`), not its raw-pointer field alone.
-            let out = target;
-            let (_, dst_off, dims) = regions[i].geometry(&inner_strides, &out_strides);
-            // SAFETY: regions of different inner chunks are disjoint and lie within `out`.
-            unsafe {
-                copy::fill_region_raw(
-                    self.meta.fill_value.bytes(),
-                    out.ptr,
-                    out.len,
-                    dst_off,
-                    &dims,
-                )
-            };
-        };
 
-        // Each touched shard's index (a suffix read when it is at the end), then the inner chunks it
-        // locates, both from one version of the shard: a shard replaced in between is read again,
-        // never decoded with the other version's index.
         let index_range = if shard.index_at_end {
             ByteRange::Suffix(shard.index_len)
         } else {
@@ -557,8 +571,8 @@ impl Array {
                 let s = &shards[j];
                 let index = shard.decode_index(&s.key, index_bytes)?;
                 let mut missing = Vec::new();
-                let mut wanted = Vec::with_capacity(s.regions.len());
-                for &i in &s.regions {
+                let mut wanted = Vec::with_capacity(s.chunks.len());
+                for &i in &s.chunks {
                     match index[local_index(i) as usize] {
                         None => missing.push(i),
                         Some((offset, nbytes)) => {
@@ -600,7 +614,10 @@ impl Array {
             let parts = match result {
                 Ok(Some((_, parts))) => parts,
                 Ok(None) => {
-                    shards[j].regions.iter().for_each(|&i| fill_region(i));
+                    shards[j]
+                        .chunks
+                        .iter()
+                        .for_each(|&i| on_chunk(i, Unit::Missing));
                     return Ok(());
                 }
                 Err(e) if e.kind() == tessera_store::StoreErrorKind::InvalidRange => {
@@ -622,30 +639,24 @@ impl Array {
             if parts.len() != plan.ranges {
                 return Err(index_error(key, "the store returned the wrong ranges"));
             }
-            plan.missing.iter().for_each(|&i| fill_region(i));
+            plan.missing
+                .iter()
+                .for_each(|&i| on_chunk(i, Unit::Missing));
             plan.pieces.par_iter().try_for_each(|p| {
-                let out = target;
                 let encoded = &parts[p.range][p.start..p.start + p.len];
-                let (src_off, dst_off, dims) =
-                    regions[p.region].geometry(&inner_strides, &out_strides);
-                let decode_and_place = |scratch: &mut [u8]| {
+                let decode_and_hand = |scratch: &mut [u8]| {
                     decode_inner(&shard.inner, self.shard_context(), key, encoded, scratch)?;
-                    // SAFETY: this inner chunk's region of `out` is disjoint from every other's.
-                    unsafe {
-                        copy::copy_region_raw(
-                            scratch, src_off, out.ptr, out.len, dst_off, &dims, itemsize,
-                        )
-                    };
+                    on_chunk(p.chunk, Unit::Decoded(scratch));
                     Ok(())
                 };
                 match cache {
                     Some(cache) => {
                         let mut decoded = vec![0u8; inner_bytes];
-                        decode_and_place(&mut decoded)?;
-                        cache.insert(key, local_index(p.region), Arc::new(decoded), generation);
+                        decode_and_hand(&mut decoded)?;
+                        cache.insert(key, local_index(p.chunk), Arc::new(decoded), generation);
                         Ok(())
                     }
-                    None => with_scratch(inner_bytes, decode_and_place),
+                    None => with_scratch(inner_bytes, decode_and_hand),
                 }
             })
         };
@@ -673,7 +684,7 @@ mod tests {
         assert_eq!(ranges, vec![0..110, 100_000..100_005]);
         let at: Vec<_> = pieces
             .iter()
-            .map(|p| (p.region, p.range, p.start, p.len))
+            .map(|p| (p.chunk, p.range, p.start, p.len))
             .collect();
         assert_eq!(
             at,
