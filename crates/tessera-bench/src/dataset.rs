@@ -150,13 +150,18 @@ fn format_2() -> u8 {
 
 impl StoreConfig {
     /// Whether the harness runs `workload` on this array: v3 arrays are only read (`whole`, slabs,
-    /// crops); their writes, copies and chunk iteration are not measured yet.
+    /// crops, epochs, points, rows); their writes, copies and chunk iteration are not measured yet.
     pub fn runs(&self, workload: crate::workload::Workload) -> bool {
         use crate::workload::Workload;
         self.zarr_format == 2
             || matches!(
                 workload,
-                Workload::Whole | Workload::Slab(_) | Workload::Crops | Workload::Epochs
+                Workload::Whole
+                    | Workload::Slab(_)
+                    | Workload::Crops
+                    | Workload::Epochs
+                    | Workload::Points
+                    | Workload::Rows
             )
     }
 

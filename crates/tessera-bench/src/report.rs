@@ -343,6 +343,20 @@ pub fn targets(records: &[Record]) -> Vec<TargetCheck> {
         );
     }
 
+    let points: Vec<(String, f64, bool)> = tessera
+        .iter()
+        .filter(|r| r.workload == Workload::Points)
+        .filter_map(|r| {
+            let x = ratio(r, find(records, Backend::ZarrPython, r))?;
+            Some((
+                format!("{}: {:.2}x zarr-python's time", label(r), x),
+                x,
+                x <= 0.3,
+            ))
+        })
+        .collect();
+    check("points: tessera <= 0.3x zarr-python's vindex time", points);
+
     // The Python package: close to the Rust library on whole reads, well ahead of zarr-python on reads.
     let python: Vec<&Record> = records
         .iter()
