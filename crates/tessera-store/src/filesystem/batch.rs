@@ -17,13 +17,12 @@ const READ_AHEAD: usize = 8;
 /// Keys per task at most: enough for read-ahead to pay, small enough for work stealing to balance.
 const MAX_RUN: usize = 64;
 
-/// An opened value: its file, its length and what the early step made of it; `None` when there is
-/// no value.
-pub(super) type Opened<A> = StoreResult<Option<(File, u64, A)>>;
+/// An opened value: its file and length, or `None` when there is no value.
+pub(super) type Opened = StoreResult<Option<(File, u64)>>;
 
 /// Asks the kernel to start reading `ranges` of `file` (all of it when `None`) into the page cache
 /// without waiting. Only a hint: errors are ignored, and it is a no-op off Linux.
-pub(super) fn advise_will_need(file: &File, len: u64, ranges: Option<&[Range<u64>]>) {
+fn advise_will_need(file: &File, len: u64, ranges: Option<&[Range<u64>]>) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
@@ -47,16 +46,15 @@ pub(super) fn advise_will_need(file: &File, len: u64, ranges: Option<&[Range<u64
 }
 
 impl FilesystemStore {
-    /// Reads `n` values in parallel: `key(i)` names the i-th; `ahead(i, file, len)` runs as soon as
-    /// its file is opened, a few keys before it is read (to give the kernel a read-ahead hint, or to
-    /// read what decides the rest); `read(i, opened)` reads it from the file opened ahead, with
-    /// what `ahead` returned. Calls `on_result(i, ...)` from the reading thread.
-    pub(super) fn read_batch<'k, A, T>(
+    /// Reads `n` values in parallel: `key(i)` names the i-th, `ranges(i)` the parts of it that will be
+    /// read (for the read-ahead hint; `None` for all of it, empty for no hint), and `read(i, opened)` reads it from the
+    /// file opened ahead. Calls `on_result(i, ...)` from the reading thread.
+    pub(super) fn read_batch<'k, T>(
         &self,
         n: usize,
         key: impl Fn(usize) -> &'k StoreKey + Sync,
-        ahead: impl Fn(usize, &File, u64) -> A + Sync,
-        read: impl Fn(usize, Opened<A>) -> StoreResult<Option<T>> + Sync,
+        ranges: impl Fn(usize) -> Option<&'k [Range<u64>]> + Sync,
+        read: impl Fn(usize, Opened) -> StoreResult<Option<T>> + Sync,
         on_result: &(dyn Fn(usize, StoreResult<Option<T>>) + Sync),
     ) {
         if n == 0 {
@@ -67,22 +65,23 @@ impl FilesystemStore {
         // evenly (320 keys in five runs of 64 kept one of two threads busy for three of them).
         let runs = tasks * n.div_ceil(tasks * MAX_RUN);
         let run = n.div_ceil(runs).max(1);
-        let open_ahead = |i: usize| -> Opened<A> {
-            Ok(self.open_value(key(i))?.map(|(file, len)| {
-                let early = ahead(i, &file, len);
-                (file, len, early)
-            }))
+        let open_ahead = |i: usize| -> Opened {
+            let opened = self.open_value(key(i))?;
+            if let Some((file, len)) = &opened {
+                advise_will_need(file, *len, ranges(i));
+            }
+            Ok(opened)
         };
         (0..n.div_ceil(run)).into_par_iter().for_each(|task| {
             let indices = task * run..((task + 1) * run).min(n);
-            let mut queue: VecDeque<(usize, Opened<A>)> = VecDeque::with_capacity(READ_AHEAD + 1);
+            let mut ahead: VecDeque<(usize, Opened)> = VecDeque::with_capacity(READ_AHEAD + 1);
             let mut next = indices.start;
             for i in indices.clone() {
                 while next < indices.end && next <= i + READ_AHEAD {
-                    queue.push_back((next, open_ahead(next)));
+                    ahead.push_back((next, open_ahead(next)));
                     next += 1;
                 }
-                let (index, opened) = queue.pop_front().expect("the current key was opened");
+                let (index, opened) = ahead.pop_front().expect("the current key was opened");
                 debug_assert_eq!(index, i);
                 on_result(i, read(i, opened));
             }

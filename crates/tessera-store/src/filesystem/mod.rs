@@ -539,9 +539,9 @@ impl ReadableStore for FilesystemStore {
         self.read_batch(
             keys.len(),
             |i| &keys[i],
-            |_, file, len| batch::advise_will_need(file, len, None),
+            |_| None,
             |i, opened| match opened? {
-                Some((file, len, ())) => read_whole(file, len, &keys[i]).map(Some),
+                Some((file, len)) => read_whole(file, len, &keys[i]).map(Some),
                 None => Ok(None),
             },
             on_result,
@@ -556,10 +556,10 @@ impl ReadableStore for FilesystemStore {
         self.read_batch(
             requests.len(),
             |i| &requests[i].0,
-            |i, file, len| batch::advise_will_need(file, len, Some(requests[i].1.as_slice())),
+            |i| Some(requests[i].1.as_slice()),
             |i, opened| {
                 let (key, ranges) = &requests[i];
-                let Some((file, len, ())) = opened? else {
+                let Some((file, len)) = opened? else {
                     return Ok(None);
                 };
                 check_ranges(ranges, len).map_err(|e| e.with_key(key.as_str()))?;
@@ -576,27 +576,22 @@ impl ReadableStore for FilesystemStore {
         on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
     ) {
         // Both reads go through one open file: a writer replaces the file by a rename, which
-        // leaves this one's contents as they were. The first read, and with it the read-ahead hint
-        // for the ranges it names, happens when the file is opened ahead: the kernel fetches a
-        // shard's chunks while the shards before it decode.
+        // leaves this one's contents as they were. No read-ahead hint: the ranges are not known
+        // before the first read, and the whole file (a shard) may be far more than they need.
         self.read_batch(
             requests.len(),
             |i| &requests[i].0,
-            |i, file, len| -> StoreResult<(Bytes, Vec<Range<u64>>)> {
-                let (key, first) = &requests[i];
-                let r = first.resolve(len).map_err(|e| e.with_key(key.as_str()))?;
-                let head = read_ranges(file, &[r], key)?.pop().unwrap_or_default();
-                let ranges = then(i, &head);
-                check_ranges(&ranges, len).map_err(|e| e.with_key(key.as_str()))?;
-                batch::advise_will_need(file, len, Some(&ranges));
-                Ok((head, ranges))
-            },
+            |_| Some(&[]),
             |i, opened| {
-                let Some((file, _, early)) = opened? else {
+                let (key, first) = &requests[i];
+                let Some((file, len)) = opened? else {
                     return Ok(None);
                 };
-                let (head, ranges) = early?;
-                Ok(Some((head, read_ranges(&file, &ranges, &requests[i].0)?)))
+                let r = first.resolve(len).map_err(|e| e.with_key(key.as_str()))?;
+                let head = read_ranges(&file, &[r], key)?.pop().unwrap_or_default();
+                let ranges = then(i, &head);
+                check_ranges(&ranges, len).map_err(|e| e.with_key(key.as_str()))?;
+                Ok(Some((head, read_ranges(&file, &ranges, key)?)))
             },
             on_result,
         );
