@@ -12,17 +12,22 @@ use super::FilesystemStore;
 use crate::error::StoreResult;
 use crate::key::StoreKey;
 
-/// Files opened ahead of the one being read, per task.
+/// Files opened ahead of the one being read, per task, at most.
 const READ_AHEAD: usize = 8;
+/// Bytes hinted ahead per task at most (the file after the one being read is always opened):
+/// eight chunks of a few MiB, but one shard of tens of MiB at a time. Hinting more has the device
+/// fetch it all together, and the file being read waits behind the others.
+const READ_AHEAD_BYTES: u64 = 32 << 20;
 /// Keys per task at most: enough for read-ahead to pay, small enough for work stealing to balance.
 const MAX_RUN: usize = 64;
 
-/// An opened value: its file and length, or `None` when there is no value.
-pub(super) type Opened = StoreResult<Option<(File, u64)>>;
+/// An opened value: its file, its length and what the early step made of it; `None` when there is
+/// no value.
+pub(super) type Opened<A> = StoreResult<Option<(File, u64, A)>>;
 
 /// Asks the kernel to start reading `ranges` of `file` (all of it when `None`) into the page cache
 /// without waiting. Only a hint: errors are ignored, and it is a no-op off Linux.
-fn advise_will_need(file: &File, len: u64, ranges: Option<&[Range<u64>]>) {
+pub(super) fn advise_will_need(file: &File, len: u64, ranges: Option<&[Range<u64>]>) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
@@ -46,15 +51,17 @@ fn advise_will_need(file: &File, len: u64, ranges: Option<&[Range<u64>]>) {
 }
 
 impl FilesystemStore {
-    /// Reads `n` values in parallel: `key(i)` names the i-th, `ranges(i)` the parts of it that will be
-    /// read (for the read-ahead hint; `None` for all of it, empty for no hint), and `read(i, opened)` reads it from the
-    /// file opened ahead. Calls `on_result(i, ...)` from the reading thread.
-    pub(super) fn read_batch<'k, T>(
+    /// Reads `n` values in parallel: `key(i)` names the i-th; `ahead(i, file, len)` runs as soon as
+    /// its file is opened, a few keys before it is read, to give the kernel a read-ahead hint (or
+    /// to read what decides the rest first) and say how many bytes it hinted; `read(i, opened)`
+    /// reads the value from the file opened ahead, with what `ahead` returned. Calls
+    /// `on_result(i, ...)` from the reading thread.
+    pub(super) fn read_batch<'k, A, T>(
         &self,
         n: usize,
         key: impl Fn(usize) -> &'k StoreKey + Sync,
-        ranges: impl Fn(usize) -> Option<&'k [Range<u64>]> + Sync,
-        read: impl Fn(usize, Opened) -> StoreResult<Option<T>> + Sync,
+        ahead: impl Fn(usize, &File, u64) -> (A, u64) + Sync,
+        read: impl Fn(usize, Opened<A>) -> StoreResult<Option<T>> + Sync,
         on_result: &(dyn Fn(usize, StoreResult<Option<T>>) + Sync),
     ) {
         if n == 0 {
@@ -65,24 +72,36 @@ impl FilesystemStore {
         // evenly (320 keys in five runs of 64 kept one of two threads busy for three of them).
         let runs = tasks * n.div_ceil(tasks * MAX_RUN);
         let run = n.div_ceil(runs).max(1);
-        let open_ahead = |i: usize| -> Opened {
-            let opened = self.open_value(key(i))?;
-            if let Some((file, len)) = &opened {
-                advise_will_need(file, *len, ranges(i));
+        let open_ahead = |i: usize| -> (Opened<A>, u64) {
+            match self.open_value(key(i)) {
+                Ok(Some((file, len))) => {
+                    let (early, hinted) = ahead(i, &file, len);
+                    (Ok(Some((file, len, early))), hinted)
+                }
+                Ok(None) => (Ok(None), 0),
+                Err(e) => (Err(e), 0),
             }
-            Ok(opened)
         };
         (0..n.div_ceil(run)).into_par_iter().for_each(|task| {
             let indices = task * run..((task + 1) * run).min(n);
-            let mut ahead: VecDeque<(usize, Opened)> = VecDeque::with_capacity(READ_AHEAD + 1);
+            let mut queue: VecDeque<(usize, Opened<A>, u64)> =
+                VecDeque::with_capacity(READ_AHEAD + 1);
+            let mut queued_bytes = 0u64;
             let mut next = indices.start;
             for i in indices.clone() {
-                while next < indices.end && next <= i + READ_AHEAD {
-                    ahead.push_back((next, open_ahead(next)));
+                while next < indices.end
+                    && next <= i + READ_AHEAD
+                    && (next <= i + 1 || queued_bytes < READ_AHEAD_BYTES)
+                {
+                    let (opened, hinted) = open_ahead(next);
+                    queue.push_back((next, opened, hinted));
+                    queued_bytes += hinted;
                     next += 1;
                 }
-                let (index, opened) = ahead.pop_front().expect("the current key was opened");
+                let (index, opened, hinted) =
+                    queue.pop_front().expect("the current key was opened");
                 debug_assert_eq!(index, i);
+                queued_bytes -= hinted;
                 on_result(i, read(i, opened));
             }
         });

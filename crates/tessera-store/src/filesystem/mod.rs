@@ -539,9 +539,12 @@ impl ReadableStore for FilesystemStore {
         self.read_batch(
             keys.len(),
             |i| &keys[i],
-            |_| None,
+            |_, file, len| {
+                batch::advise_will_need(file, len, None);
+                ((), len)
+            },
             |i, opened| match opened? {
-                Some((file, len)) => read_whole(file, len, &keys[i]).map(Some),
+                Some((file, len, ())) => read_whole(file, len, &keys[i]).map(Some),
                 None => Ok(None),
             },
             on_result,
@@ -556,10 +559,17 @@ impl ReadableStore for FilesystemStore {
         self.read_batch(
             requests.len(),
             |i| &requests[i].0,
-            |i| Some(requests[i].1.as_slice()),
+            |i, file, len| {
+                let ranges = requests[i].1.as_slice();
+                batch::advise_will_need(file, len, Some(ranges));
+                (
+                    (),
+                    ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum(),
+                )
+            },
             |i, opened| {
                 let (key, ranges) = &requests[i];
-                let Some((file, len)) = opened? else {
+                let Some((file, len, ())) = opened? else {
                     return Ok(None);
                 };
                 check_ranges(ranges, len).map_err(|e| e.with_key(key.as_str()))?;
@@ -576,22 +586,34 @@ impl ReadableStore for FilesystemStore {
         on_result: &(dyn Fn(usize, StoreResult<Option<DependentParts>>) + Sync),
     ) {
         // Both reads go through one open file: a writer replaces the file by a rename, which
-        // leaves this one's contents as they were. No read-ahead hint: the ranges are not known
-        // before the first read, and the whole file (a shard) may be far more than they need.
+        // leaves this one's contents as they were. The first read, and with it the read-ahead hint
+        // for the ranges it names, happens when the file is opened ahead: the kernel fetches the
+        // next shard's chunks while this one decodes.
         self.read_batch(
             requests.len(),
             |i| &requests[i].0,
-            |_| Some(&[]),
-            |i, opened| {
+            |i, file, len| {
                 let (key, first) = &requests[i];
-                let Some((file, len)) = opened? else {
+                let early = || -> StoreResult<(Bytes, Vec<Range<u64>>)> {
+                    let r = first.resolve(len).map_err(|e| e.with_key(key.as_str()))?;
+                    let head = read_ranges(file, &[r], key)?.pop().unwrap_or_default();
+                    let ranges = then(i, &head);
+                    check_ranges(&ranges, len).map_err(|e| e.with_key(key.as_str()))?;
+                    batch::advise_will_need(file, len, Some(&ranges));
+                    Ok((head, ranges))
+                };
+                let early = early();
+                let hinted = early.as_ref().map_or(0, |(_, ranges)| {
+                    ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum()
+                });
+                (early, hinted)
+            },
+            |i, opened| {
+                let Some((file, _, early)) = opened? else {
                     return Ok(None);
                 };
-                let r = first.resolve(len).map_err(|e| e.with_key(key.as_str()))?;
-                let head = read_ranges(&file, &[r], key)?.pop().unwrap_or_default();
-                let ranges = then(i, &head);
-                check_ranges(&ranges, len).map_err(|e| e.with_key(key.as_str()))?;
-                Ok(Some((head, read_ranges(&file, &ranges, key)?)))
+                let (head, ranges) = early?;
+                Ok(Some((head, read_ranges(&file, &ranges, &requests[i].0)?)))
             },
             on_result,
         );
