@@ -66,7 +66,7 @@ pub fn evict(paths: &[&Path]) -> BenchResult<()> {
     Ok(())
 }
 
-/// Reads every file under `paths` that is not wholly in the page cache through, so its pages are.
+/// Reads every file under `paths` through, so its pages are in the page cache.
 ///
 /// # Errors
 /// A file that cannot be read.
@@ -74,11 +74,6 @@ pub fn warm(paths: &[&Path]) -> BenchResult<()> {
     let mut buf = vec![0u8; 1 << 20];
     for path in paths {
         for file in files(path)? {
-            // A file already wholly resident needs no reading (most warm runs follow another).
-            let (resident, len) = file_residency(&file)?;
-            if resident == len {
-                continue;
-            }
             let mut f = File::open(&file).map_err(|e| BenchError::io("opening", &file, e))?;
             loop {
                 match f.read(&mut buf) {
@@ -98,66 +93,58 @@ pub fn warm(paths: &[&Path]) -> BenchResult<()> {
 /// # Errors
 /// A file that cannot be opened, mapped or inspected.
 pub fn residency(paths: &[&Path]) -> BenchResult<(u64, u64)> {
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
     let (mut resident, mut total) = (0u64, 0u64);
     for path in paths {
         for file in files(path)? {
-            let (r, len) = file_residency(&file)?;
-            resident += r;
-            total += len;
+            let f = File::open(&file).map_err(|e| BenchError::io("opening", &file, e))?;
+            let len = f
+                .metadata()
+                .map_err(|e| BenchError::io("inspecting", &file, e))?
+                .len() as usize;
+            total += len as u64;
+            if len == 0 {
+                continue;
+            }
+            // SAFETY: a fresh read-only shared mapping of a file we opened; we never touch its pages
+            // (mincore only asks whether they are resident), and unmap it below.
+            let addr = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ,
+                    libc::MAP_SHARED,
+                    f.as_raw_fd(),
+                    0,
+                )
+            };
+            if addr == libc::MAP_FAILED {
+                return Err(BenchError::io(
+                    "mapping",
+                    &file,
+                    std::io::Error::last_os_error(),
+                ));
+            }
+            let pages = len.div_ceil(page);
+            let mut vec = vec![0u8; pages];
+            // SAFETY: `addr` is a mapping of `len` bytes; `vec` has one byte per page.
+            let rc = unsafe { libc::mincore(addr, len, vec.as_mut_ptr()) };
+            let err = std::io::Error::last_os_error();
+            // SAFETY: unmapping the mapping made above.
+            unsafe { libc::munmap(addr, len) };
+            if rc != 0 {
+                return Err(BenchError::io("checking residency of", &file, err));
+            }
+            let last = len - (pages - 1) * page;
+            for (i, v) in vec.iter().enumerate() {
+                if v & 1 == 1 {
+                    resident += if i + 1 == pages { last } else { page } as u64;
+                }
+            }
         }
     }
     Ok((resident, total))
-}
-
-/// Bytes of one file that are in the page cache, and its size.
-fn file_residency(file: &Path) -> BenchResult<(u64, u64)> {
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
-    let f = File::open(file).map_err(|e| BenchError::io("opening", file, e))?;
-    let len = f
-        .metadata()
-        .map_err(|e| BenchError::io("inspecting", file, e))?
-        .len() as usize;
-    if len == 0 {
-        return Ok((0, 0));
-    }
-    // SAFETY: a fresh read-only shared mapping of a file we opened; we never touch its pages
-    // (mincore only asks whether they are resident), and unmap it below.
-    let addr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-            f.as_raw_fd(),
-            0,
-        )
-    };
-    if addr == libc::MAP_FAILED {
-        return Err(BenchError::io(
-            "mapping",
-            file,
-            std::io::Error::last_os_error(),
-        ));
-    }
-    let pages = len.div_ceil(page);
-    let mut vec = vec![0u8; pages];
-    // SAFETY: `addr` is a mapping of `len` bytes; `vec` has one byte per page.
-    let rc = unsafe { libc::mincore(addr, len, vec.as_mut_ptr()) };
-    let err = std::io::Error::last_os_error();
-    // SAFETY: unmapping the mapping made above.
-    unsafe { libc::munmap(addr, len) };
-    if rc != 0 {
-        return Err(BenchError::io("checking residency of", file, err));
-    }
-    let last = len - (pages - 1) * page;
-    let resident = vec
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| *v & 1 == 1)
-        .map(|(i, _)| if i + 1 == pages { last } else { page } as u64)
-        .sum();
-    Ok((resident, len as u64))
 }
 
 /// The resident fraction of the files under `paths` (0 when they hold no bytes).
