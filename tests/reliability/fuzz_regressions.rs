@@ -121,3 +121,15 @@ fn reversed_huge_axes_are_not_spelled_out() {
     let r = sel.resolve(&[2, 1 << 31, 4]).unwrap();
     assert_eq!(r.shape(), vec![2, 1 << 31]);
 }
+
+/// `array_selection`, CI's smoke run of 2026-12-03: a harness finding, not a library bug. A reversed
+/// empty axis beside three of up to 2^63 positions: the target's u128 product of the result's
+/// shape overflowed before it reached the 0. The target now counts an empty result as 0 first, as
+/// the library does.
+#[test]
+fn an_empty_fancy_selection_beside_huge_axes_counts_zero() {
+    selection_checks::selection(&hex(concat!(
+        "27ac016137fe373737613534b7373727ac016137fe373737600000000000",
+        "0000003a303a2d31"
+    )));
+}
