@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use crate::dtype::DataType;
 use crate::element::Element;
 use crate::error::{ArrayError, ArrayResult};
+use crate::par;
 use crate::selection::{IntoSelection, ResolvedSelection};
 
 /// Bytes of an untyped selection: the stored dtype (byte order included) and C-order data.
@@ -53,6 +54,7 @@ pub(crate) fn swap_parallel(dtype: &DataType, bytes: &mut [u8]) {
     let per_task = ((1 << 20) / itemsize).max(1) * itemsize;
     bytes
         .par_chunks_mut(per_task)
+        .with_min_len(par::min_len())
         .for_each(|part| dtype.swap_to_native(part));
 }
 

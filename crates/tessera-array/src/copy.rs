@@ -15,6 +15,8 @@
 
 use rayon::prelude::*;
 
+use crate::par;
+
 /// One axis of a strided copy: `count` steps of `src` bytes on the source and `dst` bytes on the target.
 ///
 /// A region is a slice of these, outermost axis first; element `(i0, i1, ...)` of the region is read at
@@ -288,24 +290,27 @@ pub unsafe fn copy(src: *const u8, dst: *mut u8, dims: &[Dim], itemsize: usize) 
     let per_task = (TASK_BYTES / per_index.max(1)).max(1);
     let tasks = outer.count.div_ceil(per_task);
     let (s, d) = (Ptr(src), Ptr(dst));
-    (0..tasks).into_par_iter().for_each(|t| {
-        let first = t * per_task;
-        let count = per_task.min(outer.count - first);
-        let mut sub = Vec::with_capacity(dims.len());
-        sub.push(Dim { count, ..*outer });
-        sub.extend_from_slice(rest);
-        let (s, d) = (s, d);
-        // SAFETY: task `t` copies the outer indices `first..first + count`: a part of the caller's region
-        // on both sides, disjoint on the target from every other task's.
-        unsafe {
-            copy_dims(
-                s.0.add(first * outer.src),
-                d.0.add(first * outer.dst),
-                &sub,
-                itemsize,
-            )
-        };
-    });
+    (0..tasks)
+        .into_par_iter()
+        .with_min_len(par::min_len())
+        .for_each(|t| {
+            let first = t * per_task;
+            let count = per_task.min(outer.count - first);
+            let mut sub = Vec::with_capacity(dims.len());
+            sub.push(Dim { count, ..*outer });
+            sub.extend_from_slice(rest);
+            let (s, d) = (s, d);
+            // SAFETY: task `t` copies the outer indices `first..first + count`: a part of the caller's region
+            // on both sides, disjoint on the target from every other task's.
+            unsafe {
+                copy_dims(
+                    s.0.add(first * outer.src),
+                    d.0.add(first * outer.dst),
+                    &sub,
+                    itemsize,
+                )
+            };
+        });
 }
 
 /// Walks every position of the `outer` axes, calling `f` with the source and target pointers.

@@ -48,6 +48,7 @@ pub mod iter;
 pub mod metadata;
 pub mod node;
 pub mod object;
+mod par;
 pub mod pipeline;
 pub mod plan;
 pub mod selection;

@@ -202,6 +202,44 @@ fn threads_writing_overlapping_partial_chunks_lose_nothing() {
     }
 }
 
+/// A partial write of a shard decodes and encodes its inner chunks under the chunk's lock. Were that
+/// work parallel, a pool thread waiting for it could steal another write of the same shard and block
+/// on the lock it holds itself: threads writing the same shards of a sharded array hung. Each write
+/// here spans two shards, so rayon's pool runs the two halves.
+#[test]
+fn threads_writing_the_same_shards_never_deadlock() {
+    let arr = ArrayBuilder::new(vec![64, 64], vec![4, 4], dt("<u4"))
+        .zarr_format(3)
+        .shards(vec![32, 64])
+        .create(mem(), "t")
+        .unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    let writers = arr.clone();
+    std::thread::spawn(move || {
+        std::thread::scope(|scope| {
+            for t in 0..4u32 {
+                let arr = writers.clone();
+                scope.spawn(move || {
+                    for round in 0..25u32 {
+                        // Column `t`'s rows 16..48: half in each of the two shards.
+                        let col = Array2::from_elem((32, 1), t * 100 + round);
+                        let c = t as usize;
+                        arr.write(s![16..48, c..c + 1], &col).unwrap();
+                    }
+                });
+            }
+        });
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the writers finished within two minutes (no deadlock)");
+    let v = arr.read::<u32>(s![16..48, 0..4]).unwrap();
+    for ((_, c), &x) in v.indexed_iter().map(|(i, x)| ((i[0], i[1]), x)) {
+        assert_eq!(x, c as u32 * 100 + 24, "column {c}");
+    }
+}
+
 #[test]
 fn typed_access_refuses_other_types() {
     let store = mem();

@@ -14,6 +14,7 @@ use crate::access::buffer_len;
 use crate::error::ArrayResult;
 use crate::fancy::{FancyChunk, FancyPlan};
 use crate::metadata::Order;
+use crate::par;
 use crate::plan::{strides, strides_by_axes};
 use crate::selection::{Fancy, ResolvedSelection};
 
@@ -192,21 +193,25 @@ impl Array {
                 None => self.fetch_chunks(&coords, &on_chunk)?,
             }
         }
-        boxed.into_par_iter().try_for_each(|i| {
-            let chunk = &chunks[i];
-            let bounds = chunk.bounding_selection(unit, &self.meta.shape)?;
-            let mut buf = vec![0u8; buffer_len(bounds.num_elements(), itemsize)?];
-            self.read_selection(&bounds, &mut buf)?;
-            let box_shape: Vec<u64> = chunk.hi.iter().zip(&chunk.lo).map(|(h, l)| h - l).collect();
-            scatter(
-                chunk,
-                &buf,
-                &strides(&box_shape, 1, Order::C),
-                &chunk.lo,
-                false,
-            );
-            Ok(())
-        })
+        boxed
+            .into_par_iter()
+            .with_min_len(par::min_len())
+            .try_for_each(|i| {
+                let chunk = &chunks[i];
+                let bounds = chunk.bounding_selection(unit, &self.meta.shape)?;
+                let mut buf = vec![0u8; buffer_len(bounds.num_elements(), itemsize)?];
+                self.read_selection(&bounds, &mut buf)?;
+                let box_shape: Vec<u64> =
+                    chunk.hi.iter().zip(&chunk.lo).map(|(h, l)| h - l).collect();
+                scatter(
+                    chunk,
+                    &buf,
+                    &strides(&box_shape, 1, Order::C),
+                    &chunk.lo,
+                    false,
+                );
+                Ok(())
+            })
     }
 
     /// Writes a fancy selection: each touched chunk is read, modified and written back once.
@@ -242,35 +247,38 @@ impl Array {
         let chunk_strides = strides_by_axes(&self.meta.chunks, 1, &self.meta.chunk_axis_order());
         let origin = vec![0; self.meta.rank()];
         let fill = self.meta.fill_value.bytes();
-        (0..plan.len()).into_par_iter().try_for_each(|i| {
-            let chunk = plan.chunk(i);
-            let key = self.chunk_key(&chunk.chunk)?;
-            self.modify_chunk(&key, only_existing, &|buf: &mut [u8]| {
-                let (ptr, len_bytes) = (buf.as_mut_ptr(), buf.len());
-                chunk.for_each_run(
-                    &plan,
-                    &in_strides,
-                    &chunk_strides,
-                    &origin,
-                    |o, l, len, os, ls| match source {
-                        // SAFETY: `buf` is this task's own decoded chunk; `copy_run` checks bounds.
-                        Source::Bytes(input) => unsafe {
-                            copy_run(
-                                input,
-                                (o as isize, os as isize),
-                                (ptr, len_bytes),
-                                (l, ls),
-                                len,
-                                view,
-                            )
+        (0..plan.len())
+            .into_par_iter()
+            .with_min_len(par::min_len())
+            .try_for_each(|i| {
+                let chunk = plan.chunk(i);
+                let key = self.chunk_key(&chunk.chunk)?;
+                self.modify_chunk(&key, only_existing, &|buf: &mut [u8]| {
+                    let (ptr, len_bytes) = (buf.as_mut_ptr(), buf.len());
+                    chunk.for_each_run(
+                        &plan,
+                        &in_strides,
+                        &chunk_strides,
+                        &origin,
+                        |o, l, len, os, ls| match source {
+                            // SAFETY: `buf` is this task's own decoded chunk; `copy_run` checks bounds.
+                            Source::Bytes(input) => unsafe {
+                                copy_run(
+                                    input,
+                                    (o as isize, os as isize),
+                                    (ptr, len_bytes),
+                                    (l, ls),
+                                    len,
+                                    view,
+                                )
+                            },
+                            // SAFETY: as above, from the one-element fill pattern.
+                            Source::Fill => unsafe {
+                                copy_run(fill, (0, 0), (ptr, len_bytes), (l, ls), len, &fill_view)
+                            },
                         },
-                        // SAFETY: as above, from the one-element fill pattern.
-                        Source::Fill => unsafe {
-                            copy_run(fill, (0, 0), (ptr, len_bytes), (l, ls), len, &fill_view)
-                        },
-                    },
-                );
+                    );
+                })
             })
-        })
     }
 }

@@ -23,6 +23,7 @@ use crate::error::{ArrayError, ArrayResult};
 use crate::fancy::FancyPlan;
 use crate::metadata::Order;
 use crate::object::{ObjectElement, StoredObject};
+use crate::par;
 use crate::pipeline::ChunkCodecs;
 use crate::plan::{ReadPlan, strides, strides_by_axes};
 use crate::selection::{Fancy, IntoSelection, ResolvedSelection};
@@ -178,6 +179,7 @@ impl Array {
         let index = shard_index(shard, key, encoded)?;
         let decoded: Vec<Option<Vec<T>>> = index
             .par_iter()
+            .with_min_len(par::min_len())
             .map(|entry| {
                 let Some(bytes) = inner_chunk(key, encoded, *entry)? else {
                     return Ok(None);
@@ -215,10 +217,12 @@ impl Array {
         let inner_shape: Vec<usize> = shard.chunk_shape.iter().map(|&c| c as usize).collect();
         let inner_count = inner_shape.iter().product::<usize>();
         let keep_empty = self.write_empty_chunks || self.meta.fill_value.is_null();
-        let encoded: Vec<Option<Vec<u8>>> = (0..shard.num_chunks())
+        let encoded: Vec<Option<Vec<u8>>> = (0..shard.num_chunks() as usize)
             .into_par_iter()
+            .with_min_len(par::min_len())
             .map(|i| {
-                let (src_off, dims) = shard.placement(&unravel(i, &shard.chunks_per_shard), 1);
+                let (src_off, dims) =
+                    shard.placement(&unravel(i as u64, &shard.chunks_per_shard), 1);
                 let back: Vec<Dim> = dims.iter().map(|d| d.swapped()).collect();
                 let mut inner = filled(inner_count, fill)?;
                 for_each_index(&back, |s, d| inner[d] = items[src_off + s].clone());
@@ -387,29 +391,32 @@ impl Array {
         let count = buffer_len(self.meta.chunk_elements(), 1)?;
         let in_strides = strides(&sel.full_shape(), 1, Order::C);
         let chunk_strides = strides_by_axes(&self.meta.chunks, 1, &self.object_order(codec));
-        (0..plan.len()).into_par_iter().try_for_each(|i| {
-            let region = plan.region(i);
-            let key = self.chunk_key(&region.chunk)?;
-            let _guard = chunk_lock(&key);
-            let whole = region.covers_chunk_within(&self.meta.chunks, &self.meta.shape);
-            let mut chunk: Vec<T> = if whole && !only_existing {
-                filled(count, &fill)?
-            } else {
-                match self.store.get(&key)? {
-                    Some(encoded) => self.decode_object_chunk::<T>(&key, &encoded, codec)?,
-                    None if only_existing => return Ok(()),
-                    None => filled(count, &fill)?,
-                }
-            };
-            let (chunk_off, in_off, dims) = region.geometry(&chunk_strides, &in_strides);
-            for_each_index(&dims, |c, s| {
-                chunk[chunk_off + c] = match items {
-                    Some(items) => items[in_off + s].clone(),
-                    None => fill.clone(),
+        (0..plan.len())
+            .into_par_iter()
+            .with_min_len(par::min_len())
+            .try_for_each(|i| {
+                let region = plan.region(i);
+                let key = self.chunk_key(&region.chunk)?;
+                let _guard = chunk_lock(&key);
+                let whole = region.covers_chunk_within(&self.meta.chunks, &self.meta.shape);
+                let mut chunk: Vec<T> = if whole && !only_existing {
+                    filled(count, &fill)?
+                } else {
+                    match self.store.get(&key)? {
+                        Some(encoded) => self.decode_object_chunk::<T>(&key, &encoded, codec)?,
+                        None if only_existing => return Ok(()),
+                        None => filled(count, &fill)?,
+                    }
                 };
-            });
-            self.store_object_chunk(&key, chunk, &fill, codec)
-        })
+                let (chunk_off, in_off, dims) = region.geometry(&chunk_strides, &in_strides);
+                for_each_index(&dims, |c, s| {
+                    chunk[chunk_off + c] = match items {
+                        Some(items) => items[in_off + s].clone(),
+                        None => fill.clone(),
+                    };
+                });
+                self.store_object_chunk(&key, chunk, &fill, codec)
+            })
     }
 
     /// Encodes and stores one chunk of objects, or removes it when it holds only the fill value.
@@ -446,26 +453,30 @@ impl Array {
         let plan = FancyPlan::new(fancy, &self.meta.chunks);
         let out_strides = plan.out_strides(sel);
         let out = Mutex::new(out);
-        (0..plan.len()).into_par_iter().try_for_each(|i| {
-            let chunk = plan.chunk(i);
-            let bounds = chunk.bounding_selection(&self.meta.chunks, &self.meta.shape)?;
-            let items = self.read_objects_resolved::<T>(&bounds, codec)?;
-            let box_shape: Vec<u64> = chunk.hi.iter().zip(&chunk.lo).map(|(h, l)| h - l).collect();
-            let box_strides = strides(&box_shape, 1, Order::C);
-            let mut out = out.lock().unwrap_or_else(|p| p.into_inner());
-            chunk.for_each_run(
-                &plan,
-                &out_strides,
-                &box_strides,
-                &chunk.lo,
-                |o, l, len, os, ls| {
-                    for k in 0..len {
-                        out[o + k * os] = items[(l + k as isize * ls) as usize].clone();
-                    }
-                },
-            );
-            Ok::<(), ArrayError>(())
-        })?;
+        (0..plan.len())
+            .into_par_iter()
+            .with_min_len(par::min_len())
+            .try_for_each(|i| {
+                let chunk = plan.chunk(i);
+                let bounds = chunk.bounding_selection(&self.meta.chunks, &self.meta.shape)?;
+                let items = self.read_objects_resolved::<T>(&bounds, codec)?;
+                let box_shape: Vec<u64> =
+                    chunk.hi.iter().zip(&chunk.lo).map(|(h, l)| h - l).collect();
+                let box_strides = strides(&box_shape, 1, Order::C);
+                let mut out = out.lock().unwrap_or_else(|p| p.into_inner());
+                chunk.for_each_run(
+                    &plan,
+                    &out_strides,
+                    &box_strides,
+                    &chunk.lo,
+                    |o, l, len, os, ls| {
+                        for k in 0..len {
+                            out[o + k * os] = items[(l + k as isize * ls) as usize].clone();
+                        }
+                    },
+                );
+                Ok::<(), ArrayError>(())
+            })?;
         Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 
@@ -485,30 +496,33 @@ impl Array {
         let in_strides = plan.out_strides(sel);
         let chunk_strides = strides_by_axes(&self.meta.chunks, 1, &self.object_order(codec));
         let origin = vec![0; self.meta.rank()];
-        (0..plan.len()).into_par_iter().try_for_each(|i| {
-            let touched = plan.chunk(i);
-            let key = self.chunk_key(&touched.chunk)?;
-            let _guard = chunk_lock(&key);
-            let mut chunk: Vec<T> = match self.store.get(&key)? {
-                Some(encoded) => self.decode_object_chunk::<T>(&key, &encoded, codec)?,
-                None if only_existing => return Ok(()),
-                None => filled(count, &fill)?,
-            };
-            touched.for_each_run(
-                &plan,
-                &in_strides,
-                &chunk_strides,
-                &origin,
-                |o, l, len, os, ls| {
-                    for k in 0..len {
-                        chunk[(l + k as isize * ls) as usize] = match items {
-                            Some(items) => items[o + k * os].clone(),
-                            None => fill.clone(),
-                        };
-                    }
-                },
-            );
-            self.store_object_chunk(&key, chunk, &fill, codec)
-        })
+        (0..plan.len())
+            .into_par_iter()
+            .with_min_len(par::min_len())
+            .try_for_each(|i| {
+                let touched = plan.chunk(i);
+                let key = self.chunk_key(&touched.chunk)?;
+                let _guard = chunk_lock(&key);
+                let mut chunk: Vec<T> = match self.store.get(&key)? {
+                    Some(encoded) => self.decode_object_chunk::<T>(&key, &encoded, codec)?,
+                    None if only_existing => return Ok(()),
+                    None => filled(count, &fill)?,
+                };
+                touched.for_each_run(
+                    &plan,
+                    &in_strides,
+                    &chunk_strides,
+                    &origin,
+                    |o, l, len, os, ls| {
+                        for k in 0..len {
+                            chunk[(l + k as isize * ls) as usize] = match items {
+                                Some(items) => items[o + k * os].clone(),
+                                None => fill.clone(),
+                            };
+                        }
+                    },
+                );
+                self.store_object_chunk(&key, chunk, &fill, codec)
+            })
     }
 }

@@ -15,6 +15,7 @@ use crate::cache::{ChunkCache, Decoded};
 use crate::copy::{self, Dim};
 use crate::error::{ArrayError, ArrayResult};
 use crate::metadata::Order;
+use crate::par;
 use crate::plan::{ChunkRegion, ReadPlan, strides, strides_by_axes};
 use crate::selection::ResolvedSelection;
 
@@ -160,15 +161,17 @@ impl Array {
                 None => whole.push(i),
             }
         }
-        hits.par_iter().for_each(|(i, decoded)| {
-            self.place_decoded(
-                decoded,
-                &plan.region(*i),
-                &chunk_strides,
-                &out_strides,
-                target,
-            );
-        });
+        hits.par_iter()
+            .with_min_len(par::min_len())
+            .for_each(|(i, decoded)| {
+                self.place_decoded(
+                    decoded,
+                    &plan.region(*i),
+                    &chunk_strides,
+                    &out_strides,
+                    target,
+                );
+            });
 
         if !whole.is_empty() {
             // Fewer chunks than cores: each decode may use the spare ones (blosc's blocks).
@@ -255,6 +258,7 @@ impl Array {
                     }
                 }
                 hits.par_iter()
+                    .with_min_len(par::min_len())
                     .for_each(|(i, decoded)| on_chunk(*i, Unit::Decoded(decoded)));
                 misses
             }

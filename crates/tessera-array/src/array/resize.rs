@@ -23,6 +23,7 @@ use crate::access::ArrayAccess;
 use crate::element::Element;
 use crate::error::{ArrayError, ArrayResult};
 use crate::metadata::{ArrayMetadata, ZarrFormat};
+use crate::par;
 use crate::selection::{AxisRange, ResolvedSelection, Selection};
 
 /// Process-wide locks serialising shape changes of one array (striped by `.zarray` key; a separate
@@ -298,6 +299,7 @@ impl Array {
         }
         doomed
             .par_iter()
+            .with_min_len(par::min_len())
             .try_for_each(|key| self.store.erase(key).map_err(ArrayError::from))?;
         // The part of a straddling chunk beyond `old`: for each axis, the slab past `old` on that
         // axis (the slabs overlap; resetting twice is harmless).
@@ -342,6 +344,7 @@ impl Array {
             .collect();
         doomed
             .par_iter()
+            .with_min_len(par::min_len())
             .try_for_each(|key| self.store.erase(key).map_err(ArrayError::from))
     }
 

@@ -21,6 +21,7 @@ use crate::copy::{self, Dim};
 use crate::error::{ArrayError, ArrayResult};
 use crate::fill_value::FillValue;
 use crate::metadata::Order;
+use crate::par;
 use crate::plan::{ReadPlan, strides, strides_by_axes};
 use crate::selection::ResolvedSelection;
 use crate::v3::{ChunkEncoding, ShardCodec};
@@ -260,6 +261,7 @@ pub(super) fn decode_shard(
     let inner_bytes = num_elements(&shard.chunk_shape) * ctx.itemsize;
     let decoded: Vec<Option<Vec<u8>>> = index
         .par_iter()
+        .with_min_len(par::min_len())
         .map(|entry| {
             let Some(bytes) = inner_chunk(key, encoded, *entry)? else {
                 return Ok(None);
@@ -300,10 +302,11 @@ pub(super) fn encode_shard(
     decoded: &[u8],
 ) -> ArrayResult<Option<Vec<u8>>> {
     let inner_bytes = num_elements(&shard.chunk_shape) * ctx.itemsize;
-    let encoded: Vec<Option<Vec<u8>>> = (0..shard.num_chunks())
+    let encoded: Vec<Option<Vec<u8>>> = (0..shard.num_chunks() as usize)
         .into_par_iter()
+        .with_min_len(par::min_len())
         .map(|i| {
-            let coords = unravel(i, &shard.chunks_per_shard);
+            let coords = unravel(i as u64, &shard.chunks_per_shard);
             let (src_off, dims) = shard.placement(&coords, ctx.itemsize);
             let back: Vec<Dim> = dims.iter().map(|d| d.swapped()).collect();
             let mut buf = vec![0u8; inner_bytes];
@@ -544,6 +547,7 @@ impl Array {
             }
             shards.retain(|s| !s.chunks.is_empty());
             hits.par_iter()
+                .with_min_len(par::min_len())
                 .for_each(|(i, decoded)| on_chunk(*i, Unit::Decoded(decoded)));
             if shards.is_empty() {
                 return Ok(());
@@ -642,23 +646,26 @@ impl Array {
             plan.missing
                 .iter()
                 .for_each(|&i| on_chunk(i, Unit::Missing));
-            plan.pieces.par_iter().try_for_each(|p| {
-                let encoded = &parts[p.range][p.start..p.start + p.len];
-                let decode_and_hand = |scratch: &mut [u8]| {
-                    decode_inner(&shard.inner, self.shard_context(), key, encoded, scratch)?;
-                    on_chunk(p.chunk, Unit::Decoded(scratch));
-                    Ok(())
-                };
-                match cache {
-                    Some(cache) => {
-                        let mut decoded = vec![0u8; inner_bytes];
-                        decode_and_hand(&mut decoded)?;
-                        cache.insert(key, local_index(p.chunk), Arc::new(decoded), generation);
+            plan.pieces
+                .par_iter()
+                .with_min_len(par::min_len())
+                .try_for_each(|p| {
+                    let encoded = &parts[p.range][p.start..p.start + p.len];
+                    let decode_and_hand = |scratch: &mut [u8]| {
+                        decode_inner(&shard.inner, self.shard_context(), key, encoded, scratch)?;
+                        on_chunk(p.chunk, Unit::Decoded(scratch));
                         Ok(())
+                    };
+                    match cache {
+                        Some(cache) => {
+                            let mut decoded = vec![0u8; inner_bytes];
+                            decode_and_hand(&mut decoded)?;
+                            cache.insert(key, local_index(p.chunk), Arc::new(decoded), generation);
+                            Ok(())
+                        }
+                        None => with_scratch(inner_bytes, decode_and_hand),
                     }
-                    None => with_scratch(inner_bytes, decode_and_hand),
-                }
-            })
+                })
         };
         self.store
             .get_many_dependent_ranges(&requests, &then, &|j, result| {

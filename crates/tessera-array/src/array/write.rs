@@ -14,6 +14,7 @@ use crate::access::buffer_len;
 use crate::copy::{self, Dim};
 use crate::error::{ArrayError, ArrayResult};
 use crate::metadata::Order;
+use crate::par;
 use crate::plan::{ChunkRegion, ReadPlan, strides, strides_by_axes};
 use crate::selection::ResolvedSelection;
 
@@ -31,12 +32,24 @@ pub(super) enum Source<'a> {
 static CHUNK_LOCKS: LazyLock<Vec<Mutex<()>>> =
     LazyLock::new(|| (0..1024).map(|_| Mutex::new(())).collect());
 
-pub(super) fn chunk_lock(key: &StoreKey) -> MutexGuard<'static, ()> {
+/// A held chunk lock. The thread's parallel loops run serially while it is held (see
+/// [`crate::par`]): waiting for a parallel loop, a thread could steal a task that wants this lock.
+pub(super) struct ChunkLock {
+    _guard: MutexGuard<'static, ()>,
+    _serial: par::Serial,
+}
+
+pub(super) fn chunk_lock(key: &StoreKey) -> ChunkLock {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.as_str().hash(&mut h);
     let lock = &CHUNK_LOCKS[(h.finish() % CHUNK_LOCKS.len() as u64) as usize];
-    lock.lock().unwrap_or_else(|p| p.into_inner())
+    // Serial before blocking: nothing is stolen while waiting for the lock either.
+    let serial = par::serial();
+    ChunkLock {
+        _guard: lock.lock().unwrap_or_else(|p| p.into_inner()),
+        _serial: serial,
+    }
 }
 
 impl Array {
@@ -76,10 +89,13 @@ impl Array {
         let in_strides = strides(&sel.full_shape(), itemsize, Order::C);
         let chunk_strides =
             strides_by_axes(&self.meta.chunks, itemsize, &self.meta.chunk_axis_order());
-        (0..plan.len()).into_par_iter().try_for_each(|i| {
-            let region = plan.region(i);
-            self.write_chunk(&region, source, &in_strides, &chunk_strides, only_existing)
-        })
+        (0..plan.len())
+            .into_par_iter()
+            .with_min_len(par::min_len())
+            .try_for_each(|i| {
+                let region = plan.region(i);
+                self.write_chunk(&region, source, &in_strides, &chunk_strides, only_existing)
+            })
     }
 
     fn write_chunk(
