@@ -1,6 +1,8 @@
-//! A read of a sharded array fetches the indexes of every shard it touches, and then the inner
-//! chunks they locate, in one batch (`get_many_dependent_ranges`, suffix ranges for indexes at the
-//! end), never one request at a time.
+//! Reads fetch in batches, never one request at a time: a read of a sharded array fetches the
+//! indexes of every shard it touches, and then the inner chunks they locate, in one batch
+//! (`get_many_dependent_ranges`, suffix ranges for indexes at the end); a row selection of
+//! uncompressed chunks reads just the rows' byte ranges of every touched chunk in one batch
+//! (`get_many_ranges`).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -9,21 +11,25 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ndarray::Array2;
 use tessera_array::{ArrayBuilder, DataType, Selection};
 use tessera_store::{
-    ByteRange, Bytes, DependentParts, ListableStore, MemoryStore, ReadableStore, StoreKey,
-    StorePrefix, StoreResult, Update, WritableStore,
+    ByteRange, Bytes, DependentParts, ListableStore, MemoryStore, RangeRequest, ReadableStore,
+    StoreKey, StorePrefix, StoreResult, Update, WritableStore,
 };
 
-/// A memory store counting single ranged reads and batches of them.
+/// A memory store counting whole reads, single ranged reads and batches of them.
 #[derive(Debug, Default)]
 struct Counting {
     inner: MemoryStore,
+    whole: AtomicUsize,
     single: AtomicUsize,
     batches: AtomicUsize,
     batched: AtomicUsize,
+    ranged_batches: AtomicUsize,
+    ranged_bytes: AtomicUsize,
 }
 
 impl ReadableStore for Counting {
     fn get(&self, key: &StoreKey) -> StoreResult<Option<Bytes>> {
+        self.whole.fetch_add(1, Ordering::SeqCst);
         self.inner.get(key)
     }
     fn get_range(&self, key: &StoreKey, range: ByteRange) -> StoreResult<Option<Bytes>> {
@@ -32,6 +38,20 @@ impl ReadableStore for Counting {
     }
     fn get_ranges(&self, key: &StoreKey, ranges: &[Range<u64>]) -> StoreResult<Option<Vec<Bytes>>> {
         self.inner.get_ranges(key, ranges)
+    }
+    fn get_many_ranges(
+        &self,
+        requests: &[RangeRequest],
+        on_result: &(dyn Fn(usize, StoreResult<Option<Vec<Bytes>>>) + Sync),
+    ) {
+        self.ranged_batches.fetch_add(1, Ordering::SeqCst);
+        let bytes = requests
+            .iter()
+            .flat_map(|(_, ranges)| ranges)
+            .map(|r| (r.end - r.start) as usize)
+            .sum::<usize>();
+        self.ranged_bytes.fetch_add(bytes, Ordering::SeqCst);
+        self.inner.get_many_ranges(requests, on_result);
     }
     fn get_many_dependent_ranges(
         &self,
@@ -72,8 +92,9 @@ impl ListableStore for Counting {
     }
 }
 
-#[test]
-fn shard_indexes_and_inner_chunks_are_fetched_in_one_batch() {
+/// An 8x8 `<i4` array of 2x2 chunks in 4x4 shards, written whole with `i * 8 + j`, over a counting
+/// store.
+fn sharded_8x8() -> (Arc<Counting>, tessera_array::Array, Array2<i32>) {
     let store = Arc::new(Counting::default());
     let arr = ArrayBuilder::new(
         vec![8, 8],
@@ -86,6 +107,12 @@ fn shard_indexes_and_inner_chunks_are_fetched_in_one_batch() {
     .unwrap();
     let data = Array2::from_shape_fn((8, 8), |(i, j)| (i * 8 + j) as i32);
     arr.write((), &data).unwrap();
+    (store, arr, data)
+}
+
+#[test]
+fn shard_indexes_and_inner_chunks_are_fetched_in_one_batch() {
+    let (store, arr, data) = sharded_8x8();
     let (single, batches) = (
         store.single.load(Ordering::SeqCst),
         store.batches.load(Ordering::SeqCst),
@@ -111,18 +138,7 @@ fn shard_indexes_and_inner_chunks_are_fetched_in_one_batch() {
 
 #[test]
 fn a_point_read_fetches_each_touched_shard_once() {
-    let store = Arc::new(Counting::default());
-    let arr = ArrayBuilder::new(
-        vec![8, 8],
-        vec![2, 2],
-        DataType::parse_typestr("<i4").unwrap(),
-    )
-    .zarr_format(3)
-    .shards(vec![4, 4])
-    .create(store.clone(), "a")
-    .unwrap();
-    let data = Array2::from_shape_fn((8, 8), |(i, j)| (i * 8 + j) as i32);
-    arr.write((), &data).unwrap();
+    let (store, arr, _) = sharded_8x8();
     let (single, batches, batched) = (
         store.single.load(Ordering::SeqCst),
         store.batches.load(Ordering::SeqCst),
@@ -155,4 +171,40 @@ fn a_point_read_fetches_each_touched_shard_once() {
         batched + 3,
         "each touched shard's index once"
     );
+}
+
+#[test]
+fn a_row_list_of_uncompressed_chunks_reads_the_rows_in_one_batch() {
+    let store = Arc::new(Counting::default());
+    let arr = ArrayBuilder::new(
+        vec![64, 64],
+        vec![16, 16],
+        DataType::parse_typestr("<u4").unwrap(),
+    )
+    .compressor(None)
+    .create(store.clone(), "a")
+    .unwrap();
+    let data = Array2::from_shape_fn((64, 64), |(i, j)| (i * 64 + j) as u32);
+    arr.write((), &data).unwrap();
+    let whole = store.whole.load(Ordering::SeqCst);
+    // Rows 3, 17, 40 and 41, in three chunk rows: 12 chunks, each read in one range.
+    let rows = [41usize, 3, 17, 40];
+    let got = arr.read::<u32>("[41, 3, 17, 40], :").unwrap();
+    let want = Array2::from_shape_fn((4, 64), |(i, j)| (rows[i] * 64 + j) as u32);
+    assert_eq!(got, want.into_dyn());
+    assert_eq!(store.ranged_batches.load(Ordering::SeqCst), 1, "one batch");
+    assert_eq!(
+        store.ranged_bytes.load(Ordering::SeqCst),
+        4 * 64 * 4,
+        "only the rows' bytes"
+    );
+    assert_eq!(store.whole.load(Ordering::SeqCst), whole, "no whole chunk");
+    // Missing chunks read as the fill value.
+    arr.fill("16:32, :").unwrap();
+    let got = arr.read::<u32>("[17, 3], ::-1").unwrap();
+    let want = Array2::from_shape_fn(
+        (2, 64),
+        |(i, j)| if i == 0 { 0 } else { (3 * 64 + 63 - j) as u32 },
+    );
+    assert_eq!(got, want.into_dyn());
 }

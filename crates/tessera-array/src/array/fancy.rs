@@ -1,21 +1,23 @@
 //! Reads and writes of fancy selections (lists, masks, negative steps, points): each touched chunk is
 //! handled once, in parallel. A read fetches the touched chunks (inner chunks of shards, each shard's
-//! index once) in one batch, decodes each once and copies its runs straight out; only an uncompressed
-//! chunk the selection needs a small box of goes through the ordinary read path instead, to read that
-//! box's byte ranges. A write reads, modifies and writes back each touched chunk once through the
+//! index once) in one batch, decodes each once and copies its runs straight out; of an uncompressed
+//! chunk the selection needs a small box of, only that box's byte ranges are read, all such chunks'
+//! in one more batch. A write reads, modifies and writes back each touched chunk once through the
 //! store's update.
 
+use std::sync::Mutex;
+
 use rayon::prelude::*;
+use tessera_store::RangeRequest;
 
 use super::Array;
-use super::read::{SharedOut, Unit};
+use super::read::{SharedOut, Unit, first_error};
 use super::write::Source;
-use crate::access::buffer_len;
+use crate::copy::Dim;
 use crate::error::ArrayResult;
 use crate::fancy::{FancyChunk, FancyPlan};
-use crate::metadata::Order;
 use crate::par;
-use crate::plan::{strides, strides_by_axes};
+use crate::plan::strides_by_axes;
 use crate::selection::{Fancy, ResolvedSelection};
 
 /// How the bytes of one element move: from elements of `src_elem` bytes to elements of `dst_elem`
@@ -133,15 +135,23 @@ impl Array {
         let out_strides = plan.out_strides(sel);
         let target = SharedOut::new(out);
         let chunks: Vec<FancyChunk<'_>> = (0..plan.len()).map(|i| plan.chunk(i)).collect();
-        // Uncompressed chunks the selection needs only a small box of are read in part, through the
-        // ordinary read path (byte ranges); every other chunk is fetched whole in one batch.
-        let (boxed, whole): (Vec<usize>, Vec<usize>) = (0..chunks.len()).partition(|&i| {
-            let chunk = &chunks[i];
-            let box_len: u64 = chunk.hi.iter().zip(&chunk.lo).map(|(h, l)| h - l).product();
-            self.shard.is_none()
-                && self.codecs.is_identity()
-                && box_len.saturating_mul(2) < unit.iter().product::<u64>()
-        });
+        // Of an uncompressed chunk the selection needs only a small box of, just the box's byte
+        // ranges are read; every other chunk is fetched whole. Two batches in all.
+        let chunk_strides =
+            strides_by_axes(&self.meta.chunks, itemsize, &self.meta.chunk_axis_order());
+        let ranged =
+            self.shard.is_none() && self.codecs.is_identity() && self.read_cache().is_none();
+        let mut boxed: Vec<(usize, RangeRequest)> = Vec::new();
+        let mut whole: Vec<usize> = Vec::with_capacity(chunks.len());
+        for (i, chunk) in chunks.iter().enumerate() {
+            let ranges = ranged
+                .then(|| self.box_ranges(chunk, &chunk_strides))
+                .flatten();
+            match ranges {
+                Some(ranges) => boxed.push((i, (self.chunk_key(&chunk.chunk)?, ranges))),
+                None => whole.push(i),
+            }
+        }
         let scatter = |chunk: &FancyChunk<'_>,
                        src: &[u8],
                        local_strides: &[usize],
@@ -193,25 +203,56 @@ impl Array {
                 None => self.fetch_chunks(&coords, &on_chunk)?,
             }
         }
-        boxed
-            .into_par_iter()
-            .with_min_len(par::min_len())
-            .try_for_each(|i| {
-                let chunk = &chunks[i];
-                let bounds = chunk.bounding_selection(unit, &self.meta.shape)?;
-                let mut buf = vec![0u8; buffer_len(bounds.num_elements(), itemsize)?];
-                self.read_selection(&bounds, &mut buf)?;
-                let box_shape: Vec<u64> =
-                    chunk.hi.iter().zip(&chunk.lo).map(|(h, l)| h - l).collect();
-                scatter(
-                    chunk,
-                    &buf,
-                    &strides(&box_shape, 1, Order::C),
-                    &chunk.lo,
-                    false,
-                );
-                Ok(())
-            })
+        if boxed.is_empty() {
+            return Ok(());
+        }
+        // The box's lowest byte (its first position) starts the first range: the span read is a
+        // buffer whose element 0 is position `lo` of the chunk, with the chunk's strides.
+        let elem_strides = strides_by_axes(&self.meta.chunks, 1, &self.meta.chunk_axis_order());
+        let fill = self.meta.fill_value.bytes();
+        let (indices, requests): (Vec<usize>, Vec<RangeRequest>) = boxed.into_iter().unzip();
+        let error = Mutex::new(None);
+        self.store.get_many_ranges(&requests, &|j, result| {
+            let chunk = &chunks[indices[j]];
+            let (key, ranges) = &requests[j];
+            let placed = result.map_err(Into::into).and_then(|parts| match parts {
+                Some(parts) => self.with_parts(key, ranges, &parts, |span| {
+                    scatter(chunk, span, &elem_strides, &chunk.lo, false)
+                }),
+                None => {
+                    scatter(chunk, fill, &elem_strides, &chunk.lo, true);
+                    Ok(())
+                }
+            });
+            if let Err(e) = placed {
+                first_error(&error, e);
+            }
+        });
+        match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The byte ranges of an uncompressed chunk that hold `chunk`'s bounding box, when that is a small
+    /// part of it (see [`ranges_within`](Array::ranges_within)); `None` to read the chunk whole.
+    fn box_ranges(
+        &self,
+        chunk: &FancyChunk<'_>,
+        chunk_strides: &[usize],
+    ) -> Option<Vec<std::ops::Range<u64>>> {
+        let mut src_off = 0usize;
+        let mut dims = Vec::with_capacity(chunk.lo.len());
+        for ((&lo, &hi), &stride) in chunk.lo.iter().zip(&chunk.hi).zip(chunk_strides) {
+            src_off += lo as usize * stride;
+            // Only the source side matters for the ranges.
+            dims.push(Dim {
+                count: (hi - lo) as usize,
+                src: stride,
+                dst: 0,
+            });
+        }
+        self.ranges_within(src_off, &dims)
     }
 
     /// Writes a fancy selection: each touched chunk is read, modified and written back once.

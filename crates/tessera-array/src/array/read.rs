@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -71,7 +72,7 @@ pub(super) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     })
 }
 
-fn first_error(slot: &Mutex<Option<ArrayError>>, err: ArrayError) {
+pub(super) fn first_error(slot: &Mutex<Option<ArrayError>>, err: ArrayError) {
     slot.lock()
         .unwrap_or_else(|p| p.into_inner())
         .get_or_insert(err);
@@ -321,17 +322,24 @@ impl Array {
         region: &ChunkRegion,
         chunk_strides: &[usize],
         out_strides: &[usize],
-    ) -> Option<Vec<std::ops::Range<u64>>> {
+    ) -> Option<Vec<Range<u64>>> {
+        if !self.codecs.is_identity() || region.covers_chunk(&self.meta.chunks) {
+            return None;
+        }
+        let (src_off, _, dims) = region.geometry(chunk_strides, out_strides);
+        self.ranges_within(src_off, &dims)
+    }
+
+    /// The byte ranges of an uncompressed chunk that the region at `src_off` with `dims` (source side:
+    /// the chunk's byte strides) reads, sorted and merged across small gaps; `None` when reading the
+    /// whole chunk is the better plan (half of it or more needed, or too scattered).
+    pub(super) fn ranges_within(&self, src_off: usize, dims: &[Dim]) -> Option<Vec<Range<u64>>> {
         /// Ranges closer than this are read as one (a page is read from disk anyway).
         const GAP: usize = 4096;
         /// More ranges than this per chunk: read it whole.
         const MAX_RANGES: usize = 256;
-        if !self.codecs.is_identity() || region.covers_chunk(&self.meta.chunks) {
-            return None;
-        }
         let itemsize = self.meta.dtype.itemsize();
-        let (src_off, _, dims) = region.geometry(chunk_strides, out_strides);
-        let ranges = copy::source_ranges(src_off, &dims, itemsize, GAP, MAX_RANGES)?;
+        let ranges = copy::source_ranges(src_off, dims, itemsize, GAP, MAX_RANGES)?;
         let needed: usize = ranges.iter().map(|r| r.len()).sum();
         (needed.saturating_mul(2) < self.meta.chunk_bytes()).then(|| {
             ranges
@@ -341,39 +349,24 @@ impl Array {
         })
     }
 
-    /// Places the parts of an uncompressed chunk read by [`partial_ranges`](Self::partial_ranges) (or the
-    /// fill value, when the chunk is missing) into the chunk's region of the result.
-    fn place_parts(
+    /// Runs `f` on the parts of an uncompressed chunk read at `ranges` (sorted, from
+    /// [`ranges_within`](Self::ranges_within)), laid out as in the chunk from the first range's start
+    /// to the last one's end: byte `b` of the chunk is byte `b - ranges[0].start` of the span (bytes
+    /// between the ranges are unspecified and never read by the region that asked for them). One
+    /// part is handed over as read, several are copied into a scratch span.
+    ///
+    /// # Errors
+    /// [`ArrayError::ChunkSize`] when the store returned other parts than asked for.
+    pub(super) fn with_parts<R>(
         &self,
-        parts: Option<&[Bytes]>,
-        ranges: &[std::ops::Range<u64>],
-        region: &ChunkRegion,
-        chunk_strides: &[usize],
-        out_strides: &[usize],
-        out: SharedOut,
-    ) -> ArrayResult<()> {
-        let Some(parts) = parts else {
-            return self.place_chunk(
-                &self.chunk_key(&region.chunk)?,
-                None,
-                region,
-                chunk_strides,
-                out_strides,
-                out,
-                1,
-            );
-        };
-        let itemsize = self.meta.dtype.itemsize();
-        let (src_off, dst_off, dims) = region.geometry(chunk_strides, out_strides);
-        // The parts go to their places in a buffer spanning the first to the last part; the copy then
-        // reads only bytes that were read.
-        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
-            return Ok(());
-        };
-        let key = || self.chunk_key(&region.chunk).map(|k| k.to_string());
+        key: &StoreKey,
+        ranges: &[Range<u64>],
+        parts: &[Bytes],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> ArrayResult<R> {
         if parts.len() != ranges.len() {
             return Err(ArrayError::ChunkSize {
-                key: key()?,
+                key: key.to_string(),
                 expected: ranges.len(),
                 found: parts.len(),
             });
@@ -384,17 +377,50 @@ impl Array {
             .find(|(r, p)| p.len() as u64 != r.end - r.start)
         {
             return Err(ArrayError::ChunkSize {
-                key: key()?,
+                key: key.to_string(),
                 expected: (r.end - r.start) as usize,
                 found: part.len(),
             });
         }
+        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
+            return Ok(f(&[]));
+        };
+        if let [part] = parts {
+            return Ok(f(part));
+        }
         let base = first.start as usize;
-        with_scratch(last.end as usize - base, |span| {
+        Ok(with_scratch(last.end as usize - base, |span| {
             for (r, part) in ranges.iter().zip(parts) {
                 span[r.start as usize - base..r.end as usize - base].copy_from_slice(part);
             }
-            // SAFETY: the region belongs to this chunk alone and lies inside `out` (checked inside).
+            f(span)
+        }))
+    }
+
+    /// Places the parts of an uncompressed chunk read by [`partial_ranges`](Self::partial_ranges) (or the
+    /// fill value, when the chunk is missing) into the chunk's region of the result.
+    fn place_parts(
+        &self,
+        parts: Option<&[Bytes]>,
+        ranges: &[Range<u64>],
+        region: &ChunkRegion,
+        chunk_strides: &[usize],
+        out_strides: &[usize],
+        out: SharedOut,
+    ) -> ArrayResult<()> {
+        let key = self.chunk_key(&region.chunk)?;
+        let Some(parts) = parts else {
+            return self.place_chunk(&key, None, region, chunk_strides, out_strides, out, 1);
+        };
+        let Some(first) = ranges.first() else {
+            return Ok(());
+        };
+        let itemsize = self.meta.dtype.itemsize();
+        let (src_off, dst_off, dims) = region.geometry(chunk_strides, out_strides);
+        let base = first.start as usize;
+        self.with_parts(&key, ranges, parts, |span| {
+            // SAFETY: the region belongs to this chunk alone and lies inside `out` (checked inside);
+            // it reads only bytes of the ranges, which start at `base`.
             unsafe {
                 copy::copy_region_raw(
                     span,
@@ -406,8 +432,7 @@ impl Array {
                     itemsize,
                 )
             };
-        });
-        Ok(())
+        })
     }
 
     /// Decodes one chunk (or the fill value, when it is missing) into its region of the result, with
