@@ -25,6 +25,8 @@ struct Counting {
     batched: AtomicUsize,
     ranged_batches: AtomicUsize,
     ranged_bytes: AtomicUsize,
+    /// What it answers to `pipelined_request_bytes` (memory's `None` by default).
+    pipelined: Option<u64>,
 }
 
 impl ReadableStore for Counting {
@@ -63,6 +65,9 @@ impl ReadableStore for Counting {
         self.batched.fetch_add(requests.len(), Ordering::SeqCst);
         self.inner
             .get_many_dependent_ranges(requests, then, on_result);
+    }
+    fn pipelined_request_bytes(&self) -> Option<u64> {
+        self.pipelined
     }
 }
 impl WritableStore for Counting {
@@ -207,4 +212,45 @@ fn a_row_list_of_uncompressed_chunks_reads_the_rows_in_one_batch() {
         |(i, j)| if i == 0 { 0 } else { (3 * 64 + 63 - j) as u32 },
     );
     assert_eq!(got, want.into_dyn());
+}
+
+#[test]
+fn a_store_that_pipelines_gets_each_shard_in_groups_of_chunks() {
+    let store = Arc::new(Counting {
+        // Two 16-byte inner chunks per request.
+        pipelined: Some(32),
+        ..Counting::default()
+    });
+    let arr = ArrayBuilder::new(
+        vec![8, 8],
+        vec![2, 2],
+        DataType::parse_typestr("<i4").unwrap(),
+    )
+    .zarr_format(3)
+    .shards(vec![4, 4])
+    .create(store.clone(), "a")
+    .unwrap();
+    let data = Array2::from_shape_fn((8, 8), |(i, j)| (i * 8 + j) as i32);
+    arr.write((), &data).unwrap();
+    // One inner chunk missing: it reads as the fill value within its group.
+    arr.fill("0:2, 0:2").unwrap();
+    let mut want = data.clone();
+    want.slice_mut(ndarray::s![0..2, 0..2]).fill(0);
+    let batches = store.batches.load(Ordering::SeqCst);
+    let got = arr.read::<i32>(()).unwrap();
+    assert_eq!(got, want.clone().into_dyn());
+    assert_eq!(
+        store.batches.load(Ordering::SeqCst),
+        batches + 1,
+        "one batch"
+    );
+    assert_eq!(
+        store.batched.load(Ordering::SeqCst),
+        8,
+        "four shards of four inner chunks, in groups of two"
+    );
+    let got = arr
+        .read::<i32>(Selection::points(vec![vec![7, 0, 5], vec![7, 1, 2]]))
+        .unwrap();
+    assert_eq!(got.into_raw_vec_and_offset().0, vec![63, 0, 42]);
 }

@@ -101,6 +101,10 @@ impl ReadableStore for BoundedStore {
     fn concurrency(&self) -> usize {
         self.inner.concurrency().min(self.max_in_flight)
     }
+
+    fn pipelined_request_bytes(&self) -> Option<u64> {
+        self.inner.pipelined_request_bytes()
+    }
 }
 
 impl WritableStore for BoundedStore {

@@ -236,6 +236,15 @@ pub trait ReadableStore: Send + Sync + fmt::Debug {
     fn concurrency(&self) -> usize {
         rayon::current_num_threads()
     }
+
+    /// The request size, in bytes, that this store's batches pipeline best, when splitting a large
+    /// read pays: a reader that can cut one (a shard's inner chunks) into requests of about this
+    /// size lets the store fetch the next while the last one decodes. `None` (the default) when
+    /// every request costs a round trip, so fewer, larger requests are better (object stores), or
+    /// there is nothing to overlap (memory).
+    fn pipelined_request_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What [`WritableStore::update`] does with a key, decided from the value it found there.

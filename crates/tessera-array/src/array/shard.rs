@@ -380,7 +380,8 @@ pub(super) fn assemble_shard(
 /// A decoded shard index: `(offset, nbytes)` per inner chunk, `None` when it is missing.
 pub(super) type ShardIndex = Vec<Option<(u64, u64)>>;
 
-/// The inner chunks one shard contributes to a read.
+/// One request of a sharded read: the inner chunks one shard (or one group of them, see
+/// [`Array::fetch_inner_chunks`]) contributes to it.
 struct ShardRead {
     key: StoreKey,
     /// Indices of its inner chunks in the list being fetched.
@@ -490,10 +491,12 @@ impl Array {
     /// order. Chunks the cache holds come from it; the others are kept in it. Stops at the first
     /// error, which it returns.
     ///
-    /// Each touched shard's index is read once (a suffix read when it is at the end), then the inner
+    /// Each touched shard's index is read (a suffix read when it is at the end), then the inner
     /// chunks it locates, as few coalesced ranges, both from one version of the shard: a shard
     /// replaced in between is read again, never decoded with the other version's index. All shards
-    /// go in one batch.
+    /// go in one batch, one request each; on a store that pipelines requests
+    /// ([`pipelined_request_bytes`](tessera_store::ReadableStore::pipelined_request_bytes)), one
+    /// request per group of a shard's chunks of about that size.
     pub(super) fn fetch_inner_chunks(
         &self,
         shard: &ShardCodec,
@@ -529,6 +532,31 @@ impl Array {
                 .collect();
             ravel(&local, &shard.chunks_per_shard)
         };
+        // A store that pipelines requests (local files) gets each shard's chunks in groups of
+        // about the size it names, in the shard's order, each group a request of its own (the
+        // index is read again for each: a page already cached), so that the first decodes start
+        // after a few MiB and the next group is fetched while one decodes. Object stores keep
+        // one request per shard.
+        if let Some(bytes) = self.store.pipelined_request_bytes() {
+            let per_group = usize::try_from(bytes / inner_bytes.max(1) as u64)
+                .unwrap_or(usize::MAX)
+                .max(1);
+            shards = shards
+                .into_iter()
+                .flat_map(|mut s| {
+                    s.chunks.sort_by_key(|&i| local_index(i));
+                    let groups: Vec<ShardRead> = s
+                        .chunks
+                        .chunks(per_group)
+                        .map(|group| ShardRead {
+                            key: s.key.clone(),
+                            chunks: group.to_vec(),
+                        })
+                        .collect();
+                    groups
+                })
+                .collect();
+        }
 
         // Inner chunks the cache holds are handed over from it; only the others are fetched.
         let cache = self.read_cache();

@@ -643,6 +643,12 @@ impl ReadableStore for FilesystemStore {
     fn concurrency(&self) -> usize {
         self.concurrency
     }
+
+    /// 4 MiB: the batch reads ahead while the caller decodes; a 20 MB shard read in one request
+    /// keeps its decoders waiting for the whole of it.
+    fn pipelined_request_bytes(&self) -> Option<u64> {
+        Some(4 << 20)
+    }
 }
 
 impl WritableStore for FilesystemStore {
