@@ -50,7 +50,97 @@ pub(super) fn advise_will_need(file: &File, len: u64, ranges: Option<&[Range<u64
     let _ = (file, len, ranges);
 }
 
+/// A directory of the store opened by a batch task and found inside the root (the kernel's name
+/// for it, `/proc/self/fd`, lies under the root): the task's next values in the same directory are
+/// opened relative to it, refusing a symlink as the last component (`O_NOFOLLOW`), instead of
+/// asking `/proc` about every file. Held for one batch only.
+pub(super) struct VerifiedDir {
+    /// The directory's part of the keys (`a/c/0` of `a/c/0/1`; empty for the root).
+    prefix: String,
+    file: File,
+}
+
 impl FilesystemStore {
+    /// [`open_value`](Self::open_value) for a batch: values in the directory `dir` holds are opened
+    /// relative to it; on Linux `dir` is replaced by the value's directory, opened and verified,
+    /// when the value lies elsewhere. Any surprise (a symlink, a special file, an error) takes
+    /// `open_value`'s path, which resolves, checks and names it.
+    pub(super) fn open_value_in(
+        &self,
+        key: &StoreKey,
+        dir: &mut Option<VerifiedDir>,
+    ) -> StoreResult<Option<(File, u64)>> {
+        #[cfg(target_os = "linux")]
+        if let Some(opened) = self.open_in_verified_dir(key, dir) {
+            return Ok(opened);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = dir;
+        self.open_value(key)
+    }
+
+    /// The fast path of [`open_value_in`](Self::open_value_in): `Some(result)` when it decided,
+    /// `None` to take the full path.
+    #[cfg(target_os = "linux")]
+    fn open_in_verified_dir(
+        &self,
+        key: &StoreKey,
+        dir: &mut Option<VerifiedDir>,
+    ) -> Option<Option<(File, u64)>> {
+        use std::ffi::CString;
+        use std::os::fd::{AsRawFd, FromRawFd};
+        use std::os::unix::fs::OpenOptionsExt;
+
+        super::special::check_not_internal(key).ok()?;
+        let (prefix, name) = key.as_str().rsplit_once('/').unwrap_or(("", key.as_str()));
+        if name.is_empty() {
+            return None;
+        }
+        if dir.as_ref().is_none_or(|d| d.prefix != prefix) {
+            *dir = None;
+            let path = self.root.join(prefix);
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY)
+                .open(&path)
+                .ok()?;
+            // Refused or unresolvable: the full path says why.
+            if !self.opened_inside(&file, &path, key.as_str()).ok()? {
+                return None;
+            }
+            *dir = Some(VerifiedDir {
+                prefix: prefix.to_string(),
+                file,
+            });
+        }
+        let parent = dir.as_ref()?;
+        let name = CString::new(name).ok()?;
+        // SAFETY: a plain syscall with a valid descriptor and a NUL-terminated name; the returned
+        // descriptor, when valid, is owned by the `File` made from it alone.
+        let fd = unsafe {
+            libc::openat(
+                parent.file.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::ENOENT) => Some(None),
+                // A symlink (ELOOP), a socket (ENXIO), anything else: the full path.
+                _ => None,
+            };
+        }
+        // SAFETY: `fd` was just opened and is owned by nobody else.
+        let file = unsafe { File::from_raw_fd(fd) };
+        let meta = file.metadata().ok()?;
+        // A FIFO, a device, a directory: the full path names it.
+        if !meta.is_file() {
+            return None;
+        }
+        Some(Some((file, meta.len())))
+    }
+
     /// Reads `n` values in parallel: `key(i)` names the i-th; `ahead(i, file, len)` runs as soon as
     /// its file is opened, a few keys before it is read, to give the kernel a read-ahead hint (or
     /// to read what decides the rest first) and say how many bytes it hinted; `read(i, opened)`
@@ -72,8 +162,8 @@ impl FilesystemStore {
         // evenly (320 keys in five runs of 64 kept one of two threads busy for three of them).
         let runs = tasks * n.div_ceil(tasks * MAX_RUN);
         let run = n.div_ceil(runs).max(1);
-        let open_ahead = |i: usize| -> (Opened<A>, u64) {
-            match self.open_value(key(i)) {
+        let open_ahead = |i: usize, dir: &mut Option<VerifiedDir>| -> (Opened<A>, u64) {
+            match self.open_value_in(key(i), dir) {
                 Ok(Some((file, len))) => {
                     let (early, hinted) = ahead(i, &file, len);
                     (Ok(Some((file, len, early))), hinted)
@@ -87,13 +177,14 @@ impl FilesystemStore {
             let mut queue: VecDeque<(usize, Opened<A>, u64)> =
                 VecDeque::with_capacity(READ_AHEAD + 1);
             let mut queued_bytes = 0u64;
+            let mut dir = None;
             let mut next = indices.start;
             for i in indices.clone() {
                 while next < indices.end
                     && next <= i + READ_AHEAD
                     && (next <= i + 1 || queued_bytes < READ_AHEAD_BYTES)
                 {
-                    let (opened, hinted) = open_ahead(next);
+                    let (opened, hinted) = open_ahead(next, &mut dir);
                     queue.push_back((next, opened, hinted));
                     queued_bytes += hinted;
                     next += 1;

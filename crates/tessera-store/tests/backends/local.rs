@@ -229,6 +229,34 @@ fn filesystem_refuses_symlinks_leading_outside_the_root() {
     );
     assert!(outside.path().join("secret").exists());
 
+    // A batch opens the values of one directory relative to it: the links are refused or followed
+    // as by a single read, whatever their neighbours in the batch.
+    let keys = [
+        k("real/value"),
+        k("file-link"),
+        k("inside-link"),
+        k("dir-link/secret"),
+        k("inside-dir-link/value"),
+        k("real/missing"),
+        k("real/value"),
+    ];
+    let results = std::sync::Mutex::new(vec![None; keys.len()]);
+    store.get_many(&keys, &|i, r| results.lock().unwrap()[i] = Some(r));
+    let results: Vec<_> = results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(results.len(), keys.len());
+    for (i, r) in results.into_iter().enumerate() {
+        let what = format!("get_many {}", keys[i]);
+        match keys[i].as_str() {
+            "file-link" | "dir-link/secret" => refused(&what, r.map(drop)),
+            "real/missing" => assert!(r.unwrap().is_none(), "{what}"),
+            _ => assert_eq!(r.unwrap().unwrap(), "inside", "{what}"),
+        }
+    }
     assert_eq!(store.get(&k("inside-link")).unwrap().unwrap(), "inside");
     assert_eq!(
         store.get(&k("inside-dir-link/value")).unwrap().unwrap(),
