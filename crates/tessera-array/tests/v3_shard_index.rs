@@ -97,10 +97,9 @@ impl ListableStore for Counting {
     }
 }
 
-/// An 8x8 `<i4` array of 2x2 chunks in 4x4 shards, written whole with `i * 8 + j`, over a counting
-/// store.
-fn sharded_8x8() -> (Arc<Counting>, tessera_array::Array, Array2<i32>) {
-    let store = Arc::new(Counting::default());
+/// An 8x8 `<i4` array of 2x2 chunks in 4x4 shards, written whole with `i * 8 + j`, over `store`.
+fn sharded_8x8(store: Counting) -> (Arc<Counting>, tessera_array::Array, Array2<i32>) {
+    let store = Arc::new(store);
     let arr = ArrayBuilder::new(
         vec![8, 8],
         vec![2, 2],
@@ -117,7 +116,7 @@ fn sharded_8x8() -> (Arc<Counting>, tessera_array::Array, Array2<i32>) {
 
 #[test]
 fn shard_indexes_and_inner_chunks_are_fetched_in_one_batch() {
-    let (store, arr, data) = sharded_8x8();
+    let (store, arr, data) = sharded_8x8(Counting::default());
     let (single, batches) = (
         store.single.load(Ordering::SeqCst),
         store.batches.load(Ordering::SeqCst),
@@ -143,7 +142,7 @@ fn shard_indexes_and_inner_chunks_are_fetched_in_one_batch() {
 
 #[test]
 fn a_point_read_fetches_each_touched_shard_once() {
-    let (store, arr, _) = sharded_8x8();
+    let (store, arr, _) = sharded_8x8(Counting::default());
     let (single, batches, batched) = (
         store.single.load(Ordering::SeqCst),
         store.batches.load(Ordering::SeqCst),
@@ -216,22 +215,11 @@ fn a_row_list_of_uncompressed_chunks_reads_the_rows_in_one_batch() {
 
 #[test]
 fn a_store_that_pipelines_gets_each_shard_in_groups_of_chunks() {
-    let store = Arc::new(Counting {
+    let (store, arr, data) = sharded_8x8(Counting {
         // Two 16-byte inner chunks per request.
         pipelined: Some(32),
         ..Counting::default()
     });
-    let arr = ArrayBuilder::new(
-        vec![8, 8],
-        vec![2, 2],
-        DataType::parse_typestr("<i4").unwrap(),
-    )
-    .zarr_format(3)
-    .shards(vec![4, 4])
-    .create(store.clone(), "a")
-    .unwrap();
-    let data = Array2::from_shape_fn((8, 8), |(i, j)| (i * 8 + j) as i32);
-    arr.write((), &data).unwrap();
     // One inner chunk missing: it reads as the fill value within its group.
     arr.fill("0:2, 0:2").unwrap();
     let mut want = data.clone();

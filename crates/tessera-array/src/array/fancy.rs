@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use tessera_store::RangeRequest;
 
 use super::Array;
-use super::read::{SharedOut, Unit, first_error};
+use super::read::{SharedOut, Unit, first_error, no_error};
 use super::write::Source;
 use crate::copy::Dim;
 use crate::error::ArrayResult;
@@ -228,10 +228,7 @@ impl Array {
                 first_error(&error, e);
             }
         });
-        match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        no_error(error)
     }
 
     /// The byte ranges of an uncompressed chunk that hold `chunk`'s bounding box, when that is a small

@@ -78,6 +78,14 @@ pub(super) fn first_error(slot: &Mutex<Option<ArrayError>>, err: ArrayError) {
         .get_or_insert(err);
 }
 
+/// The first error [`first_error`] kept in `slot`, or `Ok`.
+pub(super) fn no_error(slot: Mutex<Option<ArrayError>>) -> ArrayResult<()> {
+    match slot.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// True when `dims` simplify to a single contiguous run on both sides.
 pub(super) fn is_one_run(dims: &[Dim], itemsize: usize) -> bool {
     match copy::simplify(dims) {
@@ -227,10 +235,7 @@ impl Array {
                 }));
             });
         }
-        match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        no_error(error)
     }
 
     /// Fetches the chunks at grid coordinates `chunks` in one batch (the store reads ahead and overlaps
@@ -309,10 +314,7 @@ impl Array {
                 first_error(&error, e);
             }
         });
-        match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        no_error(error)
     }
 
     /// The byte ranges to read of an uncompressed chunk when the selection needs only a small part of it;

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use tessera_store::{ByteRange, Bytes, DependentParts, StoreKey, StoreResult};
 
 use super::Array;
-use super::read::{SharedOut, Unit, with_scratch};
+use super::read::{SharedOut, Unit, first_error, no_error, with_scratch};
 use crate::cache::{ChunkCache, Decoded};
 use crate::copy::{self, Dim};
 use crate::error::{ArrayError, ArrayResult};
@@ -430,12 +430,6 @@ fn coalesce(mut wanted: Vec<(usize, u64, u64)>) -> (Vec<Range<u64>>, Vec<Piece>)
     (ranges, pieces)
 }
 
-fn first_error(slot: &Mutex<Option<ArrayError>>, err: ArrayError) {
-    slot.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get_or_insert(err);
-}
-
 impl Array {
     pub(super) fn shard_context(&self) -> ShardContext<'_> {
         ShardContext {
@@ -701,10 +695,7 @@ impl Array {
                     first_error(&error, e);
                 }
             });
-        match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        no_error(error)
     }
 }
 
